@@ -1,0 +1,47 @@
+"""The one table from domain errors to HTTP responses, with messages in vi/en."""
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import get_language
+
+from layers.errors import DomainError, NotFound
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    accept = request.headers.get("Accept", "")
+    return not request.path.startswith("/admin") and ("text/html" not in accept or request.path.startswith(("/tiles/", "/ogc/")))
+
+
+def domain_error_response(request: HttpRequest, error: DomainError) -> HttpResponse:
+    """A DomainError as JSON {code, description, description_vi, parameter} or as a short text page."""
+    language = get_language() or "vi"
+    if _wants_json(request):
+        body = {"code": error.code, "description": error.message_en, "description_vi": error.message_vi}
+        if error.parameter:
+            body["parameter"] = error.parameter
+        return JsonResponse(body, status=error.status, json_dumps_params={"ensure_ascii": False})
+    return HttpResponse(error.message(language), status=error.status, content_type="text/plain; charset=utf-8")
+
+
+class DomainErrorMiddleware:
+    """Turns any DomainError a view raises into its response (views stay free of status codes)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DomainError):
+            return domain_error_response(request, exception)
+        return None
+
+
+def not_found(request, exception=None):
+    return domain_error_response(request, NotFound("Không tìm thấy trang.", "Page not found."))
+
+
+def server_error(request):
+    return HttpResponse(
+        "Lỗi máy chủ. Vui lòng thử lại sau. / Server error. Please try again later.",
+        status=500, content_type="text/plain; charset=utf-8",
+    )

@@ -1,0 +1,26 @@
+"""The site's top pages: the city map and a health check."""
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from gisportal.map_layers import grouped_layers, map_options, map_strings
+from layers.selectors import layers_visible_to
+
+
+def map_page(request: HttpRequest) -> HttpResponse:
+    """The city map: the catalog's layers as tiles, grouped by category, with legends; vendored assets only."""
+    groups = grouped_layers(layers_visible_to(request.user))
+    return render(request, "map.html", {
+        "layer_groups": groups,
+        "map_layers": [layer for group in groups for layer in group["layers"]],
+        "map_options": map_options(),
+        "map_strings": map_strings(),
+    })
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database answers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT postgis_lib_version()")
+        version = cursor.fetchone()[0]
+    return JsonResponse({"status": "ok", "postgis": version})

@@ -1,0 +1,35 @@
+"""Ingest runs: one row per load attempt, successful or not, with its report."""
+from django.conf import settings
+from django.db import models
+
+
+class IngestRun(models.Model):
+    """Who loaded which file into which layer, how, and what came of it."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    layer = models.ForeignKey("layers.Layer", null=True, blank=True, on_delete=models.SET_NULL, related_name="ingest_runs")
+    layer_slug = models.CharField(max_length=64)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    file_name = models.CharField(max_length=500)
+    file_sha256 = models.CharField(max_length=64, blank=True)
+    mode = models.CharField(max_length=12)
+    crs_found = models.CharField(max_length=200, blank=True)
+    crs_used = models.CharField(max_length=200, blank=True)
+    read_count = models.PositiveIntegerField(default=0)
+    loaded_count = models.PositiveIntegerField(default=0)
+    repaired_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.layer_slug} {self.mode} {self.started_at:%Y-%m-%d %H:%M} {self.status}"

@@ -1,0 +1,70 @@
+"""GeoTIFF layers: reprojected to Web Mercator as a Cloud-Optimized GeoTIFF under MEDIA_ROOT.
+
+VN-2000 rasters are warped with the pinned official shift here, once, so tile readers never depend
+on PROJ's default VN-2000 transformation.
+"""
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from django.conf import settings
+from django.contrib.gis.geos import Polygon
+from django.utils import timezone
+from pyproj import CRS
+from rasterio.crs import CRS as RioCRS
+from rasterio.io import MemoryFile
+from rasterio.shutil import copy as copy_dataset
+from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
+
+from layers.errors import IngestRejected
+from layers.models import Layer
+from layers.vn2000 import pinned
+
+MAX_PIXELS = 400_000_000  # a declared size beyond this is refused before reading
+
+
+def _source_crs(src) -> RioCRS:
+    if src.crs is None:
+        raise IngestRejected("Ảnh không khai báo hệ tọa độ.", "The raster declares no coordinate reference system.", parameter="crs")
+    return RioCRS.from_wkt(pinned(CRS.from_wkt(src.crs.to_wkt())).to_wkt())
+
+
+def ingest_raster(*, path: Path, layer: Layer) -> Layer:
+    """Converts a GeoTIFF into a COG (EPSG:3857, overviews) and catalogues it on the layer."""
+    with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(path, driver="GTiff") as src:
+        if src.width * src.height > MAX_PIXELS:
+            raise IngestRejected("Ảnh quá lớn.", f"The raster declares {src.width}×{src.height} pixels, over the limit.")
+        src_crs = _source_crs(src)
+        dst_crs = RioCRS.from_epsg(3857)
+        transform, width, height = calculate_default_transform(src_crs, dst_crs, src.width, src.height, *src.bounds)
+        nodata = src.nodata if src.nodata is not None else -9999.0
+        data = np.full((height, width), nodata, dtype=src.dtypes[0])
+        reproject(rasterio.band(src, 1), data, src_crs=src_crs, src_transform=src.transform, dst_crs=dst_crs,
+                  dst_transform=transform, src_nodata=nodata, dst_nodata=nodata, resampling=Resampling.bilinear)
+        lonlat = transform_bounds(src_crs, "EPSG:4326", *src.bounds)
+    valid = data[data != nodata]
+    out_dir = Path(settings.MEDIA_ROOT) / "rasters"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(data.tobytes()).hexdigest()[:12]
+    out = out_dir / f"{layer.slug}-{digest}.tif"
+    profile = {"driver": "GTiff", "height": height, "width": width, "count": 1, "dtype": data.dtype.name,
+               "crs": dst_crs, "transform": transform, "nodata": nodata}
+    with MemoryFile() as memfile:
+        with memfile.open(**profile) as tmp:
+            tmp.write(data, 1)
+            factors = [f for f in (2, 4, 8, 16, 32) if min(width, height) // f >= 64]
+            tmp.build_overviews(factors, Resampling.average)
+            copy_dataset(tmp, out, driver="COG", compress="deflate", overview_resampling="average")
+    layer.raster_path = str(out.relative_to(settings.MEDIA_ROOT))
+    layer.raster_info = {
+        "min": float(valid.min()) if valid.size else None, "max": float(valid.max()) if valid.size else None,
+        "nodata": float(nodata), "crs": "EPSG:3857", "width": width, "height": height,
+        "ramp": layer.raster_info.get("ramp", "terrain"),
+    }
+    extent = Polygon.from_bbox(lonlat)
+    extent.srid = 4326
+    layer.extent = extent
+    layer.last_changed = timezone.now()
+    layer.save(update_fields=["raster_path", "raster_info", "extent", "last_changed"])
+    return layer

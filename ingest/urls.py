@@ -1,0 +1,2 @@
+"""Upload pages for data administrators (the ingest issue fills these in)."""
+urlpatterns: list = []

@@ -1,0 +1,170 @@
+"""Attribute schemas: the three core layers' standard fields and validation of properties.
+
+A schema is a list of fields: {name, type, label_vi, label_en, required, choices, display}.
+Types: text, integer, number, date, code (one of `choices`).
+"""
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+FIELD_TYPES = {"text", "integer", "number", "date", "code"}
+
+
+def field(name, type_, label_vi, label_en, *, required=False, choices=None, display=False) -> dict:
+    """One schema field as stored in Layer.schema."""
+    out = {"name": name, "type": type_, "label_vi": label_vi, "label_en": label_en,
+           "required": required, "display": display}
+    if choices is not None:
+        out["choices"] = list(choices)
+    return out
+
+
+# National land-use codes (Luật Đất đai 2024 and its circulars), code -> (vi, en).
+LAND_USE_CODES = {
+    "ODT": ("Đất ở tại đô thị", "Urban residential land"),
+    "ONT": ("Đất ở tại nông thôn", "Rural residential land"),
+    "LUC": ("Đất chuyên trồng lúa", "Specialised rice land"),
+    "LUK": ("Đất trồng lúa còn lại", "Other rice land"),
+    "BHK": ("Đất bằng trồng cây hằng năm khác", "Other annual crop land"),
+    "CLN": ("Đất trồng cây lâu năm", "Perennial crop land"),
+    "NTS": ("Đất nuôi trồng thủy sản", "Aquaculture land"),
+    "TMD": ("Đất thương mại, dịch vụ", "Commercial and service land"),
+    "SKC": ("Đất cơ sở sản xuất phi nông nghiệp", "Non-agricultural production land"),
+    "SKK": ("Đất khu công nghiệp", "Industrial park land"),
+    "DGT": ("Đất giao thông", "Transport land"),
+    "DTL": ("Đất thủy lợi", "Irrigation land"),
+    "DGD": ("Đất xây dựng cơ sở giáo dục và đào tạo", "Education facility land"),
+    "DYT": ("Đất xây dựng cơ sở y tế", "Health facility land"),
+    "DVH": ("Đất xây dựng cơ sở văn hóa", "Cultural facility land"),
+    "DTT": ("Đất xây dựng cơ sở thể dục thể thao", "Sports facility land"),
+    "DKV": ("Đất khu vui chơi, giải trí công cộng", "Public recreation land"),
+    "TSC": ("Đất xây dựng trụ sở cơ quan", "Government office land"),
+    "TON": ("Đất tôn giáo", "Religious land"),
+    "NTD": ("Đất nghĩa trang, nhà tang lễ", "Cemetery land"),
+    "SON": ("Đất có mặt nước chuyên dùng", "Special-use water surface"),
+    "BCS": ("Đất bằng chưa sử dụng", "Unused flat land"),
+}
+
+# Planning functions of zones in a 1/2000 zoning plan, code -> (vi, en).
+ZONE_FUNCTIONS = {
+    "residential-existing": ("Đất nhóm nhà ở hiện hữu", "Existing residential"),
+    "residential-new": ("Đất nhóm nhà ở xây dựng mới", "New residential"),
+    "mixed-use": ("Đất hỗn hợp", "Mixed use"),
+    "commercial": ("Đất thương mại dịch vụ", "Commercial and services"),
+    "public-service": ("Đất công trình công cộng", "Public services"),
+    "education": ("Đất giáo dục", "Education"),
+    "health": ("Đất y tế", "Health"),
+    "green-park": ("Đất cây xanh công viên", "Parks and green space"),
+    "industrial": ("Đất công nghiệp", "Industrial"),
+    "water": ("Mặt nước", "Water"),
+    "transport": ("Đất giao thông", "Transport"),
+}
+
+ADMIN_LEVELS = ["city", "ward", "neighbourhood"]
+
+ADMIN_UNITS_SCHEMA = [
+    field("level", "code", "Cấp", "Level", required=True, choices=ADMIN_LEVELS, display=True),
+    field("code", "text", "Mã đơn vị", "Official code", required=True, display=True),
+    field("name", "text", "Tên", "Name", required=True, display=True),
+    field("parent_code", "text", "Mã đơn vị cấp trên", "Parent code"),
+    field("valid_from", "date", "Hiệu lực từ", "Valid from"),
+    field("valid_to", "date", "Hiệu lực đến", "Valid to", display=True),
+]
+
+PLANNING_ZONES_SCHEMA = [
+    field("zone_code", "text", "Ký hiệu ô", "Zone code", required=True, display=True),
+    field("function", "code", "Chức năng sử dụng đất", "Land-use function", required=True,
+          choices=list(ZONE_FUNCTIONS), display=True),
+    field("max_density", "number", "Mật độ xây dựng tối đa (%)", "Max building density (%)", display=True),
+    field("max_floors", "integer", "Tầng cao tối đa", "Max floors", display=True),
+    field("far", "number", "Hệ số sử dụng đất", "Floor-area ratio", display=True),
+    field("plan_name", "text", "Tên đồ án quy hoạch", "Plan name", display=True),
+    field("decision_no", "text", "Số quyết định phê duyệt", "Approving decision no."),
+    field("decision_date", "date", "Ngày phê duyệt", "Decision date"),
+]
+
+PARCELS_SCHEMA = [
+    field("ward_code", "text", "Mã phường/xã", "Ward code", required=True, display=True),
+    field("map_sheet", "integer", "Số tờ bản đồ", "Map sheet no.", required=True, display=True),
+    field("parcel_no", "integer", "Số thửa", "Parcel no.", required=True, display=True),
+    field("land_use", "code", "Loại đất", "Land-use code", required=True, choices=list(LAND_USE_CODES),
+          display=True),
+    field("legal_area", "number", "Diện tích pháp lý (m²)", "Legal area (m²)", required=True, display=True),
+    field("address", "text", "Địa chỉ", "Address", display=True),
+]
+
+ROAD_RESERVES_SCHEMA = [
+    field("road_name", "text", "Tên đường", "Road name", required=True, display=True),
+    field("width_m", "number", "Lộ giới (m)", "Right-of-way width (m)", required=True, display=True),
+]
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One attribute that does not fit the schema."""
+
+    field: str
+    value: object
+    message_vi: str
+    message_en: str
+
+
+def _coerce(spec: dict, value):
+    """The value converted to the field's type; ValueError when it cannot be."""
+    kind = spec["type"]
+    if kind in ("text", "code"):
+        value = str(value)
+        if kind == "code" and value not in spec.get("choices", []):
+            raise ValueError("not an allowed value")
+        return value
+    if kind == "integer":
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError("not a whole number")
+        return int(value)
+    if kind == "number":
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError("not a finite number")
+        return number
+    if kind == "date":
+        if isinstance(value, dt.datetime):
+            return value.date().isoformat()
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return dt.date.fromisoformat(str(value)[:10]).isoformat()
+    raise ValueError(f"unknown field type {kind}")
+
+
+def _empty(value) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+
+
+def validate_properties(schema: list[dict], properties: dict) -> tuple[dict, list[FieldError]]:
+    """Properties coerced to the schema's types, and the fields that failed (empty list: valid).
+
+    Fields outside the schema are kept as they are: layers may carry extra attributes.
+    """
+    clean = dict(properties)
+    errors: list[FieldError] = []
+    for spec in schema:
+        name = spec["name"]
+        value = properties.get(name)
+        if _empty(value):
+            clean.pop(name, None)
+            if spec.get("required"):
+                errors.append(FieldError(name, value, "Thiếu giá trị bắt buộc.", "A required value is missing."))
+            continue
+        try:
+            clean[name] = _coerce(spec, value)
+        except (TypeError, ValueError):
+            errors.append(FieldError(
+                name, value,
+                f"Giá trị không hợp lệ cho kiểu {spec['type']}.",
+                f"Not a valid {spec['type']} value.",
+            ))
+    return clean, errors
+
+
+def display_fields(schema: list[dict]) -> list[dict]:
+    """The fields a layer shows in tiles, popups and tables."""
+    return [spec for spec in schema if spec.get("display")]

@@ -1,0 +1,58 @@
+"""Writes to the catalog, and the hook through which other apps hear of feature changes."""
+from collections.abc import Callable, Sequence
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from layers.models import Layer
+
+# Listeners called with (layer, changed_bounds) inside the writing transaction, before commit:
+# tiles/ registers its cache invalidation here, so a change is never visible with stale tiles.
+ChangeListener = Callable[[Layer, Sequence[tuple[float, float, float, float]]], None]
+_change_listeners: list[ChangeListener] = []
+
+
+def register_change_listener(listener: ChangeListener) -> None:
+    """Called by other apps at start-up (AppConfig.ready) to hear of feature changes."""
+    if listener not in _change_listeners:
+        _change_listeners.append(listener)
+
+
+def features_changed(*, layer: Layer, bounds: Sequence[tuple[float, float, float, float]]) -> None:
+    """Tells the listeners which areas of a layer changed (WGS 84 boxes: west, south, east, north)."""
+    for listener in _change_listeners:
+        listener(layer, bounds)
+
+
+def layer_create(*, slug: str, title_vi: str, title_en: str, **fields) -> Layer:
+    """A new catalog entry; fields are Layer's own (category, schema, style, is_public, …)."""
+    layer = Layer(slug=slug, title_vi=title_vi, title_en=title_en, **fields)
+    layer.full_clean(exclude=["extent"])
+    layer.save()
+    return layer
+
+
+@transaction.atomic
+def layer_refresh_stats(*, layer: Layer) -> Layer:
+    """Recomputes a vector layer's extent and feature count from its features, and stamps the change."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), ST_AsText(ST_Envelope(ST_Extent(geom)::geometry)) "
+            "FROM layers_feature WHERE layer_id = %s",
+            [layer.pk],
+        )
+        count, envelope_wkt = cursor.fetchone()
+    from django.contrib.gis.geos import GEOSGeometry, Polygon
+
+    extent = None
+    if envelope_wkt:
+        geom = GEOSGeometry(envelope_wkt, srid=4326)
+        # A single point or a line along an axis has a degenerate envelope: keep a polygon anyway.
+        xmin, ymin, xmax, ymax = geom.extent
+        extent = Polygon.from_bbox((xmin, ymin, max(xmax, xmin + 1e-9), max(ymax, ymin + 1e-9)))
+        extent.srid = 4326
+    layer.feature_count = count
+    layer.extent = extent
+    layer.last_changed = timezone.now()
+    layer.save(update_fields=["feature_count", "extent", "last_changed"])
+    return layer

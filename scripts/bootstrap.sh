@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# The one set-up behind `make run`, `make test` and `make bench`:
+# system packages, the Python virtualenv, the project-private PostGIS cluster and the database.
+# Usage: scripts/bootstrap.sh {deps|db|run|test|bench|stop}
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VAR="$ROOT/var"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+PG_PORT="${GISPORTAL_PG_PORT:-54329}"
+PG_SOCK="$VAR/pgsock"
+PG_DATA="$VAR/pgdata"
+PG_DB="${GISPORTAL_DB_NAME:-gisportal}"
+WEB_PORT="${PORT:-8000}"
+
+say() { printf '\033[1m[gisportal]\033[0m %s\n' "$*"; }
+die() { printf '\033[1;31m[gisportal] %s\033[0m\n' "$*" >&2; exit 1; }
+
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# --- system packages -------------------------------------------------------
+
+pg_bindir() {
+  # Newest PostgreSQL on the machine that has PostGIS installed beside it.
+  local d
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    local v; v="$(basename "$(dirname "$d")")"
+    if ls /usr/share/postgresql/"$v"/extension/postgis.control >/dev/null 2>&1; then
+      echo "$d"; return 0
+    fi
+  done
+  return 1
+}
+
+wanted_packages() {
+  # PostgreSQL + PostGIS (15 on Debian 12; the distribution's own on Ubuntu), GDAL/GEOS/PROJ for
+  # GeoDjango and ogr2ogr, and for tests the distribution's Chromium (Playwright drives it).
+  local pg="postgresql-15-postgis-3"
+  if ! apt-cache show "$pg" >/dev/null 2>&1; then pg="postgis postgresql"; fi
+  echo "$pg gdal-bin libgdal-dev libgeos-c1v5 proj-bin"
+  if [ "${1:-}" = test ]; then echo "chromium chromium-driver fonts-dejavu-core"; fi
+}
+
+missing_packages() {
+  local p missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  echo "${missing[@]:-}"
+}
+
+install_system_packages() {
+  command -v dpkg-query >/dev/null || die "This set-up needs a Debian or Ubuntu machine (dpkg/apt). Install PostgreSQL 15 + PostGIS 3, GDAL, GEOS and PROJ, then set DATABASE_URL."
+  local wanted missing
+  # shellcheck disable=SC2046
+  wanted=$(wanted_packages "${1:-}")
+  # libgdal-dev is only a convenient name for 'the GDAL library'; do not demand it when the runtime is there.
+  if ldconfig -p | grep -q 'libgdal\.so'; then wanted="${wanted/libgdal-dev/}"; fi
+  # shellcheck disable=SC2086
+  missing=$(missing_packages $wanted)
+  [ -n "${missing// /}" ] || return 0
+  local apt=(apt-get)
+  if ! is_root; then
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then apt=(sudo apt-get)
+    else die "Missing system packages: $missing. Install them as root (apt-get install $missing) and run again."
+    fi
+  fi
+  say "installing system packages: $missing"
+  if ! "${apt[@]}" install -y -q --no-install-recommends $missing >"$VAR/apt.log" 2>&1; then
+    "${apt[@]}" update -q >>"$VAR/apt.log" 2>&1 || true
+    "${apt[@]}" install -y -q --no-install-recommends $missing >>"$VAR/apt.log" 2>&1 \
+      || die "Could not install: $missing (see $VAR/apt.log). Install them by hand and run again."
+  fi
+}
+
+# --- python ---------------------------------------------------------------
+
+install_python() {
+  local stamp="$VENV/.lock-sha256" want
+  want=$(sha256sum "$ROOT/requirements.lock" | cut -d' ' -f1)
+  if [ -x "$PY" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then return 0; fi
+  say "installing Python dependencies into .venv (pinned in requirements.lock)"
+  if [ ! -x "$PY" ]; then
+    python3 -m venv "$VENV" 2>/dev/null || {
+      is_root && apt-get install -y -q python3-venv >>"$VAR/apt.log" 2>&1 && python3 -m venv "$VENV"
+    } || die "python3 -m venv failed: install python3-venv and run again."
+  fi
+  "$PY" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements.lock" \
+    || die "pip could not install requirements.lock (see the messages above)."
+  echo "$want" >"$stamp"
+}
+
+# --- the private cluster ----------------------------------------------------
+
+as_pg() {
+  # The cluster's files belong to 'postgres' when we are root (PostgreSQL refuses to run as root).
+  if is_root; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+port_in_use() {
+  python3 - "$1" <<'EOF'
+import socket, sys
+s = socket.socket(); s.settimeout(0.5)
+sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)
+EOF
+}
+
+cluster_running() { [ -S "$PG_SOCK/.s.PGSQL.$PG_PORT" ] && as_pg "$BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; }
+
+start_cluster() {
+  BIN="$(pg_bindir)" || die "PostgreSQL with PostGIS not found under /usr/lib/postgresql; install postgresql-15-postgis-3."
+  mkdir -p "$VAR"
+  if is_root && ! runuser -u postgres -- test -x "$VAR"; then
+    die "The 'postgres' user cannot reach $VAR (a parent folder is private). Clone the project where other users can traverse, or set DATABASE_URL."
+  fi
+  if [ ! -f "$PG_DATA/PG_VERSION" ]; then
+    # initdb into a scratch folder and move it in place only when it succeeded: never a half-made cluster.
+    rm -rf "$PG_DATA" "$PG_DATA.partial"
+    mkdir -p "$PG_DATA.partial"
+    is_root && chown postgres: "$PG_DATA.partial"
+    say "creating the private PostgreSQL cluster in var/pgdata"
+    as_pg "$BIN/initdb" -D "$PG_DATA.partial" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+      -E UTF8 --locale=C.UTF-8 >"$VAR/initdb.log" 2>&1 \
+      || { rm -rf "$PG_DATA.partial"; die "initdb failed (see var/initdb.log); it will be retried on the next run."; }
+    mv "$PG_DATA.partial" "$PG_DATA"
+  fi
+  mkdir -p "$PG_SOCK" "$VAR/pglog"
+  if is_root; then chown postgres: "$PG_SOCK" "$VAR/pglog"; fi
+  chmod 0700 "$PG_SOCK"
+  if cluster_running; then return 0; fi
+  if port_in_use "$PG_PORT"; then
+    die "Port $PG_PORT on 127.0.0.1 is taken by another program. Set GISPORTAL_PG_PORT to a free port (or DATABASE_URL to use an existing PostGIS)."
+  fi
+  as_pg "$BIN/pg_ctl" -D "$PG_DATA" -l "$VAR/pglog/postgres.log" -w -t 60 start \
+    -o "-p $PG_PORT -k $PG_SOCK -c listen_addresses=127.0.0.1 -c shared_buffers=512MB -c max_connections=100 -c fsync=${GISPORTAL_PG_FSYNC:-on}" \
+    >/dev/null || die "PostgreSQL did not start (see var/pglog/postgres.log)."
+}
+
+ensure_database() {
+  local name="$1"
+  as_pg "$BIN/psql" -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d postgres -qtAX \
+    -c "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1 \
+    || as_pg "$BIN/createdb" -h "$PG_SOCK" -p "$PG_PORT" -U postgres "$name"
+}
+
+secret_key() {
+  [ -f "$VAR/secret_key" ] || (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(50))' >"$VAR/secret_key")
+  cat "$VAR/secret_key"
+}
+
+setup() {
+  mkdir -p "$VAR"
+  install_system_packages "${1:-}"
+  install_python
+  export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$(secret_key)}"
+  export GISPORTAL_PG_PORT="$PG_PORT"
+  if [ -z "${DATABASE_URL:-}" ]; then
+    start_cluster
+    ensure_database "$PG_DB"
+  else
+    say "using DATABASE_URL; no private cluster started"
+  fi
+  cd "$ROOT"
+  "$PY" manage.py migrate --noinput -v0
+}
+
+cmd_run() {
+  setup
+  if port_in_use "$WEB_PORT"; then die "Port $WEB_PORT is taken. Set PORT to a free port, e.g. PORT=8001 make run."; fi
+  "$PY" manage.py make_demo_city --if-empty
+  say "serving the portal at http://127.0.0.1:$WEB_PORT/  (Ctrl-C stops it)"
+  exec "$VENV/bin/gunicorn" gisportal.wsgi:application --config "$ROOT/gisportal/gunicorn.conf.py" \
+    --bind "127.0.0.1:$WEB_PORT"
+}
+
+cmd_test() {
+  setup test
+  cd "$ROOT"
+  exec "$PY" -m pytest "$@"
+}
+
+cmd_bench() {
+  setup
+  cd "$ROOT"
+  exec "$PY" -m bench "$@"
+}
+
+cmd_stop() {
+  BIN="$(pg_bindir)" || exit 0
+  [ -f "$PG_DATA/PG_VERSION" ] && as_pg "$BIN/pg_ctl" -D "$PG_DATA" -m fast stop || true
+}
+
+case "${1:-}" in
+  deps) mkdir -p "$VAR"; install_system_packages test; install_python ;;
+  db) setup ;;
+  run) shift; cmd_run "$@" ;;
+  test) shift; cmd_test "$@" ;;
+  bench) shift; cmd_bench "$@" ;;
+  stop) cmd_stop ;;
+  *) die "usage: scripts/bootstrap.sh {deps|db|run|test|bench|stop}" ;;
+esac
