@@ -28,12 +28,12 @@ def _ensure_layers() -> dict[str, Layer]:
     return layers
 
 
-def make_demo_city(*, parcels: int, seed: int, out_dir: Path | None = None,
+def make_demo_city(*, parcels: int, seed: int, zones: int = 2000, out_dir: Path | None = None,
                    say: Callable[[str], None] = print) -> dict[str, int]:
     """Builds the demo city into the database (replacing earlier demo data); returns feature counts."""
     out_dir = out_dir or Path(settings.VAR_DIR) / "demo" / f"seed{seed}-n{parcels}"
     started = time.perf_counter()
-    city = generate_city(parcels=parcels, seed=seed)
+    city = generate_city(parcels=parcels, seed=seed, zones=zones)
     say(f"generated {len(city.parcels['geom'])} parcels, {len(city.zones)} zones in {time.perf_counter() - started:.1f} s")
     paths = write_files(city, out_dir)
     say(f"wrote {', '.join(p.name for p in paths.values())} to {out_dir}")

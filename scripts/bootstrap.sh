@@ -35,10 +35,12 @@ pg_bindir() {
 
 wanted_packages() {
   # PostgreSQL + PostGIS (15 on Debian 12; the distribution's own on Ubuntu), GDAL/GEOS/PROJ for
-  # GeoDjango and ogr2ogr, and for tests the distribution's Chromium (Playwright drives it).
+  # GeoDjango and ogr2ogr, gettext for the translations, and for tests the distribution's Chromium
+  # (Playwright drives it). GISPORTAL_APT_PACKAGES replaces the list on other distributions.
+  if [ -n "${GISPORTAL_APT_PACKAGES:-}" ]; then echo "$GISPORTAL_APT_PACKAGES"; return; fi
   local pg="postgresql-15-postgis-3"
   if ! apt-cache show "$pg" >/dev/null 2>&1; then pg="postgis postgresql"; fi
-  echo "$pg gdal-bin libgdal-dev libgeos-c1v5 proj-bin"
+  echo "$pg gdal-bin libgeos-c1v5 proj-bin gettext"
   if [ "${1:-}" = test ]; then echo "chromium chromium-driver fonts-dejavu-core"; fi
 }
 
@@ -55,8 +57,7 @@ install_system_packages() {
   local wanted missing
   # shellcheck disable=SC2046
   wanted=$(wanted_packages "${1:-}")
-  # libgdal-dev is only a convenient name for 'the GDAL library'; do not demand it when the runtime is there.
-  if ldconfig -p | grep -q 'libgdal\.so'; then wanted="${wanted/libgdal-dev/}"; fi
+  # gdal-bin brings the GDAL library GeoDjango loads (libgdalNN, whatever NN the release has).
   # shellcheck disable=SC2086
   missing=$(missing_packages $wanted)
   [ -n "${missing// /}" ] || return 0
@@ -163,11 +164,14 @@ setup() {
   fi
   cd "$ROOT"
   "$PY" manage.py migrate --noinput -v0
+  if ls "$ROOT"/locale/*/LC_MESSAGES/django.po >/dev/null 2>&1; then
+    "$PY" manage.py compilemessages -v0 --ignore=.venv >/dev/null
+  fi
 }
 
 cmd_run() {
+  if port_in_use "$WEB_PORT"; then die "Port $WEB_PORT is taken by another program. Set PORT to a free port, e.g. PORT=8001 make run."; fi
   setup
-  if port_in_use "$WEB_PORT"; then die "Port $WEB_PORT is taken. Set PORT to a free port, e.g. PORT=8001 make run."; fi
   "$PY" manage.py make_demo_city --if-empty
   say "serving the portal at http://127.0.0.1:$WEB_PORT/  (Ctrl-C stops it)"
   exec "$VENV/bin/gunicorn" gisportal.wsgi:application --config "$ROOT/gisportal/gunicorn.conf.py" \
