@@ -119,6 +119,7 @@ def _parcels(rng, corners, clipped, inside, ward_of_cell, sheet_of_cell, wards_i
     areas = shapely.area(clipped)
     per_cell = np.maximum(1, np.round(total * areas / areas.sum())).astype(int)
     geoms, ward_codes, sheets, numbers, addresses = [], [], [], [], []
+    next_house: dict[str, int] = {}  # house numbers run on along each road, odd numbers on this side
     xmin = corners[:, :, 0].min()
     xspan = corners[:, :, 0].max() - xmin
     for k in range(len(corners)):
@@ -154,7 +155,9 @@ def _parcels(rng, corners, clipped, inside, ward_of_cell, sheet_of_cell, wards_i
         sheets += [int(sheet_of_cell[k])] * len(polys)
         numbers += list(range(1, len(polys) + 1))
         road = road_names[k]
-        addresses += [f"{2 * i + 1} {road}, phường {ward['name']}" for i in range(len(polys))]
+        first = next_house.get(road, 1)
+        addresses += [f"{first + 2 * i} {road}, phường {ward['name']}" for i in range(len(polys))]
+        next_house[road] = first + 2 * len(polys)
     geom = np.concatenate(geoms)
     east = (shapely.get_x(shapely.centroid(geom)) - xmin) / xspan
     return {
@@ -182,14 +185,15 @@ def _roads(nodes: np.ndarray, boundary: Polygon) -> tuple[list[dict], dict[int, 
         lines = nodes if axis == 0 else nodes.transpose(1, 0, 2)
         for i, line in enumerate(lines):
             is_main = i % 4 == 0
-            name = next(main, None) if is_main else None
-            if name is None:
-                name, number = f"Đường số {number}", number + 1
             width = 40.0 if is_main else 13.0 + 3.0 * (i % 3)
             strip = shapely.intersection(shapely.linestrings(line).buffer(width / 2, cap_style="flat"), boundary)
-            if not strip.is_empty and strip.area > 100:
+            name = None
+            if not strip.is_empty and strip.area > 100:  # only roads inside the city take a name
+                name = next(main, None) if is_main else None
+                if name is None:
+                    name, number = f"Đường số {number}", number + 1
                 roads.append({"road_name": name, "width_m": width, "geom": strip})
-            if axis == 0:
+            if axis == 0 and name:
                 row_names[i] = name
     return roads, row_names
 

@@ -1,0 +1,112 @@
+"""The search box: wards, parcels as 'ward / sheet / number', addresses and feature labels.
+
+Diacritic-insensitive (gisportal_fold) and typo-tolerant (pg_trgm word similarity over the
+feature_label_trgm index). Input is only ever a parameter; its length is capped.
+"""
+import difflib
+import re
+from dataclasses import dataclass
+
+from django.db import OperationalError, connection, transaction
+
+from layers.core import SEARCHABLE_KEYS
+from layers.errors import NotFound
+from layers.lookup import as_dict, parcel_by_key
+from layers.selectors import layers_visible_to
+from layers.wards import fold, resolve_ward
+
+MAX_QUERY = 100
+# The expression and predicate of the partial index feature_label_trgm (migration 0003), repeated
+# exactly so the planner can use it.
+LABEL_SQL = "gisportal_fold(" + " || ' ' || ".join(f"coalesce(properties->>'{k}', '')" for k in SEARCHABLE_KEYS) + ")"
+HAS_LABEL = "(" + " OR ".join(f"properties ? '{k}'" for k in SEARCHABLE_KEYS) + ")"
+# "Thảo Điền / 12 / 345", "thao dien, tờ 12 thửa 345", "27088-12-345"
+PARCEL_PATTERN = re.compile(r"^(?P<ward>.+?)[\s/,;-]+(?:t[oờ]\s*)?(?P<sheet>\d{1,4})[\s/,;-]+(?:th[uử]a\s*)?(?P<number>\d{1,6})$", re.I)
+
+
+@dataclass
+class Hit:
+    kind: str  # ward | parcel | feature
+    label: str
+    detail: str
+    layer_slug: str
+    feature_id: int | None = None
+    ward_code: str | None = None
+    sheet: int | None = None
+    number: int | None = None
+    bbox: tuple[float, float, float, float] | None = None
+
+
+def clean_query(text: str) -> str:
+    """The query without control characters, collapsed, at most MAX_QUERY characters."""
+    text = "".join(c for c in text if c.isprintable())
+    return " ".join(text.split())[:MAX_QUERY]
+
+
+def _parcel_hits(user, query: str) -> list[Hit]:
+    match = PARCEL_PATTERN.match(query)
+    if not match:
+        return []
+    hits = []
+    for ward in resolve_ward(user, match["ward"], limit=3):
+        try:
+            parcel = parcel_by_key(user, ward.code, int(match["sheet"]), int(match["number"]))
+        except NotFound:
+            continue
+        hits.append(Hit("parcel", f"{ward.name} / {match['sheet']} / {match['number']}",
+                        parcel.properties.get("address", ""), parcel.layer.slug, parcel.pk, ward.code,
+                        int(match["sheet"]), int(match["number"]), parcel.geom.extent))
+    return hits
+
+
+FUZZY_TIMEOUT_MS = 400  # a typo-tolerant pass over very common words is cut short, not waited for
+
+
+def _label_rows(sql_filter: str, params: dict) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, layer_id, properties, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+            f"FROM layers_feature WHERE {HAS_LABEL} AND {sql_filter} AND layer_id = ANY(%(layers)s) LIMIT %(limit)s",
+            params,
+        )
+        return cursor.fetchall()
+
+
+def _label_hits(user, query: str, limit: int) -> list[Hit]:
+    """Features whose labels contain the query (any accents), then near spellings if too few."""
+    layers = {layer.pk: layer for layer in layers_visible_to(user).filter(kind="vector")}
+    if not layers:
+        return []
+    folded = fold(query)
+    like = "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    params = {"q": folded, "like": like, "layers": list(layers), "limit": 5 * limit}
+    rows = _label_rows(f"{LABEL_SQL} LIKE %(like)s", params)
+    if len(rows) < limit:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL statement_timeout = {FUZZY_TIMEOUT_MS}")
+                seen = {row[0] for row in rows}
+                rows += [r for r in _label_rows(f"%(q)s <%% {LABEL_SQL}", params) if r[0] not in seen]
+        except OperationalError:  # cancelled by the timeout: keep the exact hits
+            pass
+    hits = []
+    for fid, layer_id, raw, *bbox in rows:
+        props = as_dict(raw)
+        label = next((str(props[k]) for k in SEARCHABLE_KEYS if props.get(k)), str(fid))
+        hits.append(Hit("feature", label, layers[layer_id].title, layers[layer_id].slug, fid, bbox=tuple(bbox)))
+    # Closest labels first (difflib on folded text: cheap on a few dozen candidates).
+    hits.sort(key=lambda h: -difflib.SequenceMatcher(None, folded, fold(h.label)).ratio())
+    return hits[:limit]
+
+
+def search(user, text: str, *, limit: int = 10) -> list[Hit]:
+    """Suggestions for the search box, best first: a parcel key, wards, then labelled features."""
+    query = clean_query(text)
+    if len(query) < 2:
+        return []
+    hits = _parcel_hits(user, query)
+    for ward in resolve_ward(user, query, limit=3):
+        detail = f"→ {ward.current_name}" if ward.former and ward.current_code != ward.code else ""
+        hits.append(Hit("ward", ward.name, detail, "admin-units", ward_code=ward.code))
+    hits += _label_hits(user, query, limit)
+    return hits[:limit]
