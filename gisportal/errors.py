@@ -1,24 +1,25 @@
 """The one table from domain errors to HTTP responses, with messages in vi/en."""
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils.translation import get_language
 
 from layers.errors import DomainError, NotFound
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    accept = request.headers.get("Accept", "")
-    return not request.path.startswith("/admin") and ("text/html" not in accept or request.path.startswith(("/tiles/", "/ogc/")))
+def _wants_html(request: HttpRequest) -> bool:
+    """A person's browser on a page (APIs, tiles and OGC answer JSON whatever the Accept header says)."""
+    machine_paths = ("/tiles/", "/ogc/", "/api/")
+    return "text/html" in request.headers.get("Accept", "") and not request.path.startswith(machine_paths)
 
 
 def domain_error_response(request: HttpRequest, error: DomainError) -> HttpResponse:
-    """A DomainError as JSON {code, description, description_vi, parameter} or as a short text page."""
-    language = get_language() or "vi"
-    if _wants_json(request):
-        body = {"code": error.code, "description": error.message_en, "description_vi": error.message_vi}
-        if error.parameter:
-            body["parameter"] = error.parameter
-        return JsonResponse(body, status=error.status, json_dumps_params={"ensure_ascii": False})
-    return HttpResponse(error.message(language), status=error.status, content_type="text/plain; charset=utf-8")
+    """A DomainError as a short page in the visitor's language, or as JSON {code, description, description_vi, parameter}."""
+    if _wants_html(request):
+        return render(request, "error.html", {"message": error.message(get_language() or "vi")}, status=error.status)
+    body = {"code": error.code, "description": error.message_en, "description_vi": error.message_vi}
+    if error.parameter:
+        body["parameter"] = error.parameter
+    return JsonResponse(body, status=error.status, json_dumps_params={"ensure_ascii": False})
 
 
 class DomainErrorMiddleware:

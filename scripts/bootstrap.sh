@@ -151,7 +151,7 @@ secret_key() {
 }
 
 setup() {
-  mkdir -p "$VAR"
+  mkdir -p "$VAR" "$ROOT/staticfiles"
   install_system_packages "${1:-}"
   install_python
   export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$(secret_key)}"
