@@ -58,6 +58,7 @@ class Layer(models.Model):
     last_changed = models.DateTimeField(null=True, blank=True)
     raster_path = models.CharField(max_length=500, blank=True, help_text="COG path under MEDIA_ROOT")
     raster_info = models.JSONField(default=dict, blank=True, help_text="Bands, value range, nodata, colour ramp")
+    overlap_tolerance_m2 = models.FloatField(default=0.5, help_text="Edits may overlap neighbours by at most this area (m², VN-2000)")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -106,3 +107,65 @@ class Feature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.layer_id}/{self.pk}"
+
+
+class FeatureVersion(models.Model):
+    """One row per change of a feature, append-only, written by database triggers (see migration 0004).
+
+    'insert' and 'update' rows hold the state after the change; a 'delete' row holds the last state,
+    so a layer as of any time is: per feature, the latest row at or before it, unless that row is a delete.
+    """
+
+    class Op(models.TextChoices):
+        INSERT = "insert"
+        UPDATE = "update"
+        DELETE = "delete"
+
+    feature_id = models.BigIntegerField()  # no foreign key: history outlives deleted features
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="+", db_constraint=True)
+    version = models.PositiveIntegerField()
+    op = models.CharField(max_length=6, choices=Op.choices)
+    geom = models.GeometryField(srid=4326, spatial_index=False)
+    properties = models.JSONField()
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", db_constraint=False)
+    comment = models.TextField(blank=True)
+    run_id = models.BigIntegerField(null=True, blank=True)  # the ingest run that made the change, if any
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["feature_id", "changed_at"], name="fversion_feature_time"),
+            GistIndex(fields=["layer", "geom"], name="fversion_layer_geom_gist"),
+            models.Index(fields=["layer", "changed_at"], name="fversion_layer_time"),
+            models.Index(fields=["run_id"], name="fversion_run", condition=Q(run_id__isnull=False)),
+        ]
+        ordering = ["feature_id", "changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.feature_id} v{self.version} {self.op}"
+
+
+class LayerGrant(models.Model):
+    """A right on a layer for a user or a group: to view a restricted layer, or to edit, optionally in an area."""
+
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="layer_grants")
+    group = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="layer_grants")
+    can_edit = models.BooleanField(default=False)
+    area = models.MultiPolygonField(srid=4326, null=True, blank=True, help_text="Edits only inside this area")
+    area_label = models.CharField(max_length=200, blank=True, help_text="e.g. the ward the area comes from")
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True) | Q(user__isnull=True, group__isnull=False),
+                name="grant_user_xor_group",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.user or self.group
+        return f"{who} → {self.layer} ({'edit' if self.can_edit else 'view'})"

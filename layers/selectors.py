@@ -4,21 +4,14 @@ from django.db.models import QuerySet
 
 from layers.errors import UnknownLayer
 from layers.models import Layer
+from layers.permissions import can_view, visible_filter
 
-
-def can_view(user, layer: Layer) -> bool:
-    """Public layers for everyone; restricted ones for staff (per-layer grants come with editing)."""
-    if layer.is_public:
-        return True
-    return bool(user and user.is_authenticated and (user.is_superuser or user.is_staff))
+__all__ = ["can_view", "layer_for", "layers_visible_to"]
 
 
 def layers_visible_to(user) -> QuerySet[Layer]:
-    """The catalog as this user may see it."""
-    layers = Layer.objects.all()
-    if user and user.is_authenticated and (user.is_superuser or user.is_staff):
-        return layers
-    return layers.filter(is_public=True)
+    """The catalog as this user may see it (public layers, and restricted ones they were granted)."""
+    return Layer.objects.filter(visible_filter(user)).distinct()
 
 
 def layer_for(user, slug: str, *, kind: str | None = None) -> Layer:

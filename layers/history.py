@@ -1,0 +1,100 @@
+"""Reading history: a feature's versions, a layer as of a past time, and the difference between two times.
+
+Rows are written by triggers (migration 0004); change_context() tells them who and why.
+"""
+import datetime as dt
+import json
+
+from django.db import connection
+
+from layers.models import Layer
+from layers.vn2000 import LEGAL_AREA_SRID
+
+
+def change_context(*, user=None, comment: str = "", run_id: int | None = None) -> None:
+    """Who and why for the history triggers, for the rest of the current transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('gisportal.user_id', %s, true), set_config('gisportal.comment', %s, true), "
+            "set_config('gisportal.run_id', %s, true)",
+            [str(user.pk) if user is not None and user.pk else "", comment[:1000], str(run_id) if run_id else ""],
+        )
+
+
+def _fetch(sql: str, params: dict) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c.name for c in cursor.description]
+        rows = []
+        for row in cursor.fetchall():
+            item = dict(zip(names, row))
+            if isinstance(item.get("properties"), str):
+                item["properties"] = json.loads(item["properties"])
+            rows.append(item)
+        return rows
+
+
+def feature_versions(feature_id: int) -> list[dict]:
+    """Every version of a feature, oldest first, with who and the area in m² (VN-2000)."""
+    return _fetch(
+        "SELECT v.id, v.version, v.op, v.changed_at, u.username AS changed_by, v.comment, v.run_id, v.layer_id, "
+        f"v.properties, ST_AsGeoJSON(v.geom, 7) AS geojson, ST_Area(ST_Transform(v.geom, {LEGAL_AREA_SRID})) AS area_m2 "
+        "FROM layers_featureversion v LEFT JOIN auth_user u ON u.id = v.changed_by_id "
+        "WHERE v.feature_id = %(id)s ORDER BY v.changed_at, v.id",
+        {"id": feature_id},
+    )
+
+
+# The state at a time: per feature, the latest version at or before it, unless that is a delete.
+AS_OF_SQL = """
+SELECT id AS version_id, feature_id, version, geom, properties FROM (
+    SELECT DISTINCT ON (feature_id) id, feature_id, version, op, geom, properties
+    FROM layers_featureversion
+    WHERE layer_id = %(layer)s AND changed_at <= %(at)s {bbox}
+    ORDER BY feature_id, changed_at DESC, id DESC
+) latest WHERE op <> 'delete'
+"""
+
+
+def as_of_sql(*, bbox: bool) -> str:
+    """The as-of query (parameters: layer, at, and west/south/east/north when bbox) for other apps to wrap."""
+    return AS_OF_SQL.format(bbox="AND geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)" if bbox else "")
+
+
+def layer_as_of(layer: Layer, at: dt.datetime, bbox: tuple[float, float, float, float] | None = None) -> list[dict]:
+    """The layer's features as they were at a time (optionally within a WGS 84 box)."""
+    params = {"layer": layer.pk, "at": at}
+    if bbox:
+        params.update(dict(zip(("west", "south", "east", "north"), bbox)))
+    return _fetch(
+        f"SELECT feature_id AS id, version, properties, ST_AsGeoJSON(geom, 7) AS geojson FROM ({as_of_sql(bbox=bool(bbox))}) s "
+        "ORDER BY feature_id",
+        params,
+    )
+
+
+def layer_diff(layer: Layer, since: dt.datetime, until: dt.datetime) -> dict[str, list[dict]]:
+    """Features added, removed and changed between two times, with areas (m², VN-2000) before and after."""
+    rows = _fetch(
+        f"""
+        WITH a AS ({AS_OF_SQL.format(bbox="")}),
+             b AS ({AS_OF_SQL.format(bbox="").replace("%(at)s", "%(until)s")})
+        SELECT coalesce(a.feature_id, b.feature_id) AS id,
+               CASE WHEN a.feature_id IS NULL THEN 'added' WHEN b.feature_id IS NULL THEN 'removed' ELSE 'changed' END AS change,
+               a.version AS version_before, b.version AS version_after,
+               a.properties AS properties_before, b.properties AS properties,
+               ST_Area(ST_Transform(a.geom, {LEGAL_AREA_SRID})) AS area_before,
+               ST_Area(ST_Transform(b.geom, {LEGAL_AREA_SRID})) AS area_after,
+               ST_AsGeoJSON(coalesce(b.geom, a.geom), 7) AS geojson
+        FROM a FULL JOIN b ON a.feature_id = b.feature_id
+        WHERE a.feature_id IS NULL OR b.feature_id IS NULL OR a.version_id <> b.version_id
+        ORDER BY 1
+        """,
+        {"layer": layer.pk, "at": since, "until": until},
+    )
+    out: dict[str, list[dict]] = {"added": [], "removed": [], "changed": []}
+    for row in rows:
+        if isinstance(row.get("properties_before"), str):
+            row["properties_before"] = json.loads(row["properties_before"])
+        out[row["change"]].append(row)
+    return out
