@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "tiles",
     "opendata",
     "demo",
+    "editor",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -45,7 +47,20 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gisportal.middleware.ContentSecurityPolicyMiddleware",
     "gisportal.errors.DomainErrorMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: login rate limiting
 ]
+
+# Login: django-axes locks an IP + username out after repeated failures (429, then a cool-off).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("GISPORTAL_LOGIN_FAILURES", 5)
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/edit/"
+SESSION_COOKIE_AGE = 8 * 3600  # a working day
 
 ROOT_URLCONF = "gisportal.urls"
 WSGI_APPLICATION = "gisportal.wsgi.application"

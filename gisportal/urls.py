@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/at", lookup_views.features_at_api, name="features-at"),
     path("api/search", lookup_views.search_api, name="search-api"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("editor.urls")),
     path("tiles/", include("tiles.urls")),
     path("ingest/", include("ingest.urls")),
     path("", include("opendata.urls")),

@@ -169,3 +169,18 @@ class LayerGrant(models.Model):
     def __str__(self) -> str:
         who = self.user or self.group
         return f"{who} → {self.layer} ({'edit' if self.can_edit else 'view'})"
+
+
+class PermissionChange(models.Model):
+    """The audit trail of grants given and taken back (written by layers.services)."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=8, choices=[("grant", "grant"), ("revoke", "revoke")])
+    layer_slug = models.CharField(max_length=64)
+    subject = models.CharField(max_length=200, help_text="user:NAME or group:NAME")
+    can_edit = models.BooleanField()
+    area_label = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-at"]

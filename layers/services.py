@@ -56,3 +56,30 @@ def layer_refresh_stats(*, layer: Layer) -> Layer:
     layer.last_changed = timezone.now()
     layer.save(update_fields=["feature_count", "extent", "last_changed"])
     return layer
+
+
+def _subject(grant) -> str:
+    return f"user:{grant.user.username}" if grant.user_id else f"group:{grant.group.name}"
+
+
+@transaction.atomic
+def grant_create(*, layer: Layer, by, user=None, group=None, can_edit: bool = False, area=None, area_label: str = ""):
+    """Gives a user or a group a right on a layer (optionally an edit area), and records it."""
+    from layers.models import LayerGrant, PermissionChange
+
+    grant = LayerGrant(layer=layer, user=user, group=group, can_edit=can_edit, area=area, area_label=area_label, granted_by=by)
+    grant.full_clean()
+    grant.save()
+    PermissionChange.objects.create(by=by, action="grant", layer_slug=layer.slug, subject=_subject(grant),
+                                    can_edit=can_edit, area_label=area_label)
+    return grant
+
+
+@transaction.atomic
+def grant_revoke(*, grant, by) -> None:
+    """Takes a right back, and records it."""
+    from layers.models import PermissionChange
+
+    PermissionChange.objects.create(by=by, action="revoke", layer_slug=grant.layer.slug, subject=_subject(grant),
+                                    can_edit=grant.can_edit, area_label=grant.area_label)
+    grant.delete()

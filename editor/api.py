@@ -1,0 +1,137 @@
+"""The editing API: GeoJSON in and out, versions for no lost updates, errors as JSON in vi and en.
+
+Session authentication with CSRF on every write; reading follows the layer's visibility, writing the
+user's grants (both checked in layers/).
+"""
+import json
+
+from django.contrib.gis.geos import Polygon
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_http_methods
+
+from editor.geojson import parse_geometry
+from layers import editing
+from layers.errors import InvalidParameter
+from layers.models import Feature
+from layers.selectors import layer_for
+from layers.validation import ValidationFailed
+
+MAX_FEATURES = 2000
+
+
+def feature_json(feature: Feature) -> dict:
+    """A feature as GeoJSON, its version beside the properties (the editor sends it back on save)."""
+    return {"type": "Feature", "id": feature.pk, "version": feature.version,
+            "geometry": json.loads(feature.geom.geojson), "properties": feature.properties}
+
+
+def _body(request: HttpRequest) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidParameter("Nội dung không phải JSON hợp lệ.", "The request body is not valid JSON.", parameter="body") from None
+    if not isinstance(body, dict):
+        raise InvalidParameter("Nội dung phải là một đối tượng JSON.", "The request body must be a JSON object.", parameter="body")
+    return body
+
+
+def _int(value, name: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if number < 0:
+        raise InvalidParameter(f"{name} phải là số nguyên.", f"{name} must be a whole number.", parameter=name)
+    return number
+
+
+def _bbox(text: str) -> Polygon:
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InvalidParameter("bbox cần 4 số: tây,nam,đông,bắc.", "bbox needs 4 numbers: west,south,east,north.", parameter="bbox") from None
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise InvalidParameter("bbox không hợp lệ.", "bbox is out of range or out of order.", parameter="bbox")
+    box = Polygon.from_bbox((west, south, east, north))
+    box.srid = 4326
+    return box
+
+
+def _problems(error: ValidationFailed) -> JsonResponse:
+    return JsonResponse({"code": error.code, "description": error.message_en, "description_vi": error.message_vi,
+                         "problems": [p.__dict__ for p in error.problems]}, status=400, json_dumps_params={"ensure_ascii": False})
+
+
+def _properties(body: dict) -> dict | None:
+    props = body.get("properties")
+    if props is not None and not isinstance(props, dict):
+        raise InvalidParameter("properties phải là một đối tượng.", "properties must be an object.", parameter="properties")
+    return props
+
+
+@require_http_methods(["GET", "POST"])
+def features(request: HttpRequest, layer: str) -> JsonResponse:
+    """GET ?bbox= lists features to edit; POST creates one."""
+    catalog_layer = layer_for(request.user, layer, kind="vector")
+    if request.method == "GET":
+        box = _bbox(request.GET.get("bbox", ""))
+        rows = Feature.objects.filter(layer=catalog_layer, geom__bboverlaps=box).order_by("id")[: MAX_FEATURES + 1]
+        items = [feature_json(f) for f in rows]
+        return JsonResponse({"type": "FeatureCollection", "features": items[:MAX_FEATURES],
+                             "truncated": len(items) > MAX_FEATURES}, json_dumps_params={"ensure_ascii": False})
+    body = _body(request)
+    try:
+        feature = editing.feature_create(layer=catalog_layer, geom=parse_geometry(body.get("geometry")),
+                                         properties=_properties(body) or {}, user=request.user,
+                                         comment=str(body.get("comment", ""))[:1000])
+    except ValidationFailed as error:
+        return _problems(error)
+    return JsonResponse(feature_json(feature), status=201, json_dumps_params={"ensure_ascii": False})
+
+
+@require_http_methods(["GET", "PUT", "DELETE"])
+def feature(request: HttpRequest, layer: str, feature_id: int) -> JsonResponse:
+    """GET one; PUT {geometry?, properties?, version, comment?}; DELETE ?version=."""
+    catalog_layer = layer_for(request.user, layer, kind="vector")
+    if request.method == "GET":
+        found = Feature.objects.filter(pk=feature_id, layer=catalog_layer).first()
+        if found is None:
+            raise editing.FeatureNotFound()
+        return JsonResponse(feature_json(found), json_dumps_params={"ensure_ascii": False})
+    try:
+        if request.method == "DELETE":
+            editing.feature_delete(layer=catalog_layer, feature_id=feature_id, user=request.user,
+                                   expected_version=_int(request.GET.get("version"), "version"))
+            return JsonResponse({"deleted": feature_id})
+        body = _body(request)
+        geometry = body.get("geometry")
+        updated = editing.feature_update(
+            layer=catalog_layer, feature_id=feature_id, user=request.user,
+            expected_version=_int(body.get("version"), "version"),
+            geom=parse_geometry(geometry) if geometry is not None else None,
+            properties=_properties(body), comment=str(body.get("comment", ""))[:1000],
+        )
+    except ValidationFailed as error:
+        return _problems(error)
+    except editing.StaleFeature as stale:
+        return JsonResponse({"code": stale.code, "description": stale.message_en, "description_vi": stale.message_vi,
+                             "current": feature_json(stale.current)}, status=409, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(feature_json(updated), json_dumps_params={"ensure_ascii": False})
+
+
+@require_http_methods(["POST"])
+def revert(request: HttpRequest, layer: str, feature_id: int) -> JsonResponse:
+    """POST {version}: the feature as it was at that version."""
+    catalog_layer = layer_for(request.user, layer, kind="vector")
+    body = _body(request)
+    restored = editing.feature_revert(layer=catalog_layer, feature_id=feature_id, user=request.user,
+                                      to_version=_int(body.get("version"), "version"), comment=str(body.get("comment", ""))[:1000])
+    return JsonResponse(feature_json(restored), json_dumps_params={"ensure_ascii": False})
+
+
+@require_http_methods(["POST"])
+def revert_run(request: HttpRequest, layer: str, run_id: int) -> JsonResponse:
+    """POST: undo a whole ingest run in this layer."""
+    catalog_layer = layer_for(request.user, layer, kind="vector")
+    count = editing.run_revert(layer=catalog_layer, run_id=run_id, user=request.user)
+    return JsonResponse({"reverted_features": count})

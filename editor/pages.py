@@ -1,0 +1,158 @@
+"""Planners' pages: the editor, a feature's history, the difference between two times, and the audit."""
+import csv
+import datetime as dt
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from ingest.models import IngestRun
+from layers.errors import InvalidParameter, NotFound
+from layers.history import feature_versions, layer_diff
+from layers.models import FeatureVersion, Layer, PermissionChange
+from layers.permissions import can_edit, edit_area, is_data_admin
+from layers.selectors import layer_for, layers_visible_to
+
+AUDIT_ROWS = 500
+
+
+@login_required
+@require_GET
+def editor_index(request: HttpRequest) -> HttpResponse:
+    """The layers this user may edit."""
+    layers = [layer for layer in layers_visible_to(request.user).filter(kind="vector") if can_edit(request.user, layer)]
+    return render(request, "editor/index.html", {"layers": layers})
+
+
+@login_required
+@require_GET
+def editor_page(request: HttpRequest, layer: str) -> HttpResponse:
+    """The map editor of one layer: draw, reshape, move, delete; attributes from the layer's schema."""
+    catalog_layer = layer_for(request.user, layer, kind="vector")
+    if not can_edit(request.user, catalog_layer):
+        raise PermissionDenied
+    area = edit_area(request.user, catalog_layer)
+    config = {
+        "slug": catalog_layer.slug, "geometryType": catalog_layer.geometry_type, "schema": catalog_layer.schema,
+        "extent": catalog_layer.extent.extent if catalog_layer.extent else None,
+        "area": json.loads(area.geojson) if area is not None else None,
+        "language": request.LANGUAGE_CODE, "strings": _editor_strings(),
+    }
+    return render(request, "editor/editor.html", {"layer": catalog_layer, "config": config})
+
+
+def _editor_strings() -> dict[str, str]:
+    return {
+        "zoomIn": _("Zoom in (level 15 or closer) to load features for editing."),
+        "loaded": _("%(count)s features loaded. Click one to edit it, or draw a new one."),
+        "truncated": _("Too many features here: zoom in further to see them all."),
+        "featureLabel": _("Feature %(id)s, version %(version)s"),
+        "newFeature": _("New feature: fill in its attributes and save."),
+        "saved": _("Saved as version %(version)s."),
+        "deleted": _("Deleted. The history keeps it; a revert brings it back."),
+        "confirmDelete": _("Delete this feature?"),
+        "failed": _("The save failed. Check your connection and try again."),
+    }
+
+
+@require_GET
+def history_page(request: HttpRequest, layer: str, feature_id: int) -> HttpResponse:
+    """A feature's timeline: who changed what and when, with its shapes over time on a map."""
+    catalog_layer = layer_for(request.user, layer, kind="vector")
+    versions = [v for v in feature_versions(feature_id) if v["layer_id"] == catalog_layer.pk]
+    if not versions:
+        raise NotFound("Không có lịch sử cho đối tượng này.", "No history for this feature.")
+    shapes = [{"version": v["version"], "op": v["op"], "geometry": json.loads(v["geojson"])} for v in versions]
+    return render(request, "editor/history.html", {
+        "layer": catalog_layer, "feature_id": feature_id, "versions": versions, "shapes": shapes,
+        "can_edit": can_edit(request.user, catalog_layer),
+    })
+
+
+def _moment(text: str | None, name: str, default: dt.datetime) -> dt.datetime:
+    if not text:
+        return default
+    value = parse_datetime(text) or (dt.datetime.combine(parse_date(text), dt.time.max) if parse_date(text) else None)
+    if value is None:
+        raise InvalidParameter(f"{name} phải là ngày giờ ISO 8601.", f"{name} must be an ISO 8601 date or date-time.", parameter=name)
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
+@require_GET
+def diff_page(request: HttpRequest, layer: str) -> HttpResponse:
+    """Added, removed and changed features between two times (?from=&to=), as a page or as GeoJSON (?f=geojson)."""
+    catalog_layer = layer_for(request.user, layer, kind="vector")
+    now = timezone.now()
+    since = _moment(request.GET.get("from"), "from", now - dt.timedelta(days=1))
+    until = _moment(request.GET.get("to"), "to", now)
+    if since > until:
+        raise InvalidParameter("'from' phải trước 'to'.", "'from' must come before 'to'.", parameter="from")
+    diff = layer_diff(catalog_layer, since, until)
+    if request.GET.get("f") == "geojson":
+        features = [{"type": "Feature", "id": row["id"], "geometry": json.loads(row["geojson"]),
+                     "properties": {"change": change, "area_before_m2": row["area_before"], "area_after_m2": row["area_after"],
+                                    "version_before": row["version_before"], "version_after": row["version_after"],
+                                    **(row["properties"] or row["properties_before"] or {})}}
+                    for change, rows in diff.items() for row in rows]
+        return JsonResponse({"type": "FeatureCollection", "features": features, "from": since.isoformat(),
+                             "to": until.isoformat()}, json_dumps_params={"ensure_ascii": False})
+    return render(request, "editor/diff.html", {"layer": catalog_layer, "diff": diff, "since": since, "until": until})
+
+
+def _audit_rows(request: HttpRequest):
+    kind, slug, who = request.GET.get("kind", ""), request.GET.get("layer", ""), request.GET.get("user", "")
+    rows = []
+    if kind in ("", "ingest"):
+        runs = IngestRun.objects.select_related("user")
+        runs = runs.filter(layer_slug=slug) if slug else runs
+        runs = runs.filter(user__username=who) if who else runs
+        rows += [{"at": r.started_at, "kind": "ingest", "layer": r.layer_slug, "user": r.user.username if r.user else "",
+                  "what": f"{r.mode} {r.file_name}: {r.status}, {r.loaded_count} loaded, {r.rejected_count} rejected",
+                  "ref": r.pk} for r in runs[:AUDIT_ROWS]]
+    if kind in ("", "edit"):
+        edits = FeatureVersion.objects.filter(run_id__isnull=True, changed_by__isnull=False).select_related("layer", "changed_by")
+        edits = edits.filter(layer__slug=slug) if slug else edits
+        edits = edits.filter(changed_by__username=who) if who else edits
+        rows += [{"at": v.changed_at, "kind": "edit", "layer": v.layer.slug, "user": v.changed_by.username,
+                  "what": f"{v.op} #{v.feature_id} v{v.version} {v.comment}".strip(), "ref": v.feature_id}
+                 for v in edits.order_by("-changed_at")[:AUDIT_ROWS]]
+    if kind in ("", "permission"):
+        changes = PermissionChange.objects.select_related("by")
+        changes = changes.filter(layer_slug=slug) if slug else changes
+        changes = changes.filter(by__username=who) if who else changes
+        rows += [{"at": c.at, "kind": "permission", "layer": c.layer_slug, "user": c.by.username if c.by else "",
+                  "what": f"{c.action} {c.subject} {'edit' if c.can_edit else 'view'} {c.area_label}".strip(), "ref": c.pk}
+                 for c in changes[:AUDIT_ROWS]]
+    return sorted(rows, key=lambda r: r["at"], reverse=True)[:AUDIT_ROWS]
+
+
+@login_required
+@require_GET
+def audit_page(request: HttpRequest) -> HttpResponse:
+    """Ingest runs, edits and permission changes for data administrators; ?format=csv exports."""
+    if not is_data_admin(request.user):
+        raise PermissionDenied
+    rows = _audit_rows(request)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="audit.csv"'
+        response.write("\ufeff")  # Excel opens UTF-8 Vietnamese correctly with a BOM
+        writer = csv.writer(response)
+        writer.writerow(["at", "kind", "layer", "user", "what"])
+        for row in rows:  # a leading = + - @ would be a formula in a spreadsheet
+            writer.writerow([row["at"].isoformat()] + [_cell(row[k]) for k in ("kind", "layer", "user", "what")])
+        return response
+    kinds = [("ingest", _("Ingest runs")), ("edit", _("Edits")), ("permission", _("Permission changes"))]
+    return render(request, "editor/audit.html", {"rows": rows, "layers": Layer.objects.values_list("slug", flat=True),
+                                                 "query": request.GET, "kinds": kinds})
+
+
+def _cell(value: str) -> str:
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
