@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -43,8 +44,18 @@ def editor_page(request: HttpRequest, layer: str) -> HttpResponse:
         "extent": catalog_layer.extent.extent if catalog_layer.extent else None,
         "area": json.loads(area.geojson) if area is not None else None,
         "language": request.LANGUAGE_CODE, "strings": _editor_strings(),
+        "context": [{"slug": ctx.slug, "url": reverse("vector-tile", kwargs={"layer": ctx.slug, "z": 0, "x": 0, "y": 0})
+                     .replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf"), "color": color}
+                    for ctx, color in _context_layers(request.user, catalog_layer)],
     }
     return render(request, "editor/editor.html", {"layer": catalog_layer, "config": config})
+
+
+def _context_layers(user, editing: Layer) -> list[tuple[Layer, str]]:
+    """Boundaries and roads drawn under the edited layer, when the user may see them."""
+    colours = {"admin-units": "#6a3d9a", "road-reserves": "#969696"}
+    layers = layers_visible_to(user).filter(slug__in=colours).exclude(pk=editing.pk)
+    return [(layer, colours[layer.slug]) for layer in layers]
 
 
 def _editor_strings() -> dict[str, str]:

@@ -19,10 +19,17 @@
   var conflict = document.getElementById("conflict");
   var historyLink = document.getElementById("history-link");
 
-  var map = L.map("editor-map", { attributionControl: false });
-  if (cfg.extent) { map.fitBounds([[cfg.extent[1], cfg.extent[0]], [cfg.extent[3], cfg.extent[2]]]); }
+  var map = L.map("editor-map", { attributionControl: false, minZoom: 10, maxZoom: 21 });
+  if (cfg.extent) { map.fitBounds([[cfg.extent[1], cfg.extent[0]], [cfg.extent[3], cfg.extent[2]]], { maxZoom: 16 }); }
   else { map.setView([10.82, 106.79], 13); }
   L.control.scale({ imperial: false }).addTo(map);
+  // Context for finding one's way: the platform's own boundaries and roads as vector tiles, not editable.
+  if (L.vectorGrid) {
+    cfg.context.forEach(function (ctx) {
+      var style = {}; style[ctx.slug] = { weight: 1, color: ctx.color, fill: false };
+      L.vectorGrid.protobuf(ctx.url, { vectorTileLayerStyles: style, interactive: false, pmIgnore: true, maxNativeZoom: 18 }).addTo(map);
+    });
+  }
   if (cfg.area) {
     L.geoJSON(cfg.area, { pmIgnore: true, interactive: false, style: { color: "#0b4f6c", weight: 2, dashArray: "6 4", fill: false } }).addTo(map);
   }
@@ -237,5 +244,13 @@
   });
   form.addEventListener("submit", save);
   map.on("moveend", load);
-  load();
+  var focus = new URLSearchParams(window.location.search).get("feature");
+  if (focus && /^[0-9]+$/.test(focus)) {
+    request("GET", api + "/" + focus).then(function (r) {
+      if (r.status === 200) { var layer = addFeature(r.data); map.fitBounds(layer.getBounds(), { maxZoom: 19 }); select(layer); }
+      else { say(message(r.data)); }
+    });
+  } else {
+    load();
+  }
 })();
