@@ -84,29 +84,25 @@ def parcel_by_key(user, ward_code: str, sheet: int, number: int) -> Feature:
     return feature
 
 
-_ZONES_SQL = """
-WITH p AS (SELECT geom, ST_Transform(geom, %(legal)s) AS plane FROM layers_feature WHERE id = %(parcel)s)
-SELECT z.properties, ST_Area(ST_Intersection(p.plane, ST_Transform(z.geom, %(legal)s))) AS area
-FROM layers_feature z, p
-WHERE z.layer_id = %(layer)s AND z.geom && p.geom AND ST_Intersects(z.geom, p.geom)
-ORDER BY area DESC
-"""
-
-_RESERVE_SQL = """
-WITH p AS (SELECT geom, ST_Transform(geom, %(legal)s) AS plane FROM layers_feature WHERE id = %(parcel)s)
-SELECT coalesce(ST_Area(ST_Union(ST_Intersection(p.plane, ST_Transform(r.geom, %(legal)s)))), 0)
-FROM layers_feature r, p
-WHERE r.layer_id = %(layer)s AND r.geom && p.geom AND ST_Intersects(r.geom, p.geom)
-"""
-
-_NEIGHBOURS_SQL = """
-WITH p AS (SELECT id, geom FROM layers_feature WHERE id = %(parcel)s)
-SELECT n.id, ST_AsGeoJSON(n.geom, 7), n.properties
-FROM layers_feature n, p
-WHERE n.layer_id = %(layer)s AND n.id <> p.id AND n.geom && ST_Expand(p.geom, 0.0003)
-  AND ST_DWithin(n.geom, p.geom, 0.0003)  -- about 30 m: the parcels around it, across the street too
-ORDER BY ST_Distance(n.geom, p.geom)
-LIMIT 40
+# One round trip for the whole report. Intersections are cut in WGS 84 (small results) and only then
+# projected to VN-2000 / TM-3 105-45 for their areas: projecting a city-long road strip would cost more.
+_REPORT_SQL = f"""
+WITH p AS (SELECT id, layer_id, geom FROM layers_feature WHERE id = %(parcel)s)
+SELECT
+    (SELECT ST_Area(ST_Transform(geom, {LEGAL_AREA_SRID})) FROM p) AS area,
+    (SELECT coalesce(json_agg(json_build_object('properties', z.properties, 'area', z.area) ORDER BY z.area DESC), '[]')
+       FROM (SELECT z.properties, ST_Area(ST_Transform(ST_Intersection(z.geom, p.geom), {LEGAL_AREA_SRID})) AS area
+               FROM layers_feature z, p
+              WHERE z.layer_id = %(zones)s AND z.geom && p.geom AND ST_Intersects(z.geom, p.geom)) z) AS zones,
+    (SELECT coalesce(ST_Area(ST_Transform(ST_Union(ST_Intersection(r.geom, p.geom)), {LEGAL_AREA_SRID})), 0)
+       FROM layers_feature r, p
+      WHERE r.layer_id = %(reserves)s AND r.geom && p.geom AND ST_Intersects(r.geom, p.geom)) AS reserve,
+    (SELECT coalesce(json_agg(json_build_object('type', 'Feature', 'id', n.id, 'geometry', ST_AsGeoJSON(n.geom, 7)::json,
+                     'properties', json_build_object('map_sheet', n.properties->'map_sheet', 'parcel_no', n.properties->'parcel_no'))), '[]')
+       FROM (SELECT n.id, n.geom, n.properties FROM layers_feature n, p
+              WHERE n.layer_id = p.layer_id AND n.id <> p.id AND n.geom && ST_Expand(p.geom, 0.0003)
+                AND ST_DWithin(n.geom, p.geom, 0.0003)  -- about 30 m: the parcels around it, across the street too
+              ORDER BY ST_Distance(n.geom, p.geom) LIMIT 40) n) AS neighbours
 """
 
 
@@ -121,39 +117,28 @@ def as_dict(properties) -> dict:
     return json.loads(properties) if isinstance(properties, str) else properties
 
 
-def _feature_collection(rows, keys: list[str]) -> dict:
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "id": fid, "geometry": json.loads(geom),
-         "properties": {k: as_dict(props).get(k) for k in keys}} for fid, geom, props in rows
-    ]}
-
-
 def parcel_report(user, parcel: Feature) -> ParcelReport:
     """Zones with intersecting areas and shares, road-reserve area, raster values, neighbours, data versions."""
-    params = {"parcel": parcel.pk, "legal": LEGAL_AREA_SRID}
-    area = _rows(f"SELECT ST_Area(ST_Transform(geom, {LEGAL_AREA_SRID})) FROM layers_feature WHERE id = %(parcel)s", params)[0][0]
+    visible = {layer.slug: layer for layer in layers_visible_to(user)}
+    zones, reserves = visible.get(core.PLANNING_ZONES), visible.get(core.ROAD_RESERVES)
+    area, zone_rows, reserve_m2, neighbours = _rows(_REPORT_SQL, {
+        "parcel": parcel.pk, "zones": zones.pk if zones else -1, "reserves": reserves.pk if reserves else -1})[0]
     code = parcel.properties.get("land_use", "")
     report = ParcelReport(
         parcel=parcel, area_m2=area, land_use=LAND_USE_CODES.get(code, (code, code)),
-        ward=ward_by_code(user, parcel.properties.get("ward_code", "")), data_versions=[parcel.layer],
+        ward=ward_by_code(user, parcel.properties.get("ward_code", "")),
+        data_versions=[parcel.layer] + [layer for layer in (zones, reserves) if layer is not None],
+        road_reserve_m2=reserve_m2 or 0.0,
+        neighbours_geojson={"type": "FeatureCollection", "features": as_dict(neighbours)},
+        parcel_geojson=json.loads(parcel.geom.geojson),
     )
-    zones = _visible(user, core.PLANNING_ZONES)
-    if zones is not None:
-        report.data_versions.append(zones)
-        for raw, zone_area in _rows(_ZONES_SQL, {**params, "layer": zones.pk}):
-            props = as_dict(raw)
-            if zone_area > 0.005:  # a shared edge is no overlap
-                report.zones.append(ZoneShare(props, zone_area, 100.0 * zone_area / area if area else 0.0,
-                                              ZONE_FUNCTIONS.get(props.get("function"), (props.get("function"),) * 2)))
-    reserves = _visible(user, core.ROAD_RESERVES)
-    if reserves is not None:
-        report.data_versions.append(reserves)
-        report.road_reserve_m2 = _rows(_RESERVE_SQL, {**params, "layer": reserves.pk})[0][0]
-    report.raster_values = _raster_values(user, parcel)
+    for row in as_dict(zone_rows):
+        if row["area"] > 0.005:  # a shared edge is no overlap
+            props = row["properties"]
+            report.zones.append(ZoneShare(props, row["area"], 100.0 * row["area"] / area if area else 0.0,
+                                          ZONE_FUNCTIONS.get(props.get("function"), (props.get("function"),) * 2)))
+    report.raster_values = _raster_values([layer for layer in visible.values() if layer.kind == "raster"], parcel)
     report.data_versions += [v["layer"] for v in report.raster_values]
-    report.neighbours_geojson = _feature_collection(_rows(_NEIGHBOURS_SQL, {**params, "layer": parcel.layer_id}),
-                                                    ["map_sheet", "parcel_no"])
-    report.parcel_geojson = json.loads(parcel.geom.geojson)
     return report
 
 
@@ -163,14 +148,14 @@ def _open_raster(path: str):
     return rasterio.open(path)
 
 
-def _raster_values(user, parcel: Feature) -> list[dict]:
-    """Each visible raster layer's value at the parcel's inner point (COGs are in EPSG:3857)."""
+def _raster_values(rasters: list[Layer], parcel: Feature) -> list[dict]:
+    """Each given raster layer's value at the parcel's inner point (COGs are in EPSG:3857)."""
     point = parcel.geom.point_on_surface
     x, y = _TO_WEB_MERCATOR.transform(point.x, point.y)
     values = []
-    for layer in layers_visible_to(user).filter(kind="raster").exclude(raster_path=""):
+    for layer in rasters:
         path = Path(settings.MEDIA_ROOT) / layer.raster_path
-        if not path.is_file():
+        if not layer.raster_path or not path.is_file():
             continue
         src = _open_raster(str(path))
         value = float(next(src.sample([(x, y)]))[0])

@@ -1,0 +1,129 @@
+"""Inside Django on a benchmark database: the cost of history (ingest, as_of, one edit); prints JSON."""
+import datetime as dt
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gisportal.settings")
+django.setup()
+
+from django.contrib.auth.models import User  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from layers.editing import feature_update  # noqa: E402
+from layers.history import as_of_sql  # noqa: E402
+from layers.models import Feature, Layer  # noqa: E402
+from layers.schemas import PARCELS_SCHEMA  # noqa: E402
+
+HISTORY_TRIGGERS = ("feature_history_insert", "feature_history_update", "feature_history_delete")
+
+
+def _history(enabled: bool) -> None:
+    with connection.cursor() as cursor:
+        for trigger in HISTORY_TRIGGERS:
+            cursor.execute(f"ALTER TABLE layers_feature {'ENABLE' if enabled else 'DISABLE'} TRIGGER {trigger}")
+
+
+def _parcel_file(parcels: int) -> Path:
+    from demo.city import generate_city
+    from demo.files import write_files
+
+    out = Path("var/bench/history") / f"n{parcels}"
+    if not (out / "parcels.gpkg").exists():
+        write_files(generate_city(parcels=parcels, seed=99), out)
+    return out / "parcels.gpkg"
+
+
+def ingest(parcels: int) -> dict:
+    """Replace-ingest of the same file into an empty layer and over a full one, history off and on."""
+    from ingest.services import ingest_file
+
+    path = _parcel_file(parcels)
+    layer, _ = Layer.objects.get_or_create(slug="bench-history", defaults={
+        "title_vi": "bench", "title_en": "bench", "category": "land", "geometry_type": "Polygon", "schema": PARCELS_SCHEMA})
+    out = {}
+    try:
+        for label, enabled in (("off", False), ("on", True)):
+            _history(enabled)
+            Feature.objects.filter(layer=layer).delete()
+            started = time.perf_counter()
+            ingest_file(path=path, layer=layer, mode="replace")
+            out[f"empty_{label}"] = time.perf_counter() - started
+            started = time.perf_counter()
+            ingest_file(path=path, layer=layer, mode="replace")
+            out[f"full_{label}"] = time.perf_counter() - started
+    finally:
+        _history(True)
+        Feature.objects.filter(layer=layer).delete()
+    out["features"] = parcels
+    return out
+
+
+def _median_ms(fn, items) -> tuple[float, float]:
+    times = []
+    for item in items:
+        started = time.perf_counter()
+        fn(item)
+        times.append(time.perf_counter() - started)
+    times.sort()
+    return statistics.median(times) * 1000, times[int(0.95 * (len(times) - 1))] * 1000
+
+
+def as_of() -> dict:
+    """Current layer vs the layer as of now (through history), same z15-sized boxes."""
+    layer = Layer.objects.get(slug="parcels")
+    with connection.cursor() as cursor:  # some depth: one in ten parcels changed once
+        cursor.execute("UPDATE layers_feature SET properties = properties || '{\"bench\": 1}' "
+                       "WHERE layer_id = %s AND id %% 10 = 0 AND NOT properties ? 'bench'", [layer.pk])
+        cursor.execute("SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(geom) c FROM layers_feature TABLESAMPLE SYSTEM (2) "
+                       "WHERE layer_id = %s LIMIT 100) s", [layer.pk])
+        centres = cursor.fetchall()
+    half = 0.011 / 2  # a z15 tile is about 0.011° wide
+    boxes = [(x - half, y - half, x + half, y + half) for x, y in centres]
+    now = timezone.now()
+
+    def current(box):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, ST_AsBinary(geom), properties FROM layers_feature WHERE layer_id = %s "
+                           "AND geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)", [layer.pk, *box])
+            cursor.fetchall()
+
+    def past(box):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT feature_id, ST_AsBinary(geom), properties FROM ({as_of_sql(bbox=True)}) s",
+                           {"layer": layer.pk, "at": now, "west": box[0], "south": box[1], "east": box[2], "north": box[3]})
+            cursor.fetchall()
+
+    for fn in (current, past):  # warm the cache
+        fn(boxes[0])
+    cur, _ = _median_ms(current, boxes)
+    old, _ = _median_ms(past, boxes)
+    return {"current_ms": cur, "as_of_ms": old, "boxes": len(boxes)}
+
+
+def edit() -> dict:
+    """Saving one edited parcel through the service (validation, history, tile invalidation)."""
+    user, _ = User.objects.get_or_create(username="bench-admin", defaults={"is_superuser": True})
+    layer = Layer.objects.get(slug="parcels")
+    ids = list(Feature.objects.filter(layer=layer).order_by("?").values_list("id", flat=True)[:60])
+
+    def save(fid):
+        feature = Feature.objects.get(pk=fid)
+        feature_update(layer=layer, feature_id=fid, expected_version=feature.version, user=user,
+                       properties={**feature.properties, "address": f"bench {time.time()}"}, comment="bench")
+
+    save(ids[0])
+    median, p95 = _median_ms(save, ids[1:])
+    return {"median_ms": median, "p95_ms": p95, "n": len(ids) - 1}
+
+
+if __name__ == "__main__":
+    task = sys.argv[1]
+    result = {"ingest": lambda: ingest(int(sys.argv[2])), "as_of": as_of, "edit": edit}[task]()
+    json.dump(result, sys.stdout, default=str)
