@@ -1,4 +1,4 @@
-"""Shared fixtures: the small demo city, loaded once per test session through the real ingest path."""
+"""Shared fixtures: the small demo city, generated once per session and loaded through the real ingest path."""
 import pytest
 
 DEMO_PARCELS = 3000
@@ -8,14 +8,25 @@ DEMO_SLUGS = ["admin-units", "planning-zones", "road-reserves", "parcels", "elev
 
 
 @pytest.fixture(scope="session")
-def demo_city(django_db_setup, django_db_blocker, tmp_path_factory):
-    """The demo city's layers by slug, loaded into the test database once (committed, shared)."""
-    from demo.services import make_demo_city
-    from layers.models import Layer
+def demo_files(tmp_path_factory):
+    """The demo city's files (GeoPackage, Shapefile, GeoTIFF in EPSG:9210), written once."""
+    from demo.services import write_demo_files
+
+    return write_demo_files(parcels=DEMO_PARCELS, seed=DEMO_SEED, zones=DEMO_ZONES,
+                            out_dir=tmp_path_factory.mktemp("demo"), say=lambda _: None)
+
+
+@pytest.fixture
+def demo_city(django_db_setup, django_db_blocker, demo_files):
+    """The demo city's layers by slug, committed in the test database.
+
+    Loaded once and shared; pytest-django runs transactional tests (live server, browser) last and
+    flushes the database after each, so a transactional test that needs the city loads it again.
+    """
+    from demo.services import load_demo_files
+    from layers.models import Feature, Layer
 
     with django_db_blocker.unblock():
-        if not Layer.objects.filter(slug="parcels").exists():
-            make_demo_city(parcels=DEMO_PARCELS, seed=DEMO_SEED, zones=DEMO_ZONES,
-                           out_dir=tmp_path_factory.mktemp("demo"), say=lambda _: None)
-        layers = {layer.slug: layer for layer in Layer.objects.filter(slug__in=DEMO_SLUGS)}
-    return layers
+        if not Feature.objects.filter(layer__slug="parcels").exists():
+            load_demo_files(demo_files, say=lambda _: None)
+        return {layer.slug: layer for layer in Layer.objects.filter(slug__in=DEMO_SLUGS)}
