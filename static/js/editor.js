@@ -212,6 +212,7 @@
       body.appendChild(row);
     });
     conflict.hidden = false;
+    conflict.scrollIntoView({ block: "nearest" });
     conflict.dataset.current = JSON.stringify(data.current);
     say(message(data));
   }
