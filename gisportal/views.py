@@ -3,7 +3,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from gisportal.map_layers import grouped_layers, map_options, map_strings
+from gisportal.map_layers import grouped_layers, map_options, map_strings, map_urls
 from layers.selectors import layers_visible_to
 
 
@@ -15,6 +15,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
         "map_layers": [layer for group in groups for layer in group["layers"]],
         "map_options": map_options(),
         "map_strings": map_strings(),
+        "map_urls": map_urls(),
     })
 
 

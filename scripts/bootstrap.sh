@@ -41,7 +41,7 @@ wanted_packages() {
   local pg="postgresql-15-postgis-3"
   if ! apt-cache show "$pg" >/dev/null 2>&1; then pg="postgis postgresql"; fi
   echo "$pg gdal-bin libgeos-c1v5 proj-bin gettext"
-  if [ "${1:-}" = test ]; then echo "chromium chromium-driver fonts-dejavu-core"; fi
+  if [ "${1:-}" = test ]; then echo "chromium fonts-dejavu-core"; fi
 }
 
 missing_packages() {

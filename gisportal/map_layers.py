@@ -1,0 +1,170 @@
+"""What the map page hands to static/js/map.js: Leaflet options and the layer list with legends.
+
+Everything here goes into the page through `json_script` (no inline script: the CSP allows only
+'self'), and map.js puts every string into the DOM as text, never as HTML.
+"""
+import json
+import re
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language, gettext, pgettext
+
+from layers.models import Category, Layer
+from layers.schemas import LAND_USE_CODES, ZONE_FUNCTIONS, display_fields
+
+# Tile URL templates: reversed with sentinel numbers (replaced from the right, after the slug),
+# so a SCRIPT_NAME prefix is kept and the routes stay tiles/'s business.
+_SENTINEL = {"z": 7777701, "x": 7777702, "y": 7777703}
+# Style colours reach a style attribute and the canvas: only plain hex colours pass.
+_HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_FALLBACK_COLOUR = "#3388ff"
+# Drawing order, bottom to top: rasters (they cover everything), areas, parcels, networks, then
+# administrative boundaries drawn as outlines over all.
+_STACK = {"environment": 1, "other": 2, "planning": 3, "land": 4, "infrastructure": 5, "administrative": 6}
+
+
+def _tile_url(name: str, slug: str, **extra: str) -> str | None:
+    """The tile URL template for a layer ('{z}/{x}/{y}' placeholders), None if no such route exists yet."""
+    for layer_kwarg in ("layer", "layers"):  # tiles/ names it 'layers' where a tile may hold several
+        try:
+            url = reverse(name, kwargs={layer_kwarg: slug, **_SENTINEL, **extra})
+            break
+        except NoReverseMatch:
+            continue
+    else:
+        return None
+    for key, value in _SENTINEL.items():
+        head, _, tail = url.rpartition(f"/{value}")
+        url = f"{head}/{{{key}}}{tail}"
+    return url
+
+
+def _english() -> bool:
+    return (get_language() or "vi").startswith("en")
+
+
+def _admin_levels() -> dict[str, str]:
+    return {"city": pgettext("admin level", "City"), "ward": pgettext("admin level", "Ward"),
+            "neighbourhood": pgettext("admin level", "Neighbourhood")}
+
+
+def _value_label(attribute: str, value: str) -> str:
+    """A legend label: the code and, for the national code lists, its name in the active language."""
+    names = {"land_use": LAND_USE_CODES, "function": ZONE_FUNCTIONS}.get(attribute)
+    if names and value in names:
+        name = names[value][1 if _english() else 0]
+        return name if attribute == "function" else f"{value} – {name}"
+    if attribute == "level":
+        return _admin_levels().get(value, value)
+    return value
+
+
+def legend(style: dict) -> dict:
+    """The legend drawn from a layer's style {"attribute", "colors": {value: "#hex"}, "default"}."""
+    attribute = str(style.get("attribute") or "")
+    colors = style.get("colors") if attribute and isinstance(style.get("colors"), dict) else {}
+    entries = [{"value": str(value), "label": _value_label(attribute, str(value)), "color": color}
+               for value, color in colors.items() if _HEX_COLOUR.fullmatch(str(color))]
+    default = str(style.get("default") or "")
+    return {"attribute": attribute, "entries": entries,
+            "default": default if _HEX_COLOUR.fullmatch(default) else _FALLBACK_COLOUR}
+
+
+def _ramp_colours(ramp) -> list[str]:
+    """The colour stops of a raster's ramp: a named ramp of tiles/, a list of "#hex", or [value, "#hex"] pairs."""
+    if isinstance(ramp, str):
+        try:
+            from tiles.raster import RAMPS  # the ramps the raster tiles are painted with
+        except ImportError:
+            return []
+        ramp = RAMPS.get(ramp, [])
+    stops = [stop[1] if isinstance(stop, (list, tuple)) and len(stop) == 2 else stop for stop in ramp or []]
+    return [str(c) for c in stops if _HEX_COLOUR.fullmatch(str(c))]
+
+
+def raster_legend(info: dict) -> dict:
+    """A raster's legend: its ramp as a gradient and the value range it is stretched over."""
+    colours = _ramp_colours(info.get("ramp") or "viridis")
+    low, high = info.get("min"), info.get("max")
+    numeric = all(isinstance(v, (int, float)) for v in (low, high))
+    return {"attribute": "", "entries": [], "default": colours[0] if colours else _FALLBACK_COLOUR,
+            "ramp": colours, "min": low if numeric else None, "max": high if numeric else None}
+
+
+def layer_entry(layer: Layer) -> dict | None:
+    """One layer as map.js draws it; None when the layer has no tile route (yet)."""
+    if layer.kind == "vector":
+        url = _tile_url("vector-tile", layer.slug)
+    else:
+        url = _tile_url("raster-tile", layer.slug, fmt="png")
+    if url is None:
+        return None
+    label_key = "label_en" if _english() else "label_vi"
+    return {
+        "slug": layer.slug,
+        "kind": layer.kind,
+        "title": layer.title,
+        "category": layer.category,
+        "geometry_type": layer.geometry_type,
+        "min_zoom": layer.min_zoom,
+        "max_zoom": layer.max_zoom,
+        "tile_url": url,
+        # Rasters start hidden: an opaque surface over the city would hide every vector layer.
+        "visible": layer.kind == "vector",
+        "z_index": 1 if layer.kind == "raster" else 10 + _STACK.get(layer.category, 2),
+        "outline": layer.category == "administrative",
+        "attribution": layer.attribution,
+        "legend": legend(layer.style or {}) if layer.kind == "vector" else raster_legend(layer.raster_info or {}),
+        "fields": [{"name": f["name"], "label": f.get(label_key) or f["name"]} for f in display_fields(layer.schema)],
+    }
+
+
+def grouped_layers(layers: Iterable[Layer]) -> list[dict]:
+    """Layers grouped by category, in the catalog's category order; empty groups left out."""
+    by_category: dict[str, list[dict]] = {value: [] for value in Category.values}
+    for layer in layers:
+        entry = layer_entry(layer)
+        if entry is not None:
+            by_category.setdefault(layer.category, []).append(entry)
+    labels = dict(Category.choices)
+    return [{"category": category, "label": str(labels.get(category, category)), "layers": entries}
+            for category, entries in by_category.items() if entries]
+
+
+def map_options() -> dict:
+    """django-leaflet's own map options (settings.LEAFLET_CONFIG), plus the basemap only when configured."""
+    from leaflet.templatetags.leaflet_tags import leaflet_map  # django-leaflet's settings reader
+
+    options = json.loads(leaflet_map("map", creatediv=False)["djoptions"])
+    options["layers"] = []
+    if settings.GISPORTAL_BASEMAP_URL:  # an outside basemap is opt-in (no outside host by default)
+        attribution = getattr(settings, "GISPORTAL_BASEMAP_ATTRIBUTION", "")
+        options["layers"] = [[gettext("Basemap"), settings.GISPORTAL_BASEMAP_URL, {"attribution": attribution}]]
+    return options
+
+
+def map_strings() -> dict:
+    """The few UI strings map.js writes itself, in the active language."""
+    return {
+        "no_fields": gettext("No attributes to show for this feature."),
+        "close": gettext("Close"),
+        "loading": gettext("Loading…"),
+        "nothing_here": gettext("No feature of the visible layers at this point."),
+        "lookup_failed": gettext("The information could not be loaded. Please try again."),
+        "locate": gettext("Show my location"),
+        "locate_failed": gettext("Your location could not be found (is location access allowed?)."),
+        "zoom_in": gettext("Zoom in"),
+        "zoom_out": gettext("Zoom out"),
+    }
+
+
+def map_urls() -> dict:
+    """Server endpoints map.js calls, when their routes exist (others build them)."""
+    urls = {}
+    try:
+        urls["features_at"] = reverse("features-at")
+    except NoReverseMatch:
+        pass
+    return urls

@@ -1,0 +1,345 @@
+/* The city map: django-leaflet's map, the catalog's layers as vector tiles (Leaflet.VectorGrid),
+   and the layer panel the page renders. Configuration arrives in json_script elements (the CSP
+   allows no inline script); data strings reach the DOM only as text, never as HTML. */
+(function () {
+  "use strict";
+
+  function readJson(id, fallback) {
+    var element = document.getElementById(id);
+    return element ? JSON.parse(element.textContent) : fallback;
+  }
+
+  var mapOptions = readJson("map-options", {});
+  var mapLayers = readJson("map-layers", []);
+  var strings = readJson("map-strings", {});
+  var apiUrls = readJson("map-urls", {});
+  var SERVER_CLICK = Boolean(apiUrls.features_at);
+  var SMALL_SCREEN = window.matchMedia("(max-width: 600px)");
+
+  // Leaflet's attribution control renders HTML: catalog text is escaped before it gets there.
+  function escapeHtml(text) {
+    var entities = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+    return String(text).replace(/[&<>"']/g, function (c) { return entities[c]; });
+  }
+
+  function isLine(layer) {
+    return /LineString/.test(layer.geometry_type || "");
+  }
+
+  function styleFor(layer) {
+    var legend = layer.legend || { entries: [], default: "#3388ff" };
+    var colours = Object.create(null);
+    legend.entries.forEach(function (entry) { colours[entry.value] = entry.color; });
+    var line = isLine(layer);
+    // Boundaries are outlines with a faint fill (the fill keeps them clickable) so layers below show.
+    var fillOpacity = layer.outline ? 0.04 : 0.35;
+    var weight = line ? 3 : (layer.outline ? 2 : 1);
+    return function (properties) {
+      var value = properties && legend.attribute ? properties[legend.attribute] : undefined;
+      var colour = value !== undefined && value !== null && colours[String(value)] ? colours[String(value)] : legend.default;
+      return {
+        color: colour, weight: weight, opacity: 0.9,
+        fill: !line, fillColor: colour, fillOpacity: fillOpacity, radius: 5,
+      };
+    };
+  }
+
+  function valueText(layer, field, value) {
+    // Coded values read better with their name, as the legend gives it ("ODT – Đất ở tại đô thị").
+    var legend = layer.legend || {};
+    if (field.name === legend.attribute) {
+      for (var i = 0; i < legend.entries.length; i++) {
+        if (legend.entries[i].value === String(value)) return legend.entries[i].label;
+      }
+    }
+    return String(value);
+  }
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function fieldList(rows) {
+    // rows: [{label, value}] → a <dl>, values as text; empty values left out.
+    var list = element("dl");
+    rows.forEach(function (row) {
+      if (row.value === undefined || row.value === null || row.value === "") return;
+      list.appendChild(element("dt", "", row.label));
+      list.appendChild(element("dd", "", row.value));
+    });
+    return list;
+  }
+
+  // Popup from the tile's own attributes (used only when the server query is not available).
+  function popupContent(layer, properties) {
+    var box = element("div", "feature-popup");
+    box.appendChild(element("h3", "", layer.title));
+    var list = fieldList((layer.fields || []).map(function (field) {
+      var value = properties ? properties[field.name] : undefined;
+      return { label: field.label, value: value === undefined || value === null ? value : valueText(layer, field, value) };
+    }));
+    box.appendChild(list.childNodes.length ? list : element("p", "", strings.no_fields || ""));
+    return box;
+  }
+
+  // Click to see: the server lists every visible layer's features at the point (not the tiles' attributes).
+  function serverPopupContent(results, layersBySlug) {
+    var box = element("div", "feature-popup");
+    if (!results.length) {
+      box.appendChild(element("p", "", strings.nothing_here || ""));
+      return box;
+    }
+    results.forEach(function (result) {
+      var layer = layersBySlug[result.layer] || { fields: [], legend: { entries: [] } };
+      box.appendChild(element("h3", "", result.title));
+      result.features.forEach(function (feature) {
+        var list = fieldList(feature.fields.map(function (row) {
+          var field = (layer.fields || []).filter(function (f) { return f.label === row.label; })[0];
+          var value = row.value === null || row.value === undefined ? row.value : (field ? valueText(layer, field, row.value) : String(row.value));
+          return { label: row.label, value: value };
+        }));
+        box.appendChild(list.childNodes.length ? list : element("p", "", strings.no_fields || ""));
+      });
+    });
+    return box;
+  }
+
+  function errorText(body) {
+    var english = document.documentElement.lang === "en";
+    if (body && (body.description || body.description_vi)) return english ? body.description : body.description_vi;
+    return strings.lookup_failed || "";
+  }
+
+  function wireClickToSee(map, visibleSlugs, layersBySlug) {
+    var latest = 0;
+    map.on("click", function (event) {
+      var slugs = visibleSlugs();
+      if (!slugs.length) return;
+      var request = ++latest;
+      var popup = L.popup({ maxWidth: 300, maxHeight: 320, autoPanPaddingTopLeft: [10, 10] })
+        .setLatLng(event.latlng).setContent(element("p", "feature-popup", strings.loading || "…")).openOn(map);
+      var url = apiUrls.features_at + "?" + new URLSearchParams({
+        lon: event.latlng.lng.toFixed(7), lat: event.latlng.lat.toFixed(7),
+        z: String(Math.round(map.getZoom())), layers: slugs.join(","),
+      });
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+        })
+        .then(function (answer) {
+          if (request !== latest) return; // a newer click owns the popup
+          popup.setContent(answer.ok ? serverPopupContent(answer.body.results || [], layersBySlug)
+            : element("p", "feature-popup", errorText(answer.body)));
+        })
+        .catch(function () {
+          if (request === latest) popup.setContent(element("p", "feature-popup", strings.lookup_failed || ""));
+        });
+    });
+  }
+
+  function makeTileLayer(map, layer) {
+    if (layer.kind === "raster") {
+      return L.tileLayer(layer.tile_url, {
+        minZoom: layer.min_zoom, maxZoom: map.getMaxZoom(), maxNativeZoom: layer.max_zoom,
+        opacity: 0.8, zIndex: layer.z_index, className: "layer-" + layer.slug, attribution: escapeHtml(layer.attribution || ""),
+      });
+    }
+    var styles = {};
+    styles[layer.slug] = styleFor(layer);
+    var grid = L.vectorGrid.protobuf(layer.tile_url, {
+      rendererFactory: L.canvas.tile,
+      vectorTileLayerStyles: styles,
+      // With the server's click-to-see the tiles need no hit-testing; clicks go to the map.
+      interactive: !SERVER_CLICK,
+      // Outside its zoom range the layer asks for no tiles at all.
+      minZoom: layer.min_zoom,
+      maxZoom: layer.max_zoom,
+      zIndex: layer.z_index,
+      className: "layer-" + layer.slug,
+      attribution: escapeHtml(layer.attribution || ""),
+      fetchOptions: { credentials: "same-origin" },
+    });
+    grid.setOpacity(0.8);
+    if (!SERVER_CLICK) grid.on("click", function (event) {
+      L.DomEvent.stopPropagation(event);
+      var properties = event.layer && event.layer.properties;
+      L.popup({ maxWidth: 280 }).setLatLng(event.latlng).setContent(popupContent(layer, properties)).openOn(map);
+    });
+    return grid;
+  }
+
+  function inZoomRange(map, layer) {
+    var zoom = map.getZoom();
+    // A raster is drawn beyond its last zoom level (its tiles enlarged), so only its first level limits it.
+    return zoom >= layer.min_zoom && (layer.kind === "raster" || zoom <= layer.max_zoom);
+  }
+
+  function panelItem(slug, selector) {
+    return document.querySelector('.layer-item[data-slug="' + CSS.escape(slug) + '"] ' + selector);
+  }
+
+  function wirePanel(map, tileLayers, onChange) {
+    mapLayers.forEach(function (layer) {
+      var tiles = tileLayers[layer.slug];
+      var item = document.querySelector('.layer-item[data-slug="' + CSS.escape(layer.slug) + '"]');
+      var toggle = panelItem(layer.slug, ".layer-toggle");
+      var slider = panelItem(layer.slug, '.layer-opacity input[type="range"]');
+      if (!item || !toggle || !slider) return;
+      toggle.addEventListener("change", function () {
+        if (toggle.checked) tiles.addTo(map); else map.removeLayer(tiles);
+        item.classList.toggle("is-off", !toggle.checked);
+        onChange();
+      });
+      slider.addEventListener("input", function () {
+        tiles.setOpacity(Number(slider.value) / 100);
+      });
+    });
+    function showZoomHints() {
+      mapLayers.forEach(function (layer) {
+        var item = document.querySelector('.layer-item[data-slug="' + CSS.escape(layer.slug) + '"]');
+        var hint = panelItem(layer.slug, ".zoom-hint");
+        if (!item || !hint) return;
+        var visible = inZoomRange(map, layer);
+        item.classList.toggle("out-of-zoom", !visible);
+        hint.hidden = visible;
+      });
+    }
+    map.on("zoomend", showZoomHints);
+    showZoomHints();
+  }
+
+  function wirePanelToggle() {
+    var button = document.querySelector(".panel-toggle");
+    var panel = document.getElementById("layer-panel");
+    if (!button || !panel) return;
+    function setOpen(open) {
+      panel.hidden = !open;
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    setOpen(!SMALL_SCREEN.matches); // on a phone the map comes first; the panel opens on demand
+    button.addEventListener("click", function () {
+      var open = panel.hidden;
+      setOpen(open);
+      if (open) {
+        var first = panel.querySelector("input");
+        if (first) first.focus();
+      }
+    });
+    panel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && SMALL_SCREEN.matches) {
+        setOpen(false);
+        button.focus();
+      }
+    });
+  }
+
+  // Permalink: the URL's fragment carries zoom, centre and the visible layers: #z/lat/lon/slug,slug
+  function readPermalink() {
+    var parts = window.location.hash.replace(/^#/, "").split("/");
+    if (parts.length < 3) return null;
+    var zoom = parseInt(parts[0], 10), lat = parseFloat(parts[1]), lon = parseFloat(parts[2]);
+    if (!isFinite(zoom) || !isFinite(lat) || !isFinite(lon) || Math.abs(lat) > 85 || Math.abs(lon) > 180) return null;
+    var known = {};
+    mapLayers.forEach(function (layer) { known[layer.slug] = true; });
+    var slugs = parts.length > 3 ? decodeURIComponent(parts[3]).split(",").filter(function (slug) { return known[slug]; }) : null;
+    return { zoom: zoom, center: [lat, lon], slugs: slugs };
+  }
+
+  function writePermalink(map, tileLayers) {
+    var centre = map.getCenter();
+    var slugs = mapLayers.filter(function (layer) { return map.hasLayer(tileLayers[layer.slug]); })
+      .map(function (layer) { return layer.slug; });
+    var hash = "#" + [map.getZoom(), centre.lat.toFixed(5), centre.lng.toFixed(5), slugs.join(",")].join("/");
+    window.history.replaceState(null, "", hash);
+    // The language switch comes back to the same view.
+    var next = document.querySelector('.lang-switch input[name="next"]');
+    if (next) next.value = window.location.pathname + window.location.search + hash;
+  }
+
+  function applyPermalinkLayers(link) {
+    if (!link || !link.slugs) return;
+    mapLayers.forEach(function (layer) {
+      layer.visible = link.slugs.indexOf(layer.slug) !== -1;
+      var toggle = panelItem(layer.slug, ".layer-toggle");
+      var item = document.querySelector('.layer-item[data-slug="' + CSS.escape(layer.slug) + '"]');
+      if (toggle) toggle.checked = layer.visible;
+      if (item) item.classList.toggle("is-off", !layer.visible);
+    });
+  }
+
+  // Locate me: the browser's position (asked only on this button), shown as a circle of its accuracy.
+  function addLocateControl(map) {
+    var status = L.DomUtil.create("p", "map-status", map.getContainer());
+    status.setAttribute("role", "status");
+    status.hidden = true;
+    var marker = null;
+    var Locate = L.Control.extend({
+      options: { position: "topleft" },
+      onAdd: function () {
+        var bar = L.DomUtil.create("div", "leaflet-bar leaflet-control locate-control");
+        var button = L.DomUtil.create("button", "locate-button", bar);
+        button.type = "button";
+        button.title = strings.locate;
+        button.setAttribute("aria-label", strings.locate);
+        L.DomEvent.disableClickPropagation(bar);
+        L.DomEvent.on(button, "click", function () {
+          status.hidden = true;
+          map.locate({ setView: true, maxZoom: 17, timeout: 15000 });
+        });
+        return bar;
+      },
+    });
+    new Locate().addTo(map);
+    map.on("locationfound", function (event) {
+      if (marker) map.removeLayer(marker);
+      marker = L.circle(event.latlng, { radius: Math.max(event.accuracy / 2, 5), color: "#0b4f6c", weight: 2, fillOpacity: 0.15 }).addTo(map);
+    });
+    map.on("locationerror", function () {
+      status.textContent = strings.locate_failed;
+      status.hidden = false;
+    });
+    map.on("movestart", function () { status.hidden = true; });
+  }
+
+  function init() {
+    var map = L.Map.djangoMap("map", {
+      djoptions: mapOptions, globals: false, callback: function () {}, zoomControl: false,
+    });
+    if (!map) return;
+    L.control.zoom({ zoomInTitle: strings.zoom_in, zoomOutTitle: strings.zoom_out }).addTo(map);
+    addLocateControl(map);
+    var link = readPermalink();
+    applyPermalinkLayers(link);
+    if (link) map.setView(link.center, link.zoom, { animate: false });
+    map.on("popupopen", function (event) {
+      var close = event.popup.getElement().querySelector(".leaflet-popup-close-button");
+      if (close) close.setAttribute("aria-label", strings.close);
+    });
+    var tileLayers = {};
+    mapLayers.forEach(function (layer) {
+      tileLayers[layer.slug] = makeTileLayer(map, layer);
+      if (layer.visible) tileLayers[layer.slug].addTo(map);
+    });
+    var updateLink = function () { writePermalink(map, tileLayers); };
+    wirePanel(map, tileLayers, updateLink);
+    wirePanelToggle();
+    map.on("moveend", updateLink);
+    if (link) updateLink();
+    if (SERVER_CLICK) {
+      var layersBySlug = {};
+      mapLayers.forEach(function (layer) { layersBySlug[layer.slug] = layer; });
+      wireClickToSee(map, function () {
+        return mapLayers.filter(function (layer) {
+          return layer.kind === "vector" && map.hasLayer(tileLayers[layer.slug]) && inZoomRange(map, layer);
+        }).map(function (layer) { return layer.slug; });
+      }, layersBySlug);
+    }
+    window.gisportalMap = map; // for the browser tests and the console
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

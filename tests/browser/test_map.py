@@ -1,0 +1,195 @@
+"""The map page in a real browser: tiles drawn, click-to-see as text, layer switches, permalink,
+locate-me, phone width, language. The map opens on a permalink showing only this test's layer."""
+import pytest
+
+from tests.factories import make_feature, make_parcel_layer, square
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SLUG = "browser-parcels"
+LON, LAT = 106.75, 10.80
+XSS = '<img src=x onerror="document.title=\'pwned\'">'
+
+
+@pytest.fixture
+def parcels():
+    """A parcel layer with three parcels near Thu Duc, one whose address is an injection attempt."""
+    layer = make_parcel_layer(slug=SLUG, title_vi="Thửa đất mẫu", title_en="Sample parcels",
+                              style={"attribute": "land_use", "colors": {"ODT": "#d9480f", "CLN": "#2f9e44"},
+                                     "default": "#868e96"})
+    rows = [(0, 1, "ODT", XSS), (1, 2, "CLN", "12 Đường số 5"), (2, 3, "ODT", "14 Đường số 5")]
+    for i, (offset, number, use, address) in enumerate(rows):
+        make_feature(layer, square(LON + offset * 0.003, LAT, 0.002),
+                     {"ward_code": "26800", "map_sheet": 7, "parcel_no": number, "land_use": use,
+                      "legal_area": 200.0 + i, "address": address}, refresh=i == len(rows) - 1)
+    return layer
+
+
+def open_map(page, live_server, zoom: int = 12, lat: float = 10.82, lon: float = 106.79, layers: str = SLUG):
+    """The map at a view, showing only the given layers (the permalink in the URL's fragment)."""
+    page.goto(f"{live_server.url}/#{zoom}/{lat}/{lon}/{layers}")
+    page.wait_for_function("() => window.gisportalMap !== undefined")
+
+
+def toggle(page, title: str):
+    return page.get_by_role("checkbox", name=title, exact=True)
+
+
+def drawn_pixels(page) -> int:
+    """Non-transparent pixels over this test layer's tile canvases (VectorGrid draws one canvas per tile)."""
+    return page.evaluate(f"""() => {{
+        let count = 0;
+        for (const canvas of document.querySelectorAll('.layer-{SLUG} canvas')) {{
+            if (!canvas.width || !canvas.height) continue;
+            const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            for (let i = 3; i < data.length; i += 4) if (data[i] > 0) count++;
+        }}
+        return count;
+    }}""")
+
+
+def test_map_draws_tiles_from_the_portal_only(page, live_server, parcels, screenshot):
+    with page.expect_response(lambda r: f"/tiles/{SLUG}/" in r.url and r.url.endswith(".pbf") and r.status == 200):
+        open_map(page, live_server)
+    page.wait_for_function(f"() => document.querySelectorAll('.layer-{SLUG} canvas').length > 0")
+    page.wait_for_load_state("networkidle")
+
+    assert drawn_pixels(page) > 0, "the tile arrived but nothing was drawn"
+    assert page.locator(".leaflet-control-scale").is_visible()
+    assert page.locator(".leaflet-control-zoom-in").get_attribute("title") == "Phóng to"
+    assert page.requests.outside(live_server.url) == []
+    assert page.requests.console_errors == []  # CSP violations would show here
+    screenshot("city")
+
+
+def test_click_lists_features_from_the_server_as_text(page, live_server, parcels, screenshot):
+    open_map(page, live_server, zoom=17, lat=LAT + 0.001, lon=LON + 0.001)
+    page.wait_for_load_state("networkidle")
+    box = page.locator("#map").bounding_box()
+    with page.expect_response(lambda r: "/api/at?" in r.url and r.status == 200):
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+    popup = page.locator(".leaflet-popup-content .feature-popup")
+    popup.locator("dl").wait_for()
+    text = popup.inner_text()
+    assert "Thửa đất mẫu" in text and "Số thửa" in text and "Loại đất" in text
+    assert XSS in text  # the address is shown as the characters it is made of
+    assert "ODT – Đất ở tại đô thị" in text  # a coded value with its name from the legend
+    assert popup.locator("img").count() == 0 and page.title() != "pwned"
+    page.wait_for_function("() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
+    screenshot("popup")
+
+    # Between parcels there is nothing: the popup says so.
+    empty = page.evaluate(f"window.gisportalMap.latLngToContainerPoint([{LAT + 0.001}, {LON + 0.0025}])")
+    with page.expect_response(lambda r: "/api/at?" in r.url and r.status == 200):
+        page.mouse.click(box["x"] + empty["x"], box["y"] + empty["y"])
+    expect_text = "Không có đối tượng nào của các lớp đang hiển thị tại điểm này."
+    page.wait_for_function(f"() => document.querySelector('.leaflet-popup-content').textContent.includes({expect_text!r})")
+
+
+def test_layer_switch_and_opacity(page, live_server, parcels):
+    open_map(page, live_server)
+    page.wait_for_function(f"() => document.querySelectorAll('.layer-{SLUG} canvas').length > 0")
+
+    checkbox = toggle(page, "Thửa đất mẫu")
+    checkbox.focus()
+    page.keyboard.press("Space")  # keyboard, as a user without a mouse would
+    assert not checkbox.is_checked()
+    assert page.locator(f".layer-{SLUG}").count() == 0
+
+    page.keyboard.press("Space")
+    assert page.locator(f".layer-{SLUG}").count() == 1
+    page.get_by_label("Độ đậm của lớp Thửa đất mẫu").fill("30")
+    opacity = page.evaluate(f"getComputedStyle(document.querySelector('.layer-{SLUG}')).opacity")
+    assert float(opacity) == pytest.approx(0.3)
+
+
+def test_phone_width_has_no_horizontal_scroll(page, live_server, parcels, screenshot):
+    page.set_viewport_size({"width": 360, "height": 740})
+    open_map(page, live_server)
+    page.wait_for_load_state("networkidle")
+
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0
+    panel = page.locator("#layer-panel")
+    assert panel.is_hidden()  # the map comes first on a phone
+    screenshot("closed")
+
+    button = page.locator(".panel-toggle")
+    button.focus()
+    page.keyboard.press("Enter")
+    assert panel.is_visible() and button.get_attribute("aria-expanded") == "true"
+    assert page.evaluate("document.activeElement.classList.contains('layer-toggle')")
+    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    panel_box = panel.bounding_box()
+    assert panel_box["x"] >= 0 and panel_box["x"] + panel_box["width"] <= 360
+    screenshot("panel")
+
+    page.keyboard.press("Escape")
+    assert panel.is_hidden()
+
+
+def test_language_switch_changes_the_page(page, live_server, parcels, screenshot):
+    open_map(page, live_server)
+    assert page.locator("html").get_attribute("lang") == "vi"
+    assert page.locator(".site-name").inner_text() == "Cổng dữ liệu không gian thành phố"
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="EN").click()
+    page.wait_for_function("() => window.gisportalMap !== undefined")
+
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator(".site-name").inner_text() == "City spatial data portal"
+    assert toggle(page, "Sample parcels").is_checked()
+    group = page.locator("fieldset.layer-group", has=page.locator(f'[data-slug="{SLUG}"]'))
+    assert group.locator("legend").text_content().strip() == "Land"
+    screenshot("english")
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="VI").click()
+    assert page.locator(".site-name").inner_text() == "Cổng dữ liệu không gian thành phố"
+    assert page.requests.outside(live_server.url) == []
+
+
+def test_permalink_carries_view_and_layers_across_the_language_switch(page, live_server, parcels):
+    open_map(page, live_server, zoom=16, lat=LAT + 0.001, lon=LON + 0.001, layers="")  # every layer off
+    assert page.evaluate("window.gisportalMap.getZoom()") == 16
+    assert not toggle(page, "Thửa đất mẫu").is_checked()
+    page.wait_for_load_state("networkidle")
+    assert not page.requests.tiles, "a hidden layer asked for tiles"
+
+    toggle(page, "Thửa đất mẫu").check()
+    page.wait_for_function(f"() => location.hash.endsWith('/{SLUG}')")
+    page.evaluate("window.gisportalMap.setZoom(17, {animate: false})")
+    page.wait_for_function("() => location.hash.startsWith('#17/')")
+    link = page.evaluate("location.hash")
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="EN").click()
+    page.wait_for_function("() => window.gisportalMap !== undefined")
+    assert page.evaluate("location.hash") == link
+    assert page.evaluate("window.gisportalMap.getZoom()") == 17
+    assert toggle(page, "Sample parcels").is_checked()
+
+
+def test_locate_me_asks_the_browser_and_shows_the_place(browser_context, page, live_server, parcels, screenshot):
+    open_map(page, live_server)
+    browser_context.grant_permissions(["geolocation"], origin=live_server.url)
+    browser_context.set_geolocation({"latitude": LAT + 0.001, "longitude": LON + 0.001, "accuracy": 30})
+    try:
+        page.get_by_role("button", name="Hiện vị trí của tôi").click()
+        page.wait_for_function("() => window.gisportalMap.getZoom() === 17")
+        centre = page.evaluate("window.gisportalMap.getCenter()")
+        assert centre["lat"] == pytest.approx(LAT + 0.001, abs=1e-4)
+        assert centre["lng"] == pytest.approx(LON + 0.001, abs=1e-4)
+        assert page.locator(".leaflet-overlay-pane path").count() == 1  # the accuracy circle
+        screenshot("found")
+
+        browser_context.clear_permissions()
+        page.get_by_role("button", name="Hiện vị trí của tôi").click()
+        status = page.get_by_role("status")
+        status.wait_for()
+        assert "Không xác định được vị trí" in status.inner_text()
+        screenshot("refused")
+    finally:
+        browser_context.clear_permissions()
