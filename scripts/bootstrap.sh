@@ -35,7 +35,7 @@ pg_bindir() {
 
 wanted_packages() {
   # PostgreSQL + PostGIS (15 on Debian 12; the distribution's own on Ubuntu), GDAL/GEOS/PROJ for
-  # GeoDjango and ogr2ogr, gettext for the translations, and for tests the distribution's Chromium
+  # GeoDjango and ogr2ogr, gettext (msgfmt: a test checks the committed .mo files are current), and for tests the distribution's Chromium
   # (Playwright drives it). GISPORTAL_APT_PACKAGES replaces the list on other distributions.
   if [ -n "${GISPORTAL_APT_PACKAGES:-}" ]; then echo "$GISPORTAL_APT_PACKAGES"; return; fi
   local pg="postgresql-15-postgis-3"
@@ -164,9 +164,6 @@ setup() {
   fi
   cd "$ROOT"
   "$PY" manage.py migrate --noinput -v0
-  if ls "$ROOT"/locale/*/LC_MESSAGES/django.po >/dev/null 2>&1; then
-    "$PY" manage.py compilemessages -v0 --ignore=.venv >/dev/null
-  fi
 }
 
 cmd_run() {
