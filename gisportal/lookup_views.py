@@ -13,6 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from layers import core
 from layers.errors import InvalidParameter, NotFound
 from layers.lookup import features_at, parcel_by_key, parcel_report
 from layers.search import clean_query, search
@@ -135,9 +136,21 @@ def features_at_api(request: HttpRequest) -> JsonResponse:
     results = features_at(request.user, lon=lon, lat=lat, zoom=int(zoom), slugs=slugs)
     return JsonResponse({"results": [{
         "layer": r["layer"].slug, "title": r["layer"].title,
-        "features": [{"id": f["id"], "fields": [{"label": _label(spec), "value": value} for spec, value in f["values"]]}
+        "features": [{"id": f["id"], "fields": [{"label": _label(spec), "value": value} for spec, value in f["values"]],
+                      "url": _parcel_link(r["layer"], f)}
                      for f in r["features"]],
     } for r in results]}, json_dumps_params={"ensure_ascii": False})
+
+
+def _parcel_link(layer, feature: dict) -> str | None:
+    """The planning page of a clicked parcel (the core parcels layer only)."""
+    if layer.slug != core.PARCELS:
+        return None
+    values = {spec["name"]: value for spec, value in feature["values"]}
+    try:
+        return parcel_url(str(values["ward_code"]), int(values["map_sheet"]), int(values["parcel_no"]))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _hit_url(hit) -> str:

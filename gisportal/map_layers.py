@@ -157,14 +157,17 @@ def map_strings() -> dict:
         "locate_failed": gettext("Your location could not be found (is location access allowed?)."),
         "zoom_in": gettext("Zoom in"),
         "zoom_out": gettext("Zoom out"),
+        "planning_info": gettext("Planning information for this parcel"),
+        "no_results": gettext("Nothing found. Try a ward name, or ward / sheet / number."),
     }
 
 
 def map_urls() -> dict:
     """Server endpoints map.js calls, when their routes exist (others build them)."""
     urls = {}
-    try:
-        urls["features_at"] = reverse("features-at")
-    except NoReverseMatch:
-        pass
+    for key, name in (("features_at", "features-at"), ("search", "search-api")):
+        try:
+            urls[key] = reverse(name)
+        except NoReverseMatch:
+            pass
     return urls

@@ -52,6 +52,9 @@
         if (legend.entries[i].value === String(value)) return legend.entries[i].label;
       }
     }
+    if (typeof value === "number") {  // 53.943,9 in Vietnamese, 53,943.9 in English
+      return value.toLocaleString(document.documentElement.lang === "en" ? "en" : "vi-VN", { maximumFractionDigits: 2 });
+    }
     return String(value);
   }
 
@@ -102,6 +105,11 @@
           return { label: row.label, value: value };
         }));
         box.appendChild(list.childNodes.length ? list : element("p", "", strings.no_fields || ""));
+        if (feature.url && feature.url.charAt(0) === "/") {  // same-site links only
+          var link = element("a", "planning-link", strings.planning_info);
+          link.setAttribute("href", feature.url);
+          box.appendChild(link);
+        }
       });
     });
     return box;
@@ -304,6 +312,48 @@
     map.on("movestart", function () { status.hidden = true; });
   }
 
+  // The search box: suggestions as you type (wards, parcels, addresses, names), each a link or a place.
+  function wireSearch(map) {
+    var form = document.getElementById("map-search");
+    if (!form || !apiUrls.search) return;
+    var input = form.querySelector("input");
+    var list = document.getElementById("map-search-results");
+    var timer = null, latest = 0;
+    function show(results) {
+      list.textContent = "";
+      if (!results.length) { list.appendChild(element("li", "empty", strings.no_results)); }
+      results.forEach(function (hit) {
+        var item = element("li", "hit-" + hit.kind);
+        var target = element(hit.url ? "a" : "button", "", hit.label);
+        if (hit.url && hit.url.charAt(0) === "/") { target.setAttribute("href", hit.url); }
+        else {
+          target.type = "button";
+          target.addEventListener("click", function () {
+            if (hit.bbox) { map.fitBounds([[hit.bbox[1], hit.bbox[0]], [hit.bbox[3], hit.bbox[2]]], { maxZoom: 18 }); }
+            list.hidden = true;
+          });
+        }
+        item.appendChild(target);
+        if (hit.detail) { item.appendChild(element("span", "detail", " " + hit.detail)); }
+        list.appendChild(item);
+      });
+      list.hidden = false;
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var q = input.value.trim();
+      if (q.length < 2) { list.hidden = true; return; }
+      timer = setTimeout(function () {
+        var request = ++latest;
+        fetch(apiUrls.search + "?" + new URLSearchParams({ q: q }), { headers: { Accept: "application/json" } })
+          .then(function (r) { return r.json(); })
+          .then(function (body) { if (request === latest) show(body.results || []); })
+          .catch(function () {});
+      }, 200);
+    });
+    input.addEventListener("keydown", function (event) { if (event.key === "Escape") { list.hidden = true; } });
+  }
+
   function init() {
     var map = L.Map.djangoMap("map", {
       djoptions: mapOptions, globals: false, callback: function () {}, zoomControl: false,
@@ -337,6 +387,7 @@
         }).map(function (layer) { return layer.slug; });
       }, layersBySlug);
     }
+    wireSearch(map);
     window.gisportalMap = map; // for the browser tests and the console
   }
 

@@ -55,3 +55,32 @@ def test_the_parcel_page_prints_with_its_disclaimer(page, live_server, parcel):
     assert page.locator(".print-note").is_visible()
     pdf = page.pdf()
     assert pdf[:4] == b"%PDF" and len(pdf) > 10_000
+
+
+def test_search_box_suggests_as_you_type_and_leads_to_the_parcel(page, live_server, parcel, screenshot):
+    ward = ward_by_code(None, parcel.properties["ward_code"])
+    page.goto(live_server.url + "/")
+    page.wait_for_function("() => window.gisportalMap !== undefined")
+    page.fill("#map-search-input", f"{fold(ward.name)} / {parcel.properties['map_sheet']} / {parcel.properties['parcel_no']}")
+    link = page.locator("#map-search-results a").first
+    link.wait_for()
+    screenshot("suggestions")
+    with page.expect_navigation():
+        link.click()
+    assert "/thua-dat/" in page.url and page.locator("[data-testid=zones]").is_visible()
+
+
+def test_clicking_a_parcel_on_the_map_links_to_its_planning_page(page, live_server, parcel, screenshot):
+    point = parcel.geom.point_on_surface
+    page.goto(f"{live_server.url}/#18/{point.y:.6f}/{point.x:.6f}/parcels")
+    page.wait_for_function("() => window.gisportalMap !== undefined")
+    page.wait_for_load_state("networkidle")
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    link = page.locator(".feature-popup a.planning-link")
+    link.wait_for()
+    screenshot("popup")
+    with page.expect_navigation():
+        link.click()
+    p = parcel.properties
+    assert page.url.endswith(f"/thua-dat/{p['ward_code']}/{p['map_sheet']}/{p['parcel_no']}/")
