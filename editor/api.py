@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from editor.geojson import parse_geometry
 from layers import editing
 from layers.errors import InvalidParameter
+from layers.history import layer_as_of, parse_moment
 from layers.models import Feature
 from layers.selectors import layer_for
 from layers.validation import ValidationFailed
@@ -75,8 +76,13 @@ def features(request: HttpRequest, layer: str) -> JsonResponse:
     catalog_layer = layer_for(request.user, layer, kind="vector")
     if request.method == "GET":
         box = _bbox(request.GET.get("bbox", ""))
-        rows = Feature.objects.filter(layer=catalog_layer, geom__bboverlaps=box).order_by("id")[: MAX_FEATURES + 1]
-        items = [feature_json(f) for f in rows]
+        if request.GET.get("as_of"):  # the layer as it was then, from its history
+            at = parse_moment(request.GET["as_of"], "as_of")
+            items = [{"type": "Feature", "id": row["id"], "version": row["version"], "geometry": json.loads(row["geojson"]),
+                      "properties": row["properties"]} for row in layer_as_of(catalog_layer, at, box.extent)[: MAX_FEATURES + 1]]
+        else:
+            rows = Feature.objects.filter(layer=catalog_layer, geom__bboverlaps=box).order_by("id")[: MAX_FEATURES + 1]
+            items = [feature_json(f) for f in rows]
         return JsonResponse({"type": "FeatureCollection", "features": items[:MAX_FEATURES],
                              "truncated": len(items) > MAX_FEATURES}, json_dumps_params={"ensure_ascii": False})
     body = _body(request)

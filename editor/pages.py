@@ -9,13 +9,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from ingest.models import IngestRun
 from layers.errors import InvalidParameter, NotFound
-from layers.history import feature_versions, layer_diff
+from layers.history import feature_versions, layer_diff, parse_moment
 from layers.models import FeatureVersion, Layer, PermissionChange
 from layers.permissions import can_edit, edit_area, is_data_admin
 from layers.selectors import layer_for, layers_visible_to
@@ -87,12 +86,7 @@ def history_page(request: HttpRequest, layer: str, feature_id: int) -> HttpRespo
 
 
 def _moment(text: str | None, name: str, default: dt.datetime) -> dt.datetime:
-    if not text:
-        return default
-    value = parse_datetime(text) or (dt.datetime.combine(parse_date(text), dt.time.max) if parse_date(text) else None)
-    if value is None:
-        raise InvalidParameter(f"{name} phải là ngày giờ ISO 8601.", f"{name} must be an ISO 8601 date or date-time.", parameter=name)
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
+    return parse_moment(text, name) if text else default
 
 
 @require_GET

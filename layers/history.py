@@ -11,6 +11,26 @@ from layers.models import Layer
 from layers.vn2000 import LEGAL_AREA_SRID
 
 
+def parse_moment(text: str, name: str = "as_of") -> dt.datetime:
+    """An ISO 8601 date or date-time from a request (a date means its end); InvalidParameter otherwise."""
+    from django.utils import timezone
+    from django.utils.dateparse import parse_date, parse_datetime
+
+    from layers.errors import InvalidParameter
+
+    text = (text or "").strip()[:40]
+    try:
+        value = parse_datetime(text)
+        if value is None and parse_date(text) is not None:
+            value = dt.datetime.combine(parse_date(text), dt.time.max)
+    except ValueError:
+        value = None
+    if value is None:
+        raise InvalidParameter(f"{name} phải là ngày hoặc ngày giờ ISO 8601, ví dụ 2025-07-01.",
+                               f"{name} must be an ISO 8601 date or date-time, e.g. 2025-07-01.", parameter=name)
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
 def change_context(*, user=None, comment: str = "", run_id: int | None = None) -> None:
     """Who and why for the history triggers, for the rest of the current transaction."""
     with connection.cursor() as cursor:

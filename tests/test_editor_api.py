@@ -146,3 +146,22 @@ def test_login_failures_are_rate_limited(db):
     assert statuses[0] == 200 and statuses[-1] == 429
     # Even the right password waits for the cool-off.
     assert client.post(reverse("login"), {"username": "someone", "password": "right-password-1"}).status_code == 429
+
+
+def test_the_api_serves_a_layer_as_of_a_past_time(layer, planner_client):
+    from django.db import connection
+
+    feature = make_feature(layer, square(LON, LAT, 0.0002), PARCEL)
+    with connection.cursor() as cursor:  # the creation happened two days ago
+        cursor.execute("UPDATE layers_featureversion SET changed_at = changed_at - interval '2 days' WHERE feature_id = %s", [feature.pk])
+    _put(planner_client, reverse("api-feature", args=[layer.slug, feature.pk]), {"version": 1, "properties": {**PARCEL, "address": "new"}})
+    bbox = f"{LON - 0.01},{LAT - 0.01},{LON + 0.01},{LAT + 0.01}"
+    url = reverse("api-features", args=[layer.slug])
+    import datetime as dt
+    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    past = planner_client.get(url, {"bbox": bbox, "as_of": yesterday}).json()["features"]
+    now = planner_client.get(url, {"bbox": bbox}).json()["features"]
+    assert [(f["id"], f["version"], f["properties"].get("address")) for f in past] == [(feature.pk, 1, None)]
+    assert [(f["id"], f["version"], f["properties"]["address"]) for f in now] == [(feature.pk, 2, "new")]
+    bad = planner_client.get(url, {"bbox": bbox, "as_of": "last tuesday"})
+    assert bad.status_code == 400 and bad.json()["parameter"] == "as_of"
