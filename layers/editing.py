@@ -51,10 +51,19 @@ def _allowed(user, layer: Layer) -> GEOSGeometry | None:
     return edit_area(user, layer)
 
 
-def _locked(layer: Layer, feature_id: int) -> Feature:
+def _inside(area: GEOSGeometry | None, geom: GEOSGeometry) -> bool:
+    return area is None or area.buffer(1e-7).covers(geom)
+
+
+def _locked_for_change(layer: Layer, feature_id: int, *, area: GEOSGeometry | None, expected_version: int) -> Feature:
+    """The feature, row-locked, if it is this layer's, inside the user's area, and still at the version edited."""
     feature = Feature.objects.select_for_update().filter(pk=feature_id).first()
     if feature is None or feature.layer_id != layer.pk:  # a feature id of another layer is no feature here
         raise FeatureNotFound()
+    if not _inside(area, feature.geom):
+        raise EditForbidden()
+    if feature.version != expected_version:
+        raise StaleFeature(feature)
     return feature
 
 
@@ -88,11 +97,7 @@ def feature_update(*, layer: Layer, feature_id: int, expected_version: int, user
                    properties: dict | None = None, comment: str = "") -> Feature:
     """Saves an edit made on version `expected_version`; StaleFeature (409) if the feature moved on since."""
     area = _allowed(user, layer)
-    feature = _locked(layer, feature_id)
-    if area is not None and not area.buffer(1e-7).covers(feature.geom):
-        raise EditForbidden()
-    if feature.version != expected_version:
-        raise StaleFeature(feature)
+    feature = _locked_for_change(layer, feature_id, area=area, expected_version=expected_version)
     old_geom = feature.geom
     checked = check_feature(layer, geom if geom is not None else feature.geom,
                             properties if properties is not None else feature.properties, area=area, exclude_id=feature.pk)
@@ -108,12 +113,7 @@ def feature_update(*, layer: Layer, feature_id: int, expected_version: int, user
 @transaction.atomic
 def feature_delete(*, layer: Layer, feature_id: int, expected_version: int, user, comment: str = "") -> None:
     """Deletes a feature (its history stays, and a revert brings it back)."""
-    area = _allowed(user, layer)
-    feature = _locked(layer, feature_id)
-    if area is not None and not area.buffer(1e-7).covers(feature.geom):
-        raise EditForbidden()
-    if feature.version != expected_version:
-        raise StaleFeature(feature)
+    feature = _locked_for_change(layer, feature_id, area=_allowed(user, layer), expected_version=expected_version)
     change_context(user=user, comment=comment)
     feature.delete()
     features_changed(layer=layer, bounds=_bounds(feature.geom))
@@ -127,7 +127,7 @@ def feature_revert(*, layer: Layer, feature_id: int, to_version: int, user, comm
     target = FeatureVersion.objects.filter(feature_id=feature_id, layer=layer, version=to_version).exclude(op="delete").last()
     if target is None:
         raise FeatureNotFound()
-    if area is not None and not area.buffer(1e-7).covers(target.geom):
+    if not _inside(area, target.geom):
         raise EditForbidden()
     change_context(user=user, comment=comment or f"revert to version {to_version}")
     current = Feature.objects.select_for_update().filter(pk=feature_id, layer=layer).first()
