@@ -6,7 +6,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from layers.errors import IngestRejected
-from layers.vn2000 import crs_for, is_vn2000, vn2000_srid
+from layers.vn2000 import VN2000_CRS, crs_for, is_vn2000, vn2000_srid
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,9 @@ def parse_crs_option(text: str) -> CRS:
     """A --crs value (EPSG code, 'EPSG:n', WKT or proj string) as a CRS; never a URL or a file."""
     text = text.strip()
     lowered = text.lower()
-    if "://" in lowered or lowered.startswith(("/vsi", "@", "/")) or len(text) > 10000:
+    # Grid files and +init files make PROJ open local paths: not something a CRS option may ask for.
+    if ("://" in lowered or lowered.startswith(("/vsi", "@", "/")) or len(text) > 10000
+            or any(word in lowered for word in ("grids=", "init=", "/vsi"))):
         raise IngestRejected(
             "CRS phải là mã EPSG, WKT hoặc chuỗi proj; không nhận đường dẫn hay URL.",
             "The CRS must be an EPSG code, WKT or a proj string, not a path or URL.",
@@ -44,9 +46,8 @@ def _describe(crs: CRS) -> str:
 
 
 def _no_datum_shift(crs: CRS) -> bool:
-    """A VN-2000 CRS whose definition carries no shift to WGS 84 ('VN-2000 nội bộ')."""
-    wkt = crs.to_wkt()
-    return "TOWGS84" not in wkt.upper() and crs.to_epsg(min_confidence=70) is None
+    """A VN-2000 CRS given as bare WKT (no EPSG identity) with no shift to WGS 84 ("VN-2000 nội bộ")."""
+    return "TOWGS84" not in crs.to_wkt().upper() and crs.to_authority(min_confidence=100) is None
 
 
 def candidates_for(bounds: tuple[float, float, float, float]) -> list[str]:
@@ -72,8 +73,11 @@ def decide_crs(declared: CRS | None, override: str | None, bounds: tuple[float, 
         crs = parse_crs_option(override)
     elif declared is not None:
         crs = declared
-        if is_vn2000(declared) and _no_datum_shift(declared) and vn2000_srid(declared) is None:
-            warnings.append("VN-2000 without a datum shift (\"VN-2000 nội bộ\"): check the result against a known point.")
+        if is_vn2000(declared) and _no_datum_shift(declared):
+            warnings.append(
+                f"The file's CRS ({declared.name}) names VN-2000 with no datum shift (as \"VN-2000 nội bộ\" files do): "
+                "the official national shift (EPSG:6960) was applied; check the result against a known point."
+            )
     else:
         names = candidates_for(bounds)
         hint_vi = f" Có thể là: {', '.join(names)}." if names else ""
@@ -83,7 +87,8 @@ def decide_crs(declared: CRS | None, override: str | None, bounds: tuple[float, 
             f"The file declares no coordinate reference system (no .prj).{hint_en} Give it with --crs, e.g. --crs EPSG:9210.",
             parameter="crs",
         )
-    srid = vn2000_srid(crs)
+    code = (override or "").strip().lower().removeprefix("epsg:")
+    srid = int(code) if code.isdigit() and int(code) in VN2000_CRS else vn2000_srid(crs)
     if srid:
         crs = crs_for(srid)  # pinned to the official national shift
         used = f"EPSG:{srid} (VN-2000, official shift EPSG:6960)"

@@ -1,63 +1,220 @@
-"""The COPY loader: rows into an unindexed staging table, then into the layer in one statement."""
-import csv
+"""The COPY loader: rows into an unindexed staging table, then into the layer in one statement per mode.
+
+Everything here runs inside the caller's transaction: the staging table is dropped at commit, and a
+failure anywhere rolls the layer back to exactly what it was.
+"""
 import io
-from collections.abc import Iterable
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connection
 
+from layers.errors import IngestRejected
+
 STAGING_DDL = (
-    "CREATE TEMP TABLE ingest_staging (row_no integer, geom geometry(Geometry, 4326), properties jsonb) "
-    "ON COMMIT DROP"
+    "CREATE TEMP TABLE ingest_staging (row_no integer, geom geometry(Geometry, 4326), properties jsonb, "
+    "key text) ON COMMIT DROP"
 )
+# One namespace for ingest's advisory locks; the second key is the layer slug's hash.
+LOCK_NAMESPACE = 74_650
 
 
-def copy_to_staging(rows: Iterable[tuple[int, str, str]]) -> int:
-    """COPYs (row number, EWKB hex, properties JSON) rows into a fresh temp staging table; returns the count.
+def lock_layer(slug: str, *, wait: bool) -> None:
+    """Takes the per-layer ingest lock for this transaction; refuses (or waits) while another ingest holds it."""
+    with connection.cursor() as cursor:
+        if wait:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCK_NAMESPACE, slug])
+            return
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", [LOCK_NAMESPACE, slug])
+        if not cursor.fetchone()[0]:
+            raise IngestRejected(
+                f"Lớp {slug} đang được nạp dữ liệu bởi một phiên khác; hãy thử lại sau.",
+                f"Another ingest into layer {slug} is running; try again when it has finished.",
+                parameter="layer",
+            )
 
-    Must run inside a transaction: the staging table lives until commit.
-    """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    count = 0
-    for row in rows:
-        writer.writerow(row)
-        count += 1
-    buffer.seek(0)
+
+def create_staging() -> None:
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS ingest_staging")
         cursor.execute(STAGING_DDL)
-        cursor.copy_expert("COPY ingest_staging (row_no, geom, properties) FROM STDIN WITH (FORMAT csv)", buffer)
-    return count
+
+
+def _copy_text(row_numbers: Sequence[int], wkb_hex: Sequence[str], properties: Sequence[str],
+               keys: Sequence[str | None] | None) -> str:
+    """One chunk in COPY's text format; backslash is COPY's escape character, so JSON's own are doubled."""
+    if keys is None:
+        # Row numbers and hex never hold a backslash: escaping the whole text at once is exact, and fast.
+        text = "\n".join(f"{r}\t{g}\t{p}" for r, g, p in zip(row_numbers, wkb_hex, properties))
+        return text.replace("\\", "\\\\") + "\n"
+    props = [p.replace("\\", "\\\\") for p in properties]
+    return "\n".join(f"{r}\t{g}\t{p}\t{_text(k)}" for r, g, p, k in zip(row_numbers, wkb_hex, props, keys)) + "\n"
+
+
+def copy_rows(row_numbers: Sequence[int], wkb_hex: Sequence[str], properties: Sequence[str],
+              keys: Sequence[str | None] | None = None, raw_connection=None) -> int:
+    """COPYs one chunk (row number, EWKB hex, properties JSON[, key]) into staging."""
+    if not len(row_numbers):
+        return 0
+    columns = "row_no, geom, properties" + (", key" if keys is not None else "")
+    buffer = io.StringIO(_copy_text(row_numbers, wkb_hex, properties, keys))
+    raw = raw_connection or connection.connection
+    with raw.cursor() as cursor:
+        cursor.copy_expert(f"COPY ingest_staging ({columns}) FROM STDIN", buffer)
+    return len(row_numbers)
+
+
+class ChunkWriter:
+    """Writes chunks to the database in a second thread while the next chunk is prepared.
+
+    Both share the one database connection and transaction, but never at the same moment: the
+    main thread only prepares arrays between submit() calls. With `move`, each chunk goes from
+    staging into the layer at once (create/replace/append), so the database's index work
+    overlaps Python's parsing and reprojection instead of following it.
+    """
+
+    def __init__(self, layer_id: int, user_id: int | None, *, move: bool):
+        connection.ensure_connection()
+        self.raw = connection.connection
+        self.layer_id, self.user_id, self.move = layer_id, user_id, move
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-copy")
+        self.pending = None
+        self.inserted = 0
+
+    def submit(self, row_numbers, wkb_hex, properties, keys=None) -> None:
+        self.wait()
+        self.pending = self.pool.submit(self._write, row_numbers, wkb_hex, properties, keys)
+
+    def _write(self, row_numbers, wkb_hex, properties, keys) -> None:
+        copy_rows(row_numbers, wkb_hex, properties, keys, raw_connection=self.raw)
+        if self.move:
+            with self.raw.cursor() as cursor:
+                cursor.execute(_INSERT.format(where=""), [self.layer_id, self.user_id])
+                self.inserted += cursor.rowcount
+                cursor.execute("TRUNCATE ingest_staging")
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def close(self) -> None:
+        """Waits for the last chunk (re-raising its error) and stops the thread."""
+        try:
+            self.wait()
+        finally:
+            self.pool.shutdown(wait=True)
+
+
+def _text(value: str | None) -> str:
+    if value is None:
+        return "\\N"
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _bounds(cursor) -> tuple[float, float, float, float] | None:
+    row = cursor.fetchone()
+    return tuple(row) if row and row[0] is not None else None
 
 
 def staging_bounds() -> tuple[float, float, float, float] | None:
     """The WGS 84 box of what is staged (for tile invalidation)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM ingest_staging) s")
-        row = cursor.fetchone()
-    return tuple(row) if row and row[0] is not None else None
+        return _bounds(cursor)
 
 
 def layer_bounds(layer_id: int) -> tuple[float, float, float, float] | None:
     """The WGS 84 box of a layer's current features."""
     with connection.cursor() as cursor:
+        cursor.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                       "(SELECT ST_Extent(geom) e FROM layers_feature WHERE layer_id = %s) s", [layer_id])
+        return _bounds(cursor)
+
+
+def duplicate_keys() -> list[tuple[int, str]]:
+    """(row, key) of staged rows whose key repeats an earlier row's (upsert needs keys unique in the file)."""
+    with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-            "(SELECT ST_Extent(geom) e FROM layers_feature WHERE layer_id = %s) s",
+            "SELECT row_no, key FROM (SELECT row_no, key, row_number() OVER (PARTITION BY key ORDER BY row_no) n "
+            "FROM ingest_staging) s WHERE n > 1 ORDER BY row_no"
+        )
+        return cursor.fetchall()
+
+
+def delete_staged_rows(rows: Sequence[int]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM ingest_staging WHERE row_no = ANY(%s)", [list(rows)])
+
+
+_INSERT = (
+    "INSERT INTO layers_feature (layer_id, geom, properties, version, updated_at, updated_by_id) "
+    "SELECT %s, geom, jsonb_strip_nulls(properties), 1, now(), %s FROM ingest_staging {where} ORDER BY row_no"
+)
+
+
+def layer_has_rows(layer_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM layers_feature WHERE layer_id = %s)", [layer_id])
+        return cursor.fetchone()[0]
+
+
+# A row's content: its EWKB and its null-stripped properties (jsonb's text form is canonical). Equal
+# content pairs up one to one (n counts repeats), so a multiset of rows is matched exactly.
+_CONTENT = "md5(geom::bytea || convert_to({props}::text, 'UTF8'))"
+
+
+def apply_replace(layer_id: int, user_id: int | None) -> dict[str, int]:
+    """Makes the layer hold exactly the staged rows, touching only rows that differ (unchanged rows keep id and version)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS ingest_current, ingest_incoming")
+        cursor.execute(
+            "CREATE TEMP TABLE ingest_current ON COMMIT DROP AS SELECT id, h, row_number() OVER (PARTITION BY h ORDER BY id) n "
+            f"FROM (SELECT id, {_CONTENT.format(props='properties')} h FROM layers_feature WHERE layer_id = %s) c",
             [layer_id],
         )
-        row = cursor.fetchone()
-    return tuple(row) if row and row[0] is not None else None
-
-
-def apply_staging(layer_id: int, mode: str, user_id: int | None) -> int:
-    """Moves staged rows into the layer: 'replace' (delete then insert) or 'append'. Returns rows written."""
-    with connection.cursor() as cursor:
-        if mode == "replace":
-            cursor.execute("DELETE FROM layers_feature WHERE layer_id = %s", [layer_id])
         cursor.execute(
-            "INSERT INTO layers_feature (layer_id, geom, properties, version, updated_at, updated_by_id) "
-            "SELECT %s, geom, properties, 1, now(), %s FROM ingest_staging ORDER BY row_no",
+            "CREATE TEMP TABLE ingest_incoming ON COMMIT DROP AS SELECT row_no, h, row_number() OVER (PARTITION BY h ORDER BY row_no) n "
+            f"FROM (SELECT row_no, {_CONTENT.format(props='jsonb_strip_nulls(properties)')} h FROM ingest_staging) s"
+        )
+        cursor.execute("ANALYZE ingest_current")
+        cursor.execute("ANALYZE ingest_incoming")
+        cursor.execute(
+            "DELETE FROM layers_feature WHERE id IN (SELECT c.id FROM ingest_current c "
+            "LEFT JOIN ingest_incoming i ON i.h = c.h AND i.n = c.n WHERE i.row_no IS NULL)"
+        )
+        deleted = cursor.rowcount
+        cursor.execute(
+            _INSERT.format(where="s WHERE s.row_no IN (SELECT i.row_no FROM ingest_incoming i "
+                                 "LEFT JOIN ingest_current c ON c.h = i.h AND c.n = i.n WHERE c.id IS NULL)"),
             [layer_id, user_id],
         )
-        return cursor.rowcount
+        inserted = cursor.rowcount
+        cursor.execute("SELECT count(*) FROM ingest_staging")
+        unchanged = cursor.fetchone()[0] - inserted
+    return {"inserted": inserted, "updated": 0, "deleted": deleted, "unchanged": unchanged}
+
+
+def apply_upsert(layer_id: int, user_id: int | None, key: str) -> dict[str, int]:
+    """Staged rows matched on properties->>key: changed rows updated (version + 1), new rows inserted."""
+    counts = {"inserted": 0, "updated": 0, "deleted": 0, "unchanged": 0}
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE INDEX ON ingest_staging (key)")
+        cursor.execute("ANALYZE ingest_staging")
+        cursor.execute(
+            "UPDATE layers_feature f SET geom = s.geom, properties = jsonb_strip_nulls(s.properties), "
+            "version = f.version + 1, updated_at = now(), updated_by_id = %s "
+            "FROM ingest_staging s WHERE f.layer_id = %s AND f.properties ->> %s = s.key "
+            "AND (NOT ST_OrderingEquals(f.geom, s.geom) OR f.properties IS DISTINCT FROM jsonb_strip_nulls(s.properties))",
+            [user_id, layer_id, key],
+        )
+        counts["updated"] = cursor.rowcount
+        cursor.execute(
+            _INSERT.format(where="s WHERE NOT EXISTS (SELECT 1 FROM layers_feature f "
+                                 "WHERE f.layer_id = %s AND f.properties ->> %s = s.key)"),
+            [layer_id, user_id, layer_id, key],
+        )
+        counts["inserted"] = cursor.rowcount
+        cursor.execute("SELECT count(*) FROM ingest_staging")
+        counts["unchanged"] = cursor.fetchone()[0] - counts["inserted"] - counts["updated"]
+    return counts

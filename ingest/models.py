@@ -7,6 +7,7 @@ class IngestRun(models.Model):
     """Who loaded which file into which layer, how, and what came of it."""
 
     class Status(models.TextChoices):
+        QUEUED = "queued"
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         FAILED = "failed"
@@ -27,6 +28,12 @@ class IngestRun(models.Model):
     repaired_count = models.PositiveIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
     report = models.JSONField(default=dict, blank=True)
+    # Background jobs (the upload page): what to run, and live progress written from the job's own process.
+    options = models.JSONField(default=dict, blank=True)
+    upload_path = models.CharField(max_length=500, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    pid = models.IntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

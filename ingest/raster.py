@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+import rasterio.errors
 from django.conf import settings
 from django.contrib.gis.geos import Polygon
 from django.utils import timezone
@@ -17,11 +18,18 @@ from rasterio.io import MemoryFile
 from rasterio.shutil import copy as copy_dataset
 from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
 
+from ingest import safety
 from layers.errors import IngestRejected
 from layers.models import Layer
 from layers.vn2000 import pinned
 
-MAX_PIXELS = 400_000_000  # a declared size beyond this is refused before reading
+MAX_PIXELS = 250_000_000  # a declared (or warped) size beyond this is refused before any pixel is read
+
+
+def _too_large(width: int, height: int) -> IngestRejected:
+    return IngestRejected(f"Ảnh quá lớn ({width}×{height} điểm ảnh).",
+                          f"The raster declares {width}×{height} pixels, over the limit of {MAX_PIXELS:,}.",
+                          parameter="path")
 
 
 def _source_crs(src) -> RioCRS:
@@ -32,17 +40,34 @@ def _source_crs(src) -> RioCRS:
 
 def ingest_raster(*, path: Path, layer: Layer) -> Layer:
     """Converts a GeoTIFF into a COG (EPSG:3857, overviews) and catalogues it on the layer."""
-    with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(path, driver="GTiff") as src:
-        if src.width * src.height > MAX_PIXELS:
-            raise IngestRejected("Ảnh quá lớn.", f"The raster declares {src.width}×{src.height} pixels, over the limit.")
-        src_crs = _source_crs(src)
-        dst_crs = RioCRS.from_epsg(3857)
-        transform, width, height = calculate_default_transform(src_crs, dst_crs, src.width, src.height, *src.bounds)
-        nodata = src.nodata if src.nodata is not None else -9999.0
-        data = np.full((height, width), nodata, dtype=src.dtypes[0])
-        reproject(rasterio.band(src, 1), data, src_crs=src_crs, src_transform=src.transform, dst_crs=dst_crs,
-                  dst_transform=transform, src_nodata=nodata, dst_nodata=nodata, resampling=Resampling.bilinear)
-        lonlat = transform_bounds(src_crs, "EPSG:4326", *src.bounds)
+    safety.reject_remote(str(path))
+    path = Path(path)
+    if not path.is_file() or path.suffix.lower() not in (".tif", ".tiff"):
+        raise IngestRejected("Cần một tệp GeoTIFF (.tif).", "A GeoTIFF file (.tif) is expected.", parameter="path")
+    safety.check_size(path)
+    safety.check_content(path)  # TIFF magic bytes: a VRT renamed .tif never reaches GDAL
+    try:
+        with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR", GDAL_SKIP="VRT"), \
+                rasterio.open(path, driver="GTiff") as src:
+            return _convert(src, layer)
+    except rasterio.errors.RasterioError as exc:
+        raise IngestRejected(f"Không đọc được ảnh: {str(exc)[:200]}", f"Could not read the raster: {str(exc)[:200]}",
+                             parameter="path") from None
+
+
+def _convert(src, layer: Layer) -> Layer:
+    if src.width * src.height > MAX_PIXELS:
+        raise _too_large(src.width, src.height)
+    src_crs = _source_crs(src)
+    dst_crs = RioCRS.from_epsg(3857)
+    transform, width, height = calculate_default_transform(src_crs, dst_crs, src.width, src.height, *src.bounds)
+    if width * height > MAX_PIXELS:
+        raise _too_large(width, height)
+    nodata = src.nodata if src.nodata is not None else -9999.0
+    data = np.full((height, width), nodata, dtype=src.dtypes[0])
+    reproject(rasterio.band(src, 1), data, src_crs=src_crs, src_transform=src.transform, dst_crs=dst_crs,
+              dst_transform=transform, src_nodata=nodata, dst_nodata=nodata, resampling=Resampling.bilinear)
+    lonlat = transform_bounds(src_crs, "EPSG:4326", *src.bounds)
     valid = data[data != nodata]
     out_dir = Path(settings.MEDIA_ROOT) / "rasters"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -68,3 +93,33 @@ def ingest_raster(*, path: Path, layer: Layer) -> Layer:
     layer.last_changed = timezone.now()
     layer.save(update_fields=["raster_path", "raster_info", "extent", "last_changed"])
     return layer
+
+
+def ingest_raster_run(*, path: Path, layer_slug: str, user=None, run=None):
+    """ingest_raster for a layer named by slug, recorded as an IngestRun (both doors use this)."""
+    from ingest.models import IngestRun
+    from ingest.services import file_sha256
+
+    path = Path(path)
+    layer = Layer.objects.filter(slug=layer_slug).first()
+    user_id = user.pk if user is not None and getattr(user, "pk", None) else None
+    if run is None:
+        run = IngestRun.objects.create(layer=layer, layer_slug=layer_slug, user_id=user_id, file_name=path.name[:500],
+                                       mode="replace")
+    report = {"warnings": [], "rejected": [], "repaired": [], "inserted": 0, "updated": 0, "unchanged": 0, "deleted": 0}
+    try:
+        if layer is None or layer.kind != "raster":
+            raise IngestRejected(f"Không có lớp ảnh {layer_slug}.", f"No raster layer {layer_slug}.", parameter="layer")
+        run.file_sha256 = file_sha256(path) if path.is_file() else ""
+        ingest_raster(path=path, layer=layer)
+        run.layer, run.status, run.crs_used = layer, IngestRun.Status.SUCCEEDED, "EPSG:3857 (COG)"
+        run.read_count = run.loaded_count = 1
+        report["raster"] = {"path": layer.raster_path, **layer.raster_info}
+    except IngestRejected as error:
+        run.status = IngestRun.Status.FAILED
+        report["error"] = {"vi": error.message_vi, "en": error.message_en}
+        raise
+    finally:
+        run.report, run.finished_at = report, timezone.now()
+        run.save()
+    return run

@@ -1,204 +1,295 @@
 """ingest_file: read → CRS → validate/repair → map to schema → COPY to staging → one transaction."""
 import hashlib
-import json
-import math
-from dataclasses import dataclass, field
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import shapely
-from django.db import transaction
+import psycopg2
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ingest.crs import decide_crs, total_bounds
-from ingest.loader import apply_staging, copy_to_staging, layer_bounds, staging_bounds
+from ingest import validate
+from ingest.crs import CrsDecision, decide_crs, total_bounds
+from ingest.loader import (ChunkWriter, apply_replace, apply_upsert, create_staging, delete_staged_rows,
+                           duplicate_keys, layer_bounds, layer_has_rows, lock_layer)
 from ingest.models import IngestRun
-from ingest.readers import read_vector
+from ingest.readers import Source, open_source, read_chunks
+from ingest.report import Report
+from ingest.safety import reject_remote
+from ingest.schema_infer import infer_geometry_type, infer_schema, title_from_file
+from ingest.validate import is_text
+from ingest.vnencodings import guess_mojibake
 from layers.errors import DomainError, IngestRejected
+from layers.history import change_context
 from layers.models import Layer
-from layers.schemas import validate_properties
-from layers.services import features_changed, layer_refresh_stats
+from layers.services import features_changed, layer_create, layer_refresh_stats
 from layers.vn2000 import WGS84_SRID, transform_geometries
 
-MODES = ("replace", "append")
-# Vietnam's mainland and islands, generously: coordinates outside are refused row by row.
-VIETNAM_BOUNDS = (100.0, 6.0, 118.0, 24.5)
-
-
-@dataclass
-class Rejection:
-    row: int
-    reason_vi: str
-    reason_en: str
-    field: str | None = None
-    value: str | None = None
-
-
-@dataclass
-class Report:
-    """What happened to every row: counts, rejections and repairs, and the CRS decision."""
-
-    read: int = 0
-    loaded: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
-    repaired: list[dict] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    crs_found: str = ""
-    crs_used: str = ""
-
-    def as_dict(self) -> dict:
-        return {
-            "read": self.read, "loaded": self.loaded, "crs_found": self.crs_found, "crs_used": self.crs_used,
-            "rejected": [r.__dict__ for r in self.rejected], "repaired": self.repaired, "warnings": self.warnings,
-        }
+MODES = ("create", "replace", "append", "upsert")
+CHUNK_SIZE = 50_000
+Progress = Callable[[int, int | None], None]
 
 
 def file_sha256(path: Path) -> str:
+    """SHA-256 of a file (or of a folder's files in name order, for a FileGDB)."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        with file.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
     return digest.hexdigest()
 
 
-def _check_geometries(geoms: np.ndarray, report: Report) -> np.ndarray:
-    """A mask of usable rows; missing, empty and non-finite geometries are rejected, invalid ones repaired."""
-    ok = np.ones(len(geoms), dtype=bool)
-    missing = shapely.is_missing(geoms) | shapely.is_empty(np.where(shapely.is_missing(geoms), shapely.Point(), geoms))
-    for i in np.flatnonzero(missing):
-        report.rejected.append(Rejection(int(i) + 1, "Thiếu hoặc rỗng hình học.", "Missing or empty geometry."))
-    ok &= ~missing
-    coords_ok = np.array([ok[i] and bool(np.isfinite(shapely.get_coordinates(g)).all()) for i, g in enumerate(geoms)])
-    for i in np.flatnonzero(ok & ~coords_ok):
-        report.rejected.append(Rejection(int(i) + 1, "Tọa độ NaN hoặc vô hạn.", "NaN or infinite coordinates."))
-    ok &= coords_ok
-    invalid = ok & ~shapely.is_valid(np.where(ok, geoms, None))
-    for i in np.flatnonzero(invalid):
-        reason = shapely.is_valid_reason(geoms[i])
-        geoms[i] = _repair(geoms[i])
-        report.repaired.append({"row": int(i) + 1, "reason": reason, "action": "make_valid"})
-    return ok
+def _resolve_layer(layer: Layer | str, mode: str) -> tuple[Layer | None, str]:
+    """The target layer (None in create mode) and its slug; refuses create on an existing layer and vice versa."""
+    slug = layer.slug if isinstance(layer, Layer) else str(layer)
+    existing = layer if isinstance(layer, Layer) else Layer.objects.filter(slug=slug).first()
+    if mode == "create" and existing is not None:
+        raise IngestRejected(f"Lớp {slug} đã tồn tại; dùng --mode replace, append hoặc upsert.",
+                             f"Layer {slug} already exists; use --mode replace, append or upsert.", parameter="layer")
+    if mode != "create" and existing is None:
+        raise IngestRejected(f"Không có lớp {slug}; dùng --mode create để tạo.",
+                             f"No layer {slug}; use --mode create to make it.", parameter="layer")
+    if existing is not None and existing.kind != "vector":
+        raise IngestRejected(f"Lớp {slug} là lớp ảnh.", f"Layer {slug} is a raster layer.", parameter="layer")
+    return existing, slug
 
 
-def _repair(geom):
-    """make_valid, keeping only parts of the input's dimension (a polygon stays areal)."""
-    fixed = shapely.make_valid(geom)
-    dim = shapely.get_dimensions(geom)
-    if fixed.geom_type == "GeometryCollection":
-        parts = [p for p in shapely.get_parts(fixed) if shapely.get_dimensions(p) == dim]
-        fixed = shapely.union_all(parts) if parts else fixed
-    return fixed
+def _check_options(mode: str, key: str | None) -> None:
+    if mode not in MODES:
+        raise IngestRejected(f"Chế độ không hợp lệ: {mode}.", f"Unknown mode {mode}; use one of {', '.join(MODES)}.",
+                             parameter="mode")
+    if mode == "upsert" and not key:
+        raise IngestRejected("Chế độ upsert cần --key.", "Upsert needs --key FIELD.", parameter="key")
 
 
-def _conform_type(geoms: np.ndarray, geometry_type: str) -> np.ndarray:
-    """Single vs multi as the layer wants (Polygon layers accept MultiPolygon as stored; Multi* layers promote)."""
-    if geometry_type.startswith("Multi"):
-        single = shapely.get_type_id(geoms) == {"MultiPoint": 0, "MultiLineString": 1, "MultiPolygon": 3}[geometry_type]
-        geoms[single] = [type(_multi(geometry_type))([g]) for g in geoms[single]]
-    return geoms
+class _Pipeline:
+    """One ingest's state across chunks."""
+
+    def __init__(self, source: Source, layer: Layer, report: Report, writer: ChunkWriter, *, crs: str | None,
+                 column_map: dict[str, str], key: str | None, max_rejects: int):
+        self.source, self.layer, self.report, self.writer = source, layer, report, writer
+        self.bounds: list[np.ndarray] = []
+        self.crs_option, self.column_map, self.key, self.max_rejects = crs, column_map, key, max_rejects
+        self.decision: CrsDecision | None = None
+        self.is_wgs84 = False
+        self.swap_xy: bool | None = None
+        self.text_samples: list[str] = []
+
+    def columns(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.rename(columns=lambda c: self.column_map.get(c, c.lower()))
+
+    def crs(self, geoms: np.ndarray, ok: np.ndarray) -> CrsDecision:
+        if self.decision is None:
+            bounds = total_bounds(geoms[ok]) if ok.any() else (0.0, 0.0, 0.0, 0.0)
+            self.decision = decide_crs(self.source.crs, self.crs_option, bounds)
+            self.report.crs_found, self.report.crs_used = self.decision.found, self.decision.used
+            for warning in self.decision.warnings:
+                self.report.warn(warning)
+            self.is_wgs84 = self.decision.crs.to_epsg() == WGS84_SRID
+        return self.decision
+
+    def chunk(self, offset: int, wkb: np.ndarray, frame: pd.DataFrame) -> int:
+        """Validates, repairs and reprojects one chunk and COPYs its good rows to staging; returns rows staged."""
+        report = self.report
+        report.read += len(wkb)
+        geoms = validate.decode(wkb, offset, report)
+        ok = validate.check_geometries(geoms, offset, report)
+        validate.drop_z(geoms, ok, report)
+        decision = self.crs(geoms, ok)
+        if self.swap_xy is None:
+            self.swap_xy = self._northing_in_x(geoms, ok, decision)
+        if self.swap_xy and ok.any():
+            geoms[ok] = shapely.transform(geoms[ok], lambda c: c[:, ::-1])
+        if ok.any() and not self.is_wgs84:
+            geoms[ok] = transform_geometries(geoms[ok], decision.crs, WGS84_SRID)
+            ok &= np.isfinite(shapely.bounds(np.where(ok, geoms, None))).all(axis=1)
+        validate.inside_vietnam(geoms, ok, offset, report)
+        validate.repair_invalid(geoms, ok, offset, report)
+        validate.conform_type(geoms, ok, self.layer.geometry_type, offset, report)
+        frame = validate.check_attributes(self.columns(frame), self.layer.schema, ok, offset, report)
+        keys = self._keys(frame, ok, offset) if self.key else None
+        self._sample_text(frame)
+        if report.rejected_count > self.max_rejects:
+            raise self.too_many()
+        rows = np.flatnonzero(ok)
+        if rows.size:
+            self.bounds.append(shapely.total_bounds(geoms[rows]))
+        wkb_hex = shapely.to_wkb(shapely.set_srid(geoms[rows], WGS84_SRID), hex=True, include_srid=True)
+        props = validate.properties_json(frame.iloc[rows])
+        self.writer.submit((rows + offset + 1).tolist(), wkb_hex.tolist(), props,
+                           None if keys is None else [keys[i] for i in rows])
+        return int(rows.size)
+
+    def loaded_bounds(self) -> tuple[float, float, float, float] | None:
+        """The WGS 84 box of every row written (for tile invalidation)."""
+        if not self.bounds:
+            return None
+        b = np.array(self.bounds)
+        return (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
+
+    def _northing_in_x(self, geoms: np.ndarray, ok: np.ndarray, decision: CrsDecision) -> bool:
+        """CSV X/Y in a projected CRS where X holds the northing, as Vietnamese surveys write it."""
+        if self.source.csv_geometry != "xy" or not decision.crs.is_projected or not ok.any():
+            return False
+        coords = shapely.get_coordinates(geoms[ok])
+        x, y = np.median(coords[:, 0]), np.median(coords[:, 1])
+        if 900_000 <= x <= 2_700_000 and 100_000 <= y <= 900_000:
+            self.report.warn("X holds northings and Y eastings (the Vietnamese survey convention): axes swapped.")
+            return True
+        return False
+
+    def _keys(self, frame: pd.DataFrame, ok: np.ndarray, offset: int) -> list[str | None]:
+        if self.key not in frame:
+            raise IngestRejected(f"Tệp không có trường khóa {self.key}.", f"The file has no key field {self.key}.",
+                                 parameter="key")
+        values = frame[self.key].tolist()
+        keys = [None if v is None or (isinstance(v, float) and np.isnan(v)) or v == "" else str(v) for v in values]
+        for i, k in enumerate(keys):
+            if ok[i] and k is None:
+                ok[i] = False
+                self.report.reject(offset + i + 1, f"Thiếu giá trị khóa {self.key}.", f"The key {self.key} is empty.",
+                                   self.key, None)
+        return keys
+
+    def _sample_text(self, frame: pd.DataFrame) -> None:
+        if len(self.text_samples) >= 2000:
+            return
+        for name in frame.columns:
+            if is_text(frame[name]):
+                self.text_samples.extend(v for v in frame[name].head(200).tolist() if isinstance(v, str))
+
+    def too_many(self) -> IngestRejected:
+        n, limit = self.report.rejected_count, self.max_rejects
+        return IngestRejected(f"{n} dòng bị từ chối, vượt giới hạn {limit}; không có gì thay đổi.",
+                              f"{n} rows rejected, more than the limit of {limit}; nothing was changed.")
 
 
-def _multi(geometry_type: str):
-    return {"MultiPoint": shapely.MultiPoint, "MultiLineString": shapely.MultiLineString,
-            "MultiPolygon": shapely.MultiPolygon}[geometry_type]()
+def _create_layer(slug: str, source: Source, column_map: dict[str, str], file_name: str) -> Layer:
+    title = title_from_file(file_name)
+    return layer_create(slug=slug, title_vi=title, title_en=title, is_public=False,
+                        geometry_type=infer_geometry_type(source.info.get("geometry_type")),
+                        schema=infer_schema(source.info, column_map), source_crs=str(source.info.get("crs") or "")[:64])
 
 
-def _outside_vietnam(geoms: np.ndarray, ok: np.ndarray, report: Report) -> np.ndarray:
-    west, south, east, north = VIETNAM_BOUNDS
-    bounds = shapely.bounds(np.where(ok, geoms, None))
-    inside = (bounds[:, 0] >= west) & (bounds[:, 2] <= east) & (bounds[:, 1] >= south) & (bounds[:, 3] <= north)
-    for i in np.flatnonzero(ok & ~inside):
-        report.rejected.append(Rejection(int(i) + 1, "Tọa độ nằm ngoài Việt Nam.", "Coordinates lie outside Vietnam."))
-    return ok & inside
+def _conflict(error: Exception) -> IngestRejected:
+    """A unique key of the layer (a parcel's ward + sheet + number) repeated by the file or already present."""
+    detail = str(error).split("DETAIL:")[-1].strip()[:300]
+    return IngestRejected(f"Dữ liệu trùng khóa duy nhất của lớp; không có gì thay đổi. {detail}",
+                          f"Rows repeat a unique key of the layer; nothing was changed. {detail}", parameter="path")
 
 
-def _json_value(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return None if not math.isfinite(value) else float(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: Report, *, crs, column_map, key,
+          max_rejects, dry_run, user, run_id, file_name, progress: Progress | None, wait_for_lock: bool) -> Layer | None:
+    user_id = user.pk if user is not None and getattr(user, "pk", None) else None
+    with transaction.atomic():
+        lock_layer(slug, wait=wait_for_lock)
+        # The history triggers record every row this transaction writes under this run, user and comment.
+        change_context(user=user if user_id else None, comment=f"ingest {file_name} ({mode})"[:1000], run_id=run_id)
+        layer = existing or _create_layer(slug, source, column_map, file_name)
+        if existing is not None:
+            layer = Layer.objects.select_for_update().get(pk=existing.pk)
+        before = layer_bounds(layer.pk) if mode in ("replace", "upsert") and not dry_run else None
+        # Into an empty layer (create, append, replace of nothing) each chunk moves into the layer as it
+        # comes; a replace over rows, an upsert or a dry run keeps everything staged for one comparison.
+        diff = mode == "upsert" or (mode == "replace" and layer_has_rows(layer.pk))
+        create_staging()
+        writer = ChunkWriter(layer.pk, user_id, move=not diff and not dry_run)
+        pipeline = _Pipeline(source, layer, report, writer, crs=crs, column_map=column_map, key=key,
+                             max_rejects=max_rejects)
+        try:
+            try:
+                for offset, wkb, frame in read_chunks(source, CHUNK_SIZE):
+                    pipeline.chunk(offset, wkb, frame)
+                    if progress:
+                        progress(report.read, source.feature_count)
+            finally:
+                writer.close()
+        except (psycopg2.IntegrityError, IntegrityError) as error:
+            raise _conflict(error) from None
+        if report.read == 0:
+            raise IngestRejected("Tệp không có đối tượng nào.", "The file holds no features.", parameter="path")
+        if key:
+            duplicates = duplicate_keys()
+            for row, value in duplicates:
+                report.reject(row, f"Khóa {key} trùng với một dòng trước.", f"Key {key} repeats an earlier row.", key, value)
+            delete_staged_rows([row for row, _ in duplicates])
+        mojibake = guess_mojibake(pipeline.text_samples, source.decode_with)
+        if mojibake:
+            report.warn(f"Text looks like mojibake: it reads as Vietnamese with --encoding {mojibake}.")
+        if report.rejected_count > max_rejects:
+            raise pipeline.too_many()
+        if dry_run:
+            transaction.set_rollback(True)
+            return existing
+        if diff:
+            try:
+                counts = apply_upsert(layer.pk, user_id, key) if mode == "upsert" else apply_replace(layer.pk, user_id)
+            except IntegrityError as error:
+                raise _conflict(error) from None
+            report.inserted, report.updated = counts["inserted"], counts["updated"]
+            report.deleted, report.unchanged = counts["deleted"], counts["unchanged"]
+        else:
+            report.inserted = writer.inserted
+        # Loaded: the file's rows the layer now holds, whether written now or already there unchanged.
+        report.loaded = report.inserted + report.updated + report.unchanged
+        if report.inserted or report.updated or report.deleted or mode == "create":
+            features_changed(layer=layer, bounds=[b for b in (before, pipeline.loaded_bounds()) if b])
+            layer_refresh_stats(layer=layer)
+        return layer
 
 
-def _properties(layer: Layer, records: list[dict], ok: np.ndarray, report: Report) -> list[str | None]:
-    """Each row's properties as JSON, checked against the layer's schema (failing rows rejected)."""
-    out: list[str | None] = [None] * len(records)
-    for i, record in enumerate(records):
-        if not ok[i]:
-            continue
-        clean, errors = validate_properties(layer.schema, {k: _json_value(v) for k, v in record.items()})
-        if errors:
-            ok[i] = False
-            for e in errors:
-                report.rejected.append(Rejection(i + 1, e.message_vi, e.message_en, e.field, str(e.value)[:200]))
-            continue
-        out[i] = json.dumps({k: v for k, v in clean.items() if v is not None}, ensure_ascii=False)
-    return out
-
-
-def _prepare(layer: Layer, path: Path, *, crs: str | None, encoding: str | None, source_layer: str | None,
-             column_map: dict[str, str] | None, report: Report) -> list[tuple[int, str, str]]:
-    data = read_vector(path, source_layer=source_layer, encoding=encoding)
-    geoms = data.geometries.copy()
-    report.read = len(geoms)
-    if report.read == 0:
-        raise IngestRejected("Tệp không có đối tượng nào.", "The file holds no features.", parameter="path")
-    ok = _check_geometries(geoms, report)
-    decision = decide_crs(data.crs, crs, total_bounds(geoms[ok]) if ok.any() else (0, 0, 0, 0))
-    report.crs_found, report.crs_used = decision.found, decision.used
-    report.warnings.extend(decision.warnings)
-    geoms[ok] = transform_geometries(geoms[ok], decision.crs, WGS84_SRID)
-    ok = _outside_vietnam(geoms, ok, report)
-    if layer.geometry_type:
-        geoms[ok] = _conform_type(geoms[ok], layer.geometry_type)
-    attributes = data.attributes.rename(columns=lambda c: (column_map or {}).get(c, c.lower()))
-    props = _properties(layer, attributes.to_dict("records"), ok, report)
-    rows_ok = np.flatnonzero(ok)
-    wkb = shapely.to_wkb(shapely.set_srid(geoms[rows_ok], WGS84_SRID), hex=True, include_srid=True)
-    return [(int(i) + 1, w, props[i]) for i, w in zip(rows_ok, wkb)]
-
-
-def ingest_file(*, path: Path, layer: Layer, mode: str = "replace", crs: str | None = None,
+def ingest_file(*, path: Path, layer: Layer | str, mode: str = "replace", crs: str | None = None,
                 encoding: str | None = None, source_layer: str | None = None,
                 column_map: dict[str, str] | None = None, max_rejects: int = 0, dry_run: bool = False,
-                user=None) -> IngestRun:
-    """Loads a file into a layer atomically and records the run; IngestRejected leaves the layer as it was."""
-    if mode not in MODES:
-        raise IngestRejected(f"Chế độ không hợp lệ: {mode}.", f"Unknown mode {mode}; use one of {', '.join(MODES)}.", parameter="mode")
-    path = Path(path)
-    run = IngestRun.objects.create(layer=layer, layer_slug=layer.slug, user=user if user and user.pk else None,
-                                   file_name=path.name, mode=mode)
-    report = Report()
+                user=None, key: str | None = None, progress: Progress | None = None,
+                run: IngestRun | None = None, wait_for_lock: bool = False) -> IngestRun:
+    """Loads a file into a layer atomically and records the run; any failure leaves the layer as it was."""
+    raw_path, path = str(path), Path(path)
+    user_id = user.pk if user is not None and getattr(user, "pk", None) else None
+    slug = layer.slug if isinstance(layer, Layer) else str(layer)
+    if run is None:
+        run = IngestRun.objects.create(layer=layer if isinstance(layer, Layer) else None, layer_slug=slug,
+                                       user_id=user_id, file_name=path.name[:500], mode=mode, pid=os.getpid())
+    run.status, run.user_id = IngestRun.Status.RUNNING, run.user_id or user_id
+    report = Report(dry_run=dry_run)
     try:
-        run.file_sha256 = file_sha256(path) if path.is_file() else ""
-        rows = _prepare(layer, path, crs=crs, encoding=encoding, source_layer=source_layer,
-                        column_map=column_map, report=report)
-        if len(report.rejected) > max_rejects:
-            raise IngestRejected(
-                f"{len(report.rejected)} dòng bị từ chối, vượt giới hạn {max_rejects}; không có gì thay đổi.",
-                f"{len(report.rejected)} rows rejected, more than the limit of {max_rejects}; nothing was changed.",
-            )
-        if not dry_run:
-            with transaction.atomic():
-                Layer.objects.select_for_update().get(pk=layer.pk)  # one ingest per layer at a time
-                before = layer_bounds(layer.pk) if mode == "replace" else None
-                copy_to_staging(rows)
-                after = staging_bounds()
-                report.loaded = apply_staging(layer.pk, mode, run.user_id)
-                features_changed(layer=layer, bounds=[b for b in (before, after) if b])
-                layer_refresh_stats(layer=layer)
+        reject_remote(raw_path)
+        _check_options(mode, key)
+        existing, slug = _resolve_layer(layer, mode)
+        run.file_sha256 = file_sha256(path) if path.exists() and not str(path).startswith("/vsi") else ""
+        source = open_source(path, source_layer=source_layer, encoding=encoding)
+        try:
+            report.source_layer, report.encoding = source.layer, source.decode_with
+            for warning in source.warnings:
+                report.warn(warning)
+            run.progress_total = source.feature_count
+            loaded_layer = _load(source, existing, slug, mode, report, crs=crs, column_map=column_map or {}, key=key,
+                                 max_rejects=max_rejects, dry_run=dry_run, user=user, run_id=run.pk, file_name=path.name,
+                                 progress=progress, wait_for_lock=wait_for_lock)
+        finally:
+            source.close()
+        run.layer = loaded_layer
         run.status = IngestRun.Status.SUCCEEDED
-    except DomainError:
+    except DomainError as error:
         run.status = IngestRun.Status.FAILED
+        report.error = {"vi": error.message_vi, "en": error.message_en}
+        report.rolled_back()
+        raise
+    except Exception as error:
+        run.status = IngestRun.Status.FAILED
+        report.rolled_back()
+        report.error = {"vi": "Lỗi khi nạp dữ liệu; không có gì thay đổi.", "en": f"Ingest failed, nothing changed: {error}"[:500]}
         raise
     finally:
-        run.crs_found, run.crs_used = report.crs_found, report.crs_used
+        run.crs_found, run.crs_used = report.crs_found[:200], report.crs_used[:200]
         run.read_count, run.loaded_count = report.read, report.loaded
-        run.repaired_count, run.rejected_count = len(report.repaired), len(report.rejected)
+        run.repaired_count, run.rejected_count = report.repaired_count, report.rejected_count
+        run.progress_done = report.read
         run.report = report.as_dict()
         run.finished_at = timezone.now()
         run.save()

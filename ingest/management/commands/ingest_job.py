@@ -1,0 +1,16 @@
+"""manage.py ingest_job RUN_ID: runs one queued upload (started detached by the upload page)."""
+from django.core.management.base import BaseCommand
+
+from ingest.jobs import run_job
+
+
+class Command(BaseCommand):
+    help = "Run one queued ingest job (the upload page starts this in its own process)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("run_id", type=int)
+
+    def handle(self, *args, **options):
+        run = run_job(options["run_id"])
+        self.stdout.write(f"run #{run.pk}: {run.status}, read {run.read_count}, loaded {run.loaded_count}, "
+                          f"rejected {run.rejected_count}")

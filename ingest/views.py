@@ -1,0 +1,97 @@
+"""Upload page for data administrators: the same pipeline as manage.py ingest, run as a background job."""
+import uuid
+from pathlib import Path
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import get_valid_filename
+
+from ingest import safety
+from ingest.forms import UploadForm
+from ingest.jobs import jobs_dir, reap_if_dead, start_job
+from ingest.models import IngestRun
+from layers.errors import IngestRejected
+from layers.models import Layer
+from layers.permissions import is_data_admin
+
+
+def _require_admin(request: HttpRequest) -> None:
+    """Data administrators, staff, or users granted ingest.add_ingestrun; anyone else is refused."""
+    user = request.user
+    if not (is_data_admin(user) or user.is_staff or user.has_perm("ingest.add_ingestrun")):
+        raise PermissionDenied
+
+
+def _login_first(view):
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), "/admin/login/")
+        _require_admin(request)
+        return view(request, *args, **kwargs)
+    wrapped.__name__ = view.__name__
+    return wrapped
+
+
+def _save_upload(upload) -> Path:
+    """Streams the upload into its own folder under the jobs directory; refuses it over the size limit."""
+    if upload.size > safety.max_upload_bytes():
+        raise IngestRejected(
+            f"Tệp quá lớn ({upload.size // safety.MB} MB; giới hạn {safety.max_upload_bytes() // safety.MB} MB).",
+            f"The file is too large ({upload.size // safety.MB} MB; the limit is {safety.max_upload_bytes() // safety.MB} MB).",
+            parameter="file",
+        )
+    folder = jobs_dir() / "uploads" / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    target = folder / (get_valid_filename(Path(upload.name).name) or "upload")
+    with target.open("wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    return target
+
+
+@_login_first
+def upload(request: HttpRequest) -> HttpResponse:
+    """GET: the form and recent runs. POST: store the file, queue the run, start its process, show its page."""
+    if request.method == "POST" and int(request.META.get("CONTENT_LENGTH") or 0) > safety.max_upload_bytes() + safety.MB:
+        raise IngestRejected("Tệp tải lên quá lớn.", "The upload is larger than the limit.", parameter="file")
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        path = _save_upload(data["file"])
+        options = {k: data[k] for k in ("key", "crs", "encoding", "source_layer", "column_map", "max_rejects", "dry_run")}
+        layer = Layer.objects.filter(slug=data["layer"]).first()
+        run = IngestRun.objects.create(layer=layer, layer_slug=data["layer"], user=request.user,
+                                       file_name=Path(data["file"].name).name[:500], mode=data["mode"],
+                                       status=IngestRun.Status.QUEUED, options=options, upload_path=str(path))
+        transaction.on_commit(lambda: start_job(run))
+        return redirect("ingest-run", run_id=run.pk)
+    runs = IngestRun.objects.select_related("user")[:20]
+    layers = Layer.objects.filter(kind="vector").order_by("slug").values_list("slug", flat=True)
+    return render(request, "ingest/upload.html", {"form": form, "runs": runs, "layers": list(layers)},
+                  status=400 if request.method == "POST" else 200)
+
+
+@_login_first
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The run's live progress (the page refreshes itself while it runs), then its report."""
+    run = reap_if_dead(get_object_or_404(IngestRun, pk=run_id))
+    return render(request, "ingest/run.html", {"run": run, "report": run.report, "active": run.status in ("queued", "running")})
+
+
+@_login_first
+def run_json(request: HttpRequest, run_id: int) -> JsonResponse:
+    """The run's status, progress and full report as JSON."""
+    run = reap_if_dead(get_object_or_404(IngestRun, pk=run_id))
+    return JsonResponse({
+        "id": run.pk, "layer": run.layer_slug, "file_name": run.file_name, "file_sha256": run.file_sha256,
+        "mode": run.mode, "status": run.status, "user": run.user.get_username() if run.user else None,
+        "started_at": run.started_at, "finished_at": run.finished_at,
+        "progress": {"done": run.progress_done, "total": run.progress_total},
+        "crs_found": run.crs_found, "crs_used": run.crs_used,
+        "counts": {"read": run.read_count, "loaded": run.loaded_count, "repaired": run.repaired_count,
+                   "rejected": run.rejected_count},
+        "report": run.report,
+    }, json_dumps_params={"ensure_ascii": False})

@@ -1,0 +1,111 @@
+"""The upload page: who may use it, the background job in its own process, live status, the report page."""
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import override_settings
+
+from ingest.jobs import run_job
+from ingest.models import IngestRun
+from layers.models import Feature
+from tests.factories import make_parcel_layer
+from tests.ingest.conftest import parcels_frame, write
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    user = User.objects.create_user("dataadmin", password="x", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def jobs_dir(tmp_path, settings):
+    settings.INGEST_JOBS_DIR = tmp_path / "jobs"
+
+
+def test_only_data_administrators_get_the_page(client):
+    assert client.get("/ingest/").status_code == 302
+    user = User.objects.create_user("resident", password="x")
+    client.force_login(user)
+    assert client.get("/ingest/").status_code == 403
+    user.user_permissions.add(Permission.objects.get(codename="add_ingestrun"))
+    user = User.objects.get(pk=user.pk)
+    client.force_login(user)
+    response = client.get("/ingest/")
+    assert response.status_code == 200 and 'name="file"' in response.content.decode()
+
+
+def test_report_page_escapes_attribute_values_and_lists_every_row(admin_client):
+    script = '<script>alert("x")</script>'
+    run = IngestRun.objects.create(layer_slug="p", file_name="<b>f</b>.gpkg", mode="replace", status="failed", report={
+        "rejected": [{"row": 7, "reason_vi": "Sai", "reason_en": "Bad", "field": "name", "value": script}],
+        "repaired": [{"row": 3, "action": "make_valid", "reason": "Self-intersection[1 1]"}], "warnings": [],
+        "error": {"vi": "Lỗi", "en": "Failed"}, "inserted": 0, "updated": 0, "unchanged": 0, "deleted": 0})
+    html = admin_client.get(f"/ingest/runs/{run.pk}/").content.decode()
+    assert script not in html and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert "<b>f</b>" not in html and "Self-intersection[1 1]" in html and ">7<" in html
+    data = admin_client.get(f"/ingest/runs/{run.pk}.json").json()
+    assert data["report"]["rejected"][0]["value"] == script and data["status"] == "failed"
+
+
+def test_upload_over_the_limit_is_refused_with_a_message(admin_client, parcels_gpkg):
+    make_parcel_layer(slug="parcels")
+    with override_settings(INGEST_MAX_UPLOAD_BYTES=100), parcels_gpkg.open("rb") as handle:
+        response = admin_client.post("/ingest/", {"file": handle, "layer": "parcels", "mode": "replace", "max_rejects": 0})
+    assert response.status_code == 422
+    assert "too large" in response.content.decode() or "quá lớn" in response.content.decode()
+    assert not IngestRun.objects.exists()
+
+
+def test_queued_run_runs_in_process_and_shows_its_report(admin_client, parcels_gpkg, monkeypatch,
+                                                         django_capture_on_commit_callbacks):
+    """The job function itself (the detached process runs exactly this)."""
+    layer = make_parcel_layer(slug="parcels")
+    started = []
+    monkeypatch.setattr("ingest.views.start_job", lambda run: started.append(run.pk))
+    with parcels_gpkg.open("rb") as handle, django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post("/ingest/", {"file": handle, "layer": "parcels", "mode": "replace", "max_rejects": 0})
+    run = IngestRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/ingest/runs/{run.pk}/"
+    assert run.status == "queued" and started == [run.pk]
+    page = admin_client.get(f"/ingest/runs/{run.pk}/").content.decode()
+    assert 'http-equiv="refresh"' in page
+    run = run_job(run.pk)
+    assert run.status == "succeeded" and run.loaded_count == 3 and run.user.username == "dataadmin"
+    assert Feature.objects.filter(layer=layer).count() == 3
+    assert not os.path.exists(run.upload_path)
+    page = admin_client.get(f"/ingest/runs/{run.pk}/").content.decode()
+    assert 'http-equiv="refresh"' not in page and "succeeded" in page
+
+
+def test_a_run_whose_process_died_is_shown_failed(admin_client):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    run = IngestRun.objects.create(layer_slug="p", file_name="f.gpkg", mode="replace", status="running", pid=dead.pid)
+    assert admin_client.get(f"/ingest/runs/{run.pk}.json").json()["status"] == "failed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upload_runs_as_a_detached_process(client, tmp_path, settings):
+    """End to end: the page starts `manage.py ingest_job` in its own process, which loads the file."""
+    user = User.objects.create_user("dataadmin2", password="x", is_staff=True)
+    client.force_login(user)
+    layer = make_parcel_layer(slug="parcels-bg")
+    path = write(parcels_frame(5), tmp_path / "thua.gpkg")
+    with path.open("rb") as handle:
+        client.post("/ingest/", {"file": handle, "layer": "parcels-bg", "mode": "replace", "max_rejects": 0})
+    run = IngestRun.objects.get(layer_slug="parcels-bg")
+    for _ in range(600):  # wait for the other process (not a timing assertion: it only bounds the wait)
+        run.refresh_from_db()
+        if run.status in ("succeeded", "failed"):
+            break
+        time.sleep(0.1)
+    assert run.status == "succeeded", (settings.INGEST_JOBS_DIR / f"run-{run.pk}.log").read_text()
+    assert run.pid and run.pid != os.getpid()
+    assert Feature.objects.filter(layer=layer).count() == 5 and run.progress_done == 5
