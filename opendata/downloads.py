@@ -1,0 +1,48 @@
+"""Whole-layer downloads: /data/{layer}.{geojson|gpkg|shp.zip|csv|kml}?crs=&bbox=&properties=."""
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+
+from layers.selectors import layer_for
+from opendata.fairuse import public_api
+from opendata.fields import field_names, layer_fields
+from opendata.files import FORMATS, export_file
+from opendata.geojson import stream_collection
+from opendata.params import parse_bbox, parse_crs, parse_datetime_param, parse_field_list
+from opendata.query import FeatureQuery
+
+DOWNLOAD_FORMATS = ("geojson", *FORMATS)
+
+
+def download_query(request: HttpRequest, layer) -> FeatureQuery:
+    """Parses ?crs=, ?bbox= (WGS 84 lon/lat), ?properties= and ?as_of= into a FeatureQuery (400 on bad input)."""
+    fields = layer_fields(layer)
+    return FeatureQuery(
+        layer=layer,
+        fields=fields,
+        crs=parse_crs(request.GET.get("crs")),
+        bbox=parse_bbox(request.GET.get("bbox")),
+        properties=parse_field_list(request.GET.get("properties"), field_names(layer)),
+        as_of=parse_datetime_param(request.GET.get("as_of"), parameter="as_of"),
+    )
+
+
+def _cache_control(layer) -> str:
+    return "public, max-age=300" if layer.is_public else "private, no-store"
+
+
+@public_api
+def download(request: HttpRequest, layer: str, fmt: str):
+    """A whole layer (or its bbox / fields) as a file; GeoJSON streamed, the rest cached on disk."""
+    catalog_layer = layer_for(request.user, layer, kind="vector")
+    q = download_query(request, catalog_layer)
+    filename = f"{catalog_layer.slug}.{fmt}"
+    if fmt == "geojson" and request.method == "HEAD":  # headers only: no query for a body nobody reads
+        response = HttpResponse(content_type="application/geo+json")
+    elif fmt == "geojson":
+        response = StreamingHttpResponse(stream_collection(q), content_type="application/geo+json")
+    else:
+        path = export_file(q, fmt)
+        response = FileResponse(open(path, "rb"), content_type=FORMATS[fmt][1])
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Crs"] = f"<{q.crs.uri}>"
+    response["Cache-Control"] = _cache_control(catalog_layer)
+    return response

@@ -1,0 +1,136 @@
+"""Fair use for public endpoints: per-IP rate limits for anonymous callers, higher ones for tokens, CORS.
+
+Counters live in a database table (one upsert per request), so the limit holds across gunicorn
+workers, where a per-process cache would multiply it.
+"""
+import functools
+import random
+import time
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from gisportal.env import env_int
+from gisportal.errors import domain_error_response
+from layers.errors import DomainError
+from opendata.models import ApiToken, hash_key
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "Content-Crs, Content-Disposition, Link, Retry-After, "
+                                     "X-RateLimit-Limit, X-RateLimit-Remaining, OGC-NumberMatched-Estimated",
+}
+
+
+class InvalidToken(DomainError):
+    status = 401
+    code = "invalid-token"
+
+
+class RateLimited(DomainError):
+    status = 429
+    code = "rate-limited"
+
+
+def _setting(name: str, default: int) -> int:
+    value = getattr(settings, name, None)
+    return int(value) if value is not None else env_int(name, default)
+
+
+def limits() -> tuple[int, int, int]:
+    """(anonymous per window, token per window, window seconds), from settings or the environment."""
+    return (_setting("OPENDATA_RATE_ANON", 300), _setting("OPENDATA_RATE_TOKEN", 3000),
+            _setting("OPENDATA_RATE_WINDOW", 60))
+
+
+def _token_from(request: HttpRequest) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith(("bearer ", "token ")):
+        return auth.split(None, 1)[1].strip()
+    return request.headers.get("X-API-Key") or request.GET.get("api_key") or None
+
+
+def caller_key(request: HttpRequest) -> tuple[str, bool]:
+    """('t:…'|'u:…'|'ip:…', has_raised_limit); InvalidToken for a token that does not exist."""
+    key = _token_from(request)
+    if key:
+        token = ApiToken.objects.filter(key_hash=hash_key(key[:200]), revoked=False).only("id", "last_used_at").first()
+        if token is None:
+            raise InvalidToken("Mã API không hợp lệ hoặc đã bị thu hồi.", "Invalid or revoked API token.",
+                               parameter="api_key")
+        if not token.last_used_at or (timezone.now() - token.last_used_at).total_seconds() > 300:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        return f"t:{token.pk}", True
+    if request.user.is_authenticated:
+        return f"u:{request.user.pk}", True
+    ip = request.META.get("REMOTE_ADDR", "")
+    if getattr(settings, "OPENDATA_TRUST_X_FORWARDED_FOR", False):
+        ip = request.META.get("HTTP_X_FORWARDED_FOR", ip).split(",")[0].strip()
+    return f"ip:{ip[:100]}", False
+
+
+def hit(key: str, window_seconds: int) -> tuple[int, int]:
+    """Counts one request; (count in this window, seconds until it ends)."""
+    now = time.time()
+    window = int(now // window_seconds)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A lost count after a crash is harmless: do not wait for the WAL flush on every request.
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute(
+            "INSERT INTO opendata_ratecounter (key, slot, count) VALUES (%s, %s, 1) "
+            "ON CONFLICT (key, slot) DO UPDATE SET count = opendata_ratecounter.count + 1 RETURNING count",
+            [key, window],
+        )
+        count = cursor.fetchone()[0]
+        if random.random() < 0.01:  # now and then, forget old windows
+            cursor.execute("DELETE FROM opendata_ratecounter WHERE slot < %s", [window - 2])
+    return count, max(1, int((window + 1) * window_seconds - now + 0.999))
+
+
+def public_api(view):
+    """GET/HEAD/OPTIONS only; rate limit per caller (429 + Retry-After); CORS on every answer."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "OPTIONS":
+            response = HttpResponse(status=204)
+            response["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+            response["Access-Control-Allow-Headers"] = "Accept, Authorization, X-API-Key"
+            response["Access-Control-Max-Age"] = "86400"
+        elif request.method not in ("GET", "HEAD"):
+            response = HttpResponse(status=405)
+            response["Allow"] = "GET, HEAD, OPTIONS"
+        else:
+            response = _limited(view, request, *args, **kwargs)
+        for name, value in CORS_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return wrapper
+
+
+def _limited(view, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    try:
+        key, raised = caller_key(request)
+    except DomainError as error:
+        return domain_error_response(request, error)
+    anon, token, window = limits()
+    limit = token if raised else anon
+    count, reset = hit(key, window)
+    if count > limit:
+        error = RateLimited(
+            f"Quá nhiều yêu cầu: tối đa {limit} mỗi {window} giây. Dùng mã API để được hạn mức cao hơn.",
+            f"Too many requests: at most {limit} per {window} s. An API token raises the limit.",
+        )
+        response = domain_error_response(request, error)
+        response["Retry-After"] = str(reset)
+    else:
+        try:
+            response = view(request, *args, **kwargs)
+        except DomainError as error:  # answered here so the CORS headers are added too
+            response = domain_error_response(request, error)
+    response["X-RateLimit-Limit"] = str(limit)
+    response["X-RateLimit-Remaining"] = str(max(0, limit - count))
+    return response

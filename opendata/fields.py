@@ -1,0 +1,55 @@
+"""A layer's attribute fields as the outside world sees them: the allow-list for filters and exports."""
+import re
+
+from django.db import connection
+
+from layers.models import Layer
+
+_cache: dict[tuple[int, str], list[dict]] = {}
+
+
+def layer_fields(layer: Layer) -> list[dict]:
+    """The layer's schema fields; for a layer without a schema, the keys its features carry (as text).
+
+    Names come from the catalog or the database, never from the request: they are the allow-list
+    for CQL2, sortby, property filters and exports.
+    """
+    if layer.schema:
+        return [dict(spec) for spec in layer.schema]
+    key = (layer.pk, str(layer.last_changed))
+    if key not in _cache:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT DISTINCT k FROM layers_feature, jsonb_object_keys(properties) k WHERE layer_id = %s ORDER BY k LIMIT 200",
+                [layer.pk],
+            )
+            names = [row[0] for row in cursor.fetchall()]
+        if len(_cache) > 256:
+            _cache.clear()
+        _cache[key] = [{"name": n, "type": "text", "label_vi": n, "label_en": n} for n in names]
+    return [dict(spec) for spec in _cache[key]]
+
+
+def field_names(layer: Layer) -> list[str]:
+    return [spec["name"] for spec in layer_fields(layer)]
+
+
+def shapefile_names(names: list[str]) -> dict[str, str]:
+    """Field name -> a unique DBF name of at most 10 ASCII characters (the documented mapping).
+
+    Rule: keep ASCII letters, digits and '_'; cut to 10 characters; on a clash cut shorter and add
+    a number (max_densit, max_dens_1, …). The zip's fields.txt lists the result.
+    """
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+    for name in names:
+        base = re.sub(r"[^A-Za-z0-9_]", "_", name) or "field"
+        candidate = base[:10]
+        n = 1
+        while candidate.lower() in used:
+            suffix = f"_{n}"
+            candidate = base[: 10 - len(suffix)] + suffix
+            n += 1
+        used.add(candidate.lower())
+        mapping[name] = candidate
+    return mapping

@@ -1,0 +1,56 @@
+"""API tokens that raise a caller's rate limit, and the shared rate-limit counters."""
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+def hash_key(key: str) -> str:
+    """Only the SHA-256 of a token is stored; the token itself is shown once."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A personal API token (sent as `Authorization: Bearer <token>` or `X-API-Key`)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=8, help_text="First characters, to tell tokens apart")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"
+
+    @staticmethod
+    def new_key() -> str:
+        return "gp_" + secrets.token_urlsafe(30)
+
+
+class RateCounter(models.Model):
+    """Requests per caller per time window, in the database so every gunicorn worker shares them."""
+
+    key = models.CharField(max_length=128)
+    slot = models.BigIntegerField(help_text="time window number: unix time // window length")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "slot"], name="opendata_ratecounter_key_slot")]
+
+
+class PageCursor(models.Model):
+    """Where an items page at some offset starts (the last id before it), for one query on one layer version.
+
+    Lets a client that walks `offset=0,1000,2000…` read on from the previous page's last id (keyset
+    paging) instead of making PostgreSQL skip all the rows before the offset again.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    last_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -1,0 +1,260 @@
+"""OGC API – Features (Parts 1, 2, 3): request parsing and the JSON documents, with no HTTP in them."""
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+from django.http import QueryDict
+from django.utils import timezone
+from psycopg2 import sql
+
+from layers.errors import InvalidParameter
+from layers.models import Layer
+from opendata import cql2
+from opendata.fields import layer_fields
+from opendata.params import (CRS84_URI, check_text, parse_bbox, parse_crs, parse_field_list, parse_int,
+                             supported_crs_uris)
+from opendata.query import FeatureQuery, count_sql
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+]
+# "after" is ours: next links carry the last id seen, so deep pages read on from it (keyset paging)
+# instead of skipping `offset` rows again; offset alone still works for clients that compute it.
+STANDARD_PARAMS = {"limit", "offset", "bbox", "bbox-crs", "crs", "filter", "filter-lang", "filter-crs",
+                   "sortby", "properties", "datetime", "f", "lang", "api_key", "after"}
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+HTML = "text/html"
+
+
+def max_limit() -> int:
+    return int(getattr(settings, "OPENDATA_OGC_MAX_LIMIT", 10_000))
+
+
+def exact_count_max() -> int:
+    """Above this many features a filtered numberMatched is estimated by the planner, not counted."""
+    return int(getattr(settings, "OPENDATA_EXACT_COUNT_MAX", 200_000))
+
+
+@dataclass
+class ItemsRequest:
+    query: FeatureQuery
+    limit: int
+    offset: int
+
+
+def _type_schema(spec: dict) -> dict:
+    kind = spec.get("type", "text")
+    out: dict = {"title": spec.get("label_en") or spec["name"], "description": spec.get("label_vi", "")}
+    out["type"] = {"integer": "integer", "number": "number"}.get(kind, "string")
+    if kind == "date":
+        out["format"] = "date"
+    if spec.get("choices"):
+        out["enum"] = list(spec["choices"])
+    return out
+
+
+def parse_items(params: QueryDict, layer: Layer) -> ItemsRequest:
+    """Checks every query parameter of /items; 400 naming the first bad one."""
+    fields = layer_fields(layer)
+    names = [spec["name"] for spec in fields]
+    for key in params:
+        check_text(key, "query")
+        if key not in STANDARD_PARAMS and key not in names:
+            raise InvalidParameter(f"Tham số không được hỗ trợ: {key[:60]}.", f"Unknown query parameter: {key[:60]}.",
+                                   parameter=key[:60])
+    lang = params.get("filter-lang")
+    if lang not in (None, "", "cql2-text"):
+        raise InvalidParameter("Chỉ hỗ trợ filter-lang=cql2-text.", "Only filter-lang=cql2-text is supported.",
+                               parameter="filter-lang")
+    if params.get("datetime"):  # layers carry no time dimension yet: only open intervals match all
+        if check_text(params["datetime"], "datetime").strip() not in ("..", "../..", "*"):
+            raise InvalidParameter("Lớp này không có chiều thời gian.", "This collection has no temporal dimension.",
+                                   parameter="datetime")
+    bbox_crs = parse_crs(params.get("bbox-crs"), parameter="bbox-crs", ogc_axis_order=True)
+    filter_text = params.get("filter")
+    q = FeatureQuery(
+        layer=layer,
+        fields=fields,
+        crs=parse_crs(params.get("crs"), ogc_axis_order=True),
+        bbox=parse_bbox(params.get("bbox"), bbox_crs),
+        bbox_crs=bbox_crs,
+        cql=cql2.parse(check_text(filter_text, "filter")) if filter_text else None,
+        filter_crs=parse_crs(params.get("filter-crs"), parameter="filter-crs", ogc_axis_order=True),
+        equals=[(name, check_text(params[name], name)) for name in names if name in params and name not in STANDARD_PARAMS],
+        properties=parse_field_list(params.get("properties"), names),
+        sortby=_sortby(params.get("sortby"), names),
+    )
+    if params.get("after") and not q.sortby:
+        q.after_id = parse_int(params["after"], parameter="after", default=0, minimum=0, maximum=2**63 - 1)
+    return ItemsRequest(
+        query=q,
+        limit=parse_int(params.get("limit"), parameter="limit", default=10, minimum=1, maximum=max_limit()),
+        offset=parse_int(params.get("offset"), parameter="offset", default=0, minimum=0, maximum=10**9),
+    )
+
+
+def _sortby(raw: str | None, names: list[str]) -> list[tuple[str, bool]]:
+    if not raw:
+        return []
+    out = []
+    for item in check_text(raw, "sortby").split(","):
+        item = item.strip()
+        desc = item.startswith("-")
+        name = item.lstrip("+-").strip()
+        if " " in name:  # 'name DESC' form
+            name, _, direction = name.partition(" ")
+            desc = direction.strip().upper() == "DESC"
+        if name not in names:
+            raise InvalidParameter(f"Không thể sắp xếp theo: {name[:60]}.", f"Cannot sort by: {name[:60]}.",
+                                   parameter="sortby")
+        out.append((name, desc))
+    return out
+
+
+def number_matched(q: FeatureQuery) -> tuple[int, bool, bool]:
+    """(numberMatched, is_estimate, counted_now).
+
+    Counted exactly on layers up to OPENDATA_EXACT_COUNT_MAX features; above that, the layer's
+    stored feature count when there is no filter, and the planner's estimate when there is one.
+    """
+    exact = q.layer.feature_count <= exact_count_max()
+    if not exact and not q.is_filtered:
+        return q.layer.feature_count, False, False
+    query, params = count_sql(q, rows=not exact)
+    with connection.cursor() as cursor:
+        if exact:
+            cursor.execute(query, params)
+            return cursor.fetchone()[0], False, True
+        cursor.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(query), params)
+        plan = cursor.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        return min(int(plan[0]["Plan"].get("Plan Rows", 0)), q.layer.feature_count), True, False
+
+
+def link(href: str, rel: str, type_: str, title: str = "") -> dict:
+    out = {"href": href, "rel": rel, "type": type_}
+    if title:
+        out["title"] = title
+    return out
+
+
+def with_params(base: str, params: QueryDict, **changes) -> str:
+    """base?query with some parameters replaced (None removes one)."""
+    merged = params.copy()
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = str(value)
+    text = merged.urlencode(safe=",:/")
+    return f"{base}?{text}" if text else base
+
+
+def landing(root: str) -> dict:
+    return {
+        "title": "gisportal — OGC API – Features",
+        "description": "Dữ liệu mở của thành phố / The city's open data (OGC API – Features 1, 2, 3).",
+        "links": [
+            link(f"{root}?f=json", "self", JSON, "This document"),
+            link(f"{root}?f=html", "alternate", HTML, "This document as HTML"),
+            link(f"{root}api", "service-desc", "application/vnd.oai.openapi+json;version=3.0", "OpenAPI 3.0"),
+            link(f"{root}docs", "service-doc", HTML, "API documentation with examples"),
+            link(f"{root}conformance", "conformance", JSON, "Conformance classes"),
+            link(f"{root}conformance", "http://www.opengis.net/def/rel/ogc/1.0/conformance", JSON, "Conformance"),
+            link(f"{root}collections", "data", JSON, "Collections"),
+            link(f"{root}collections", "http://www.opengis.net/def/rel/ogc/1.0/data", JSON, "Collections"),
+        ],
+    }
+
+
+def collection(root: str, layer: Layer) -> dict:
+    """One collection's description (extent, CRSs, links)."""
+    base = f"{root}collections/{layer.slug}"
+    extent = list(layer.extent.extent) if layer.extent else [-180.0, -90.0, 180.0, 90.0]
+    return {
+        "id": layer.slug,
+        "title": layer.title,
+        "description": layer.description,
+        "keywords": list(layer.keywords),
+        "attribution": layer.attribution,
+        "license": layer.license,
+        "itemType": "feature",
+        "extent": {"spatial": {"bbox": [extent], "crs": CRS84_URI}},
+        "crs": supported_crs_uris(),
+        "storageCrs": CRS84_URI,
+        "links": [
+            link(base, "self", JSON, layer.title),
+            link(f"{base}?f=html", "alternate", HTML, layer.title),
+            link(f"{base}/items", "items", GEOJSON, "Features (GeoJSON)"),
+            link(f"{base}/items?f=html", "items", HTML, "Features (HTML)"),
+            link(f"{base}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json",
+                 "Queryables"),
+            link(f"/data/{layer.slug}.gpkg", "enclosure", "application/geopackage+sqlite3", "GeoPackage download"),
+        ],
+    }
+
+
+def collections(root: str, layers) -> dict:
+    return {
+        "links": [link(f"{root}collections", "self", JSON), link(f"{root}collections?f=html", "alternate", HTML)],
+        "crs": supported_crs_uris(),
+        "collections": [collection(root, layer) for layer in layers],
+    }
+
+
+def queryables(root: str, layer: Layer) -> dict:
+    """The JSON schema of the fields usable in filter, sortby and field=value (Part 3)."""
+    props = {"geometry": {"$ref": "https://geojson.org/schema/Geometry.json", "x-ogc-role": "primary-geometry"}}
+    for spec in layer_fields(layer):
+        props[spec["name"]] = _type_schema(spec)
+    return {
+        "$schema": "https://json-schema.org/draft/2019-09/schema",
+        "$id": f"{root}collections/{layer.slug}/queryables",
+        "type": "object",
+        "title": layer.title,
+        "properties": props,
+        "additionalProperties": False,
+    }
+
+
+def items_head(root: str, layer: Layer, req: ItemsRequest, params: QueryDict, returned: int,
+               last_id: int | None = None) -> dict:
+    """Everything of an items response except the features: counts and paging links."""
+    after = req.query.after_id
+    req.query.after_id = None  # numberMatched counts the whole result, not what follows the cursor
+    matched, estimated, counted = number_matched(req.query)
+    req.query.after_id = after
+    base = f"{root}collections/{layer.slug}/items"
+    links = [link(with_params(base, params, f="json"), "self", GEOJSON, "This page"),
+             link(with_params(base, params, f="html"), "alternate", HTML, "This page as HTML"),
+             link(f"{root}collections/{layer.slug}", "collection", JSON, layer.title)]
+    # Without a fresh count, a full page always offers a next one (an empty last page beats stopping early).
+    more = req.offset + returned < matched if counted else returned == req.limit
+    if more and returned:
+        cursor = last_id if (last_id is not None and not req.query.sortby) else None
+        links.append(link(with_params(base, params, offset=req.offset + req.limit, after=cursor), "next", GEOJSON,
+                          "Next page"))
+    if req.offset > 0:
+        links.append(link(with_params(base, params, offset=max(0, req.offset - req.limit), after=None), "prev",
+                          GEOJSON, "Previous page"))
+    head = {"type": "FeatureCollection", "numberMatched": matched, "numberReturned": returned,
+            "timeStamp": timezone.now().isoformat(timespec="seconds"), "links": links}
+    if estimated:
+        head["numberMatchedEstimated"] = True  # said so: the planner's estimate on a huge layer
+    return head
