@@ -80,7 +80,8 @@ class Layer(models.Model):
 class Feature(models.Model):
     """A vector feature of any layer: WGS 84 geometry, schema-checked properties, a version."""
 
-    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="features")
+    # Indexed by (layer, id) below: a layer's features in id order (pages, exports) without other layers' rows.
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="features", db_index=False)
     geom = models.GeometryField(srid=4326, spatial_index=False)
     properties = models.JSONField(default=dict)
     version = models.PositiveIntegerField(default=1)
@@ -92,6 +93,7 @@ class Feature(models.Model):
             # One GiST over (layer, geom) (btree_gist): a layer's tile and bbox queries read only its
             # own entries, so they do not slow down as other layers grow in the same area.
             GistIndex(fields=["layer", "geom"], name="feature_layer_geom_gist"),
+            models.Index(fields=["layer", "id"], name="feature_layer_id"),
         ]
         constraints = [
             # A parcel's legal key: ward + map sheet + parcel number, unique within its layer.
