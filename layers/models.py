@@ -124,14 +124,16 @@ class FeatureVersion(models.Model):
         DELETE = "delete"
 
     feature_id = models.BigIntegerField()  # no foreign key: history outlives deleted features
-    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="+", db_constraint=True)
+    # No single-column indexes on layer and changed_by: the composite ones below serve the reads, and
+    # every index here is paid on each bulk ingest.
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="+", db_index=False)
     version = models.PositiveIntegerField()
     op = models.CharField(max_length=6, choices=Op.choices)
     geom = models.GeometryField(srid=4326, spatial_index=False)
     properties = models.JSONField()
     changed_at = models.DateTimeField()
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", db_constraint=False)
+                                   related_name="+", db_constraint=False, db_index=False)
     comment = models.TextField(blank=True)
     run_id = models.BigIntegerField(null=True, blank=True)  # the ingest run that made the change, if any
 
