@@ -1,7 +1,19 @@
-from django.urls import path
+"""Tile URLs. The numbers are matched as text and parsed in the view (tiles.coords.parse_tile), so
+'1.5', '-1' or 'a' get a 400 with a message rather than the router's 404.
+Reversible by name with kwargs layer, z, x, y (the map page builds its URL templates that way).
+Vector tiles come first: they are most of the traffic, and each pattern tried costs a cached tile time."""
+from django.urls import re_path
 
 from tiles import views
 
 urlpatterns = [
-    path("<slug:layer>/<int:z>/<int:x>/<int:y>.pbf", views.vector_tile, name="vector-tile"),
+    # {layer} may be a comma list: one MVT layer per catalog layer, in the order given.
+    re_path(r"^(?P<layer>[^/]{1,4000})/(?P<z>[^/]{1,32})/(?P<x>[^/]{1,32})/(?P<y>[^/]{1,32}?)\.pbf$",
+            views.vector_tile_view, name="vector-tile"),
+    re_path(r"^(?P<layer>[^/]{1,4000}?)\.json$", views.tilejson_view, name="tilejson"),
+    re_path(r"^raster/(?P<layer>[^/]{1,64})/value$", views.raster_value_view, name="raster-value"),
+    re_path(r"^raster/(?P<layer>[^/]{1,64})/(?P<z>[^/]{1,32})/(?P<x>[^/]{1,32})/(?P<y>[^/]{1,32}?)\.png$",
+            views.raster_tile_view, {"fmt": "png"}, name="raster-tile"),
+    re_path(r"^raster/(?P<layer>[^/]{1,64})/(?P<z>[^/]{1,32})/(?P<x>[^/]{1,32})/(?P<y>[^/]{1,32}?)\.webp$",
+            views.raster_tile_view, {"fmt": "webp"}, name="raster-tile-webp"),
 ]

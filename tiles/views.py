@@ -1,23 +1,106 @@
-"""Tile endpoints: parse, check access, render."""
-from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+"""Tile endpoints: parse, check access, then the cache or a render. Errors are DomainErrors (400/404)."""
+import gzip
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_safe
 
 from layers.selectors import layer_for
-from tiles.mvt import check_tile, render_tile
+from tiles import conf, raster_service, tilejson
+from tiles.cache import CachedTile
+from tiles.coords import parse_tile
+from tiles.services import raster_layer, tile_layers, vector_tile
 
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
 
 
-@require_GET
-def vector_tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpResponse:
-    """/tiles/{layer}/{z}/{x}/{y}.pbf — 204 outside the layer's zoom range, 400 for no such tile."""
-    check_tile(z, x, y)
-    catalog_layer = layer_for(request.user, layer, kind="vector")
-    if not catalog_layer.min_zoom <= z <= catalog_layer.max_zoom:
-        return HttpResponse(status=204)
-    data = render_tile(catalog_layer, z, x, y)
-    if not data:
-        return HttpResponse(status=204)
-    response = HttpResponse(data, content_type=MVT_TYPE)
-    response["Cache-Control"] = "public, max-age=60" if catalog_layer.is_public else "private, max-age=60"
+# Headers are read from META: request.headers builds a dictionary of every header on first use.
+def _accepts_gzip(request: HttpRequest) -> bool:
+    header = request.META.get("HTTP_ACCEPT_ENCODING", "")
+    if header == "gzip" or header.startswith("gzip, "):  # what browsers and map clients send
+        return True
+    for part in header.split(","):
+        token, _, params = part.strip().partition(";")
+        if token.strip().lower() in ("gzip", "*"):
+            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def _matches(request: HttpRequest, etags: tuple[str, ...]) -> bool:
+    header = request.META.get("HTTP_IF_NONE_MATCH")
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    offered = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return any(tag in offered for tag in etags)
+
+
+def cache_headers(response: HttpResponse, *, restricted: bool) -> HttpResponse:
+    """Cache-Control for a tile: shared caches only for public layers; revalidate unless a max-age is set.
+    Vary: Accept-Encoding always (the locale middleware would otherwise add Cookie), and Cookie for
+    restricted layers, whose answer depends on who asks."""
+    age = conf.max_age()
+    scope = "private" if restricted else "public"
+    response["Cache-Control"] = f"{scope}, max-age={age}" if age > 0 else f"{scope}, no-cache"
+    response["Vary"] = "Accept-Encoding, Cookie" if restricted else "Accept-Encoding"
     return response
+
+
+def tile_response(request: HttpRequest, tile: CachedTile, content_type: str, *, restricted: bool,
+                  gzipped: bool) -> HttpResponse:
+    """200 with the body (gzip when stored so and accepted), or 304 when the client's ETag matches."""
+    use_gzip = gzipped and _accepts_gzip(request)
+    etag = f'"{tile.etag}-gz"' if use_gzip else f'"{tile.etag}"'
+    if _matches(request, (f'"{tile.etag}-gz"', f'"{tile.etag}"')):
+        response = HttpResponse(status=304)
+    else:
+        body = tile.body if use_gzip or not gzipped else gzip.decompress(tile.body)
+        response = HttpResponse(body, content_type=content_type)
+        if use_gzip:
+            response["Content-Encoding"] = "gzip"
+    response["ETag"] = etag
+    return cache_headers(response, restricted=restricted)
+
+
+def _no_content(*, restricted: bool) -> HttpResponse:
+    return cache_headers(HttpResponse(status=204), restricted=restricted)
+
+
+@require_safe
+def vector_tile_view(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpResponse:
+    """/tiles/{layer}[,{layer}…]/{z}/{x}/{y}.pbf — one MVT layer per catalog layer; 204 where none draws."""
+    tile = parse_tile(z, x, y)
+    source = tile_layers(request.user, layer)
+    result = vector_tile(source, tile)
+    if result is None or not result.body:
+        return _no_content(restricted=source.restricted)
+    return tile_response(request, result, MVT_TYPE, restricted=source.restricted, gzipped=True)
+
+
+@require_safe
+def tilejson_view(request: HttpRequest, layer: str) -> JsonResponse:
+    """/tiles/{layer}.json — TileJSON 3.0.0 of a vector layer (or a comma list) or a raster layer."""
+    document = tilejson.document(request, layer)
+    response = JsonResponse(document, json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@require_safe
+def raster_tile_view(request: HttpRequest, layer: str, z: str, x: str, y: str, fmt: str) -> HttpResponse:
+    """/tiles/raster/{layer}/{z}/{x}/{y}.png|webp — the layer's COG, coloured by its ramp."""
+    tile = parse_tile(z, x, y)
+    catalog_layer = raster_layer(request.user, layer)
+    result = raster_service.raster_tile(catalog_layer, tile, fmt)
+    restricted = not catalog_layer.is_public
+    if result is None:
+        return _no_content(restricted=restricted)
+    return tile_response(request, result, raster_service.MEDIA_TYPES[fmt], restricted=restricted, gzipped=False)
+
+
+@require_safe
+def raster_value_view(request: HttpRequest, layer: str) -> JsonResponse:
+    """/tiles/raster/{layer}/value?lon=…&lat=… — the band values at a point (null where nodata)."""
+    catalog_layer = layer_for(request.user, layer, kind="raster")
+    lon, lat = raster_service.parse_lonlat(request.GET.get("lon"), request.GET.get("lat"))
+    return JsonResponse(raster_service.raster_value(catalog_layer, lon, lat))

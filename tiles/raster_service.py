@@ -1,0 +1,61 @@
+"""The Django side of raster tiles: the layer's file under MEDIA_ROOT, errors as DomainErrors."""
+import math
+from pathlib import Path
+
+from django.conf import settings
+
+from layers.errors import InvalidParameter, NotFound
+from layers.models import Layer
+from tiles import raster
+from tiles.cache import CachedTile
+from tiles.coords import Tile
+
+MEDIA_TYPES = {"png": "image/png", "webp": "image/webp"}
+
+
+class RasterMissing(NotFound):
+    code = "raster-missing"
+
+
+def raster_file(layer: Layer) -> Path:
+    """The layer's GeoTIFF, which must lie under MEDIA_ROOT (a path in the catalog never leaves it)."""
+    root = Path(settings.MEDIA_ROOT).resolve()
+    path = (root / layer.raster_path).resolve() if layer.raster_path else root
+    if not layer.raster_path or root not in path.parents or not path.is_file():
+        raise RasterMissing("Lớp này chưa có tệp ảnh.", "This layer has no raster file.")
+    return path
+
+
+def raster_tile(layer: Layer, tile: Tile, fmt: str) -> CachedTile | None:
+    """The coloured tile (with an ETag of its bytes); None outside the raster or the layer's zoom range."""
+    if not layer.min_zoom <= tile.z <= layer.max_zoom:
+        return None
+    try:
+        body = raster.render_tile(raster_file(layer), tile.bounds_3857(), layer.raster_info or {}, fmt)
+    except FileNotFoundError:  # removed between the check and the read
+        raise RasterMissing("Lớp này chưa có tệp ảnh.", "This layer has no raster file.") from None
+    return CachedTile.from_body(body) if body else None
+
+
+def parse_lonlat(lon: str | None, lat: str | None) -> tuple[float, float]:
+    """Finite WGS 84 degrees from query text; InvalidParameter (400) otherwise."""
+    values = []
+    for name, text, limit in (("lon", lon, 180.0), ("lat", lat, 90.0)):
+        try:
+            value = float(text) if text is not None and len(text) < 40 else math.nan
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or abs(value) > limit:
+            raise InvalidParameter(f"{name} phải là số độ trong khoảng ±{limit:g}.",
+                                   f"{name} must be a number of degrees within ±{limit:g}.", parameter=name)
+        values.append(value)
+    return values[0], values[1]
+
+
+def raster_value(layer: Layer, lon: float, lat: float) -> dict:
+    """{lon, lat, value, values} at the point; InvalidParameter (400) outside the raster."""
+    try:
+        values = raster.value_at(raster_file(layer), lon, lat, (layer.raster_info or {}).get("nodata"))
+    except raster.OutsideRaster:
+        raise InvalidParameter("Điểm nằm ngoài phạm vi ảnh.", "The point is outside the raster.", parameter="lon/lat") from None
+    return {"layer": layer.slug, "lon": lon, "lat": lat, "value": values[0] if values else None, "values": values}
