@@ -97,6 +97,8 @@ else:
         }
     }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
+# PostgreSQL's JIT compiles big spatial queries for longer than they run (a z12 tile: 4.3 s with, 0.2 s without).
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DATABASES["default"]["TEST"] = {"NAME": env_str("GISPORTAL_TEST_DB", "test_gisportal")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -70,7 +70,7 @@ AS_OF_SQL = """
 SELECT id AS version_id, feature_id, version, geom, properties FROM (
     SELECT DISTINCT ON (feature_id) id, feature_id, version, op, geom, properties
     FROM layers_featureversion
-    WHERE layer_id = %(layer)s AND changed_at <= %(at)s {bbox}
+    WHERE layer_id = %(layer)s::bigint AND changed_at <= %(at)s {bbox}
     ORDER BY feature_id, changed_at DESC, id DESC
 ) latest WHERE op <> 'delete'
 """

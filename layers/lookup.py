@@ -93,10 +93,10 @@ SELECT
     (SELECT coalesce(json_agg(json_build_object('properties', z.properties, 'area', z.area) ORDER BY z.area DESC), '[]')
        FROM (SELECT z.properties, ST_Area(ST_Transform(ST_Intersection(z.geom, p.geom), {LEGAL_AREA_SRID})) AS area
                FROM layers_feature z, p
-              WHERE z.layer_id = %(zones)s AND z.geom && p.geom AND ST_Intersects(z.geom, p.geom)) z) AS zones,
+              WHERE z.layer_id = %(zones)s::bigint AND z.geom && p.geom AND ST_Intersects(z.geom, p.geom)) z) AS zones,
     (SELECT coalesce(ST_Area(ST_Transform(ST_Union(ST_Intersection(r.geom, p.geom)), {LEGAL_AREA_SRID})), 0)
        FROM layers_feature r, p
-      WHERE r.layer_id = %(reserves)s AND r.geom && p.geom AND ST_Intersects(r.geom, p.geom)) AS reserve,
+      WHERE r.layer_id = %(reserves)s::bigint AND r.geom && p.geom AND ST_Intersects(r.geom, p.geom)) AS reserve,
     (SELECT coalesce(json_agg(json_build_object('type', 'Feature', 'id', n.id, 'geometry', ST_AsGeoJSON(n.geom, 7)::json,
                      'properties', json_build_object('map_sheet', n.properties->'map_sheet', 'parcel_no', n.properties->'parcel_no'))), '[]')
        FROM (SELECT n.id, n.geom, n.properties FROM layers_feature n, p
@@ -178,7 +178,7 @@ def features_at(user, *, lon: float, lat: float, zoom: int, slugs: list[str]) ->
     results = []
     for layer in sorted(layers, key=lambda lyr: slugs.index(lyr.slug)):
         rows = _rows(
-            "SELECT id, properties FROM layers_feature WHERE layer_id = %(layer)s "
+            "SELECT id, properties FROM layers_feature WHERE layer_id = %(layer)s::bigint "
             "AND geom && ST_Expand(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), %(tol)s) "
             "AND CASE WHEN ST_Dimension(geom) = 2 THEN ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)) "
             "ELSE ST_DWithin(geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), %(tol)s) END "

@@ -66,7 +66,7 @@ def _label_rows(sql_filter: str, params: dict) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, layer_id, properties, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
-            f"FROM layers_feature WHERE {HAS_LABEL} AND {sql_filter} AND layer_id = ANY(%(layers)s) LIMIT %(limit)s",
+            f"FROM layers_feature WHERE {HAS_LABEL} AND {sql_filter} AND layer_id = ANY(%(layers)s::bigint[]) LIMIT %(limit)s",
             params,
         )
         return cursor.fetchall()

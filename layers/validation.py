@@ -84,7 +84,7 @@ def _parcel_problems(layer: Layer, geom: GEOSGeometry, props: dict, exclude_id: 
     overlap = _scalar(
         f"SELECT coalesce(max(ST_Area(ST_Intersection(ST_Transform(f.geom, {LEGAL_AREA_SRID}), "
         f"ST_Transform(%s::geometry, {LEGAL_AREA_SRID})))), 0) FROM layers_feature f "
-        "WHERE f.layer_id = %s AND f.geom && %s::geometry AND ST_Intersects(f.geom, %s::geometry) AND f.id IS DISTINCT FROM %s",
+        "WHERE f.layer_id = %s::bigint AND f.geom && %s::geometry AND ST_Intersects(f.geom, %s::geometry) AND f.id IS DISTINCT FROM %s",
         [geom.ewkt, layer.pk, geom.ewkt, geom.ewkt, exclude_id],
     )
     if overlap > layer.overlap_tolerance_m2:
