@@ -259,12 +259,12 @@ def test_big_area_at_deep_zoom_removes_only_what_is_cached(tmp_path, backend):
     for key in inside + [outside]:
         cache.put(key, CachedTile.from_body(b"x"), time.time_ns())
 
-    started = time.perf_counter()
-    removed = cache.invalidate(7, [(100.0, 0.0, 120.0, 30.0)], 64 / 4096)  # millions of z20 tiles
+    # Millions of z20 tiles lie in this box: invalidation must walk what is cached, not the box
+    # (enumerating the box would not finish; the speed itself is bench/'s business).
+    removed = cache.invalidate(7, [(100.0, 0.0, 120.0, 30.0)], 64 / 4096)
 
     assert sorted(removed, key=lambda k: k.x) == inside
     assert [k for k in cache.keys()] == [outside]
-    assert time.perf_counter() - started < 1
 
 
 def test_memory_backend_setting(client, parcels, settings):
