@@ -124,6 +124,7 @@ STATIC_ROOT = Path(env_str("GISPORTAL_STATIC_ROOT", str(BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True  # local runs serve static/ without a collectstatic step
 MEDIA_ROOT = Path(env_str("GISPORTAL_MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
+GISPORTAL_TILE_CACHE_DIR = env_str("GISPORTAL_TILE_CACHE_DIR", str(VAR_DIR / "tiles"))  # tiles/conf.py has the rest
 
 # Uploads are streamed to disk above this size; the ingest issue sets its own file limit.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

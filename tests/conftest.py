@@ -10,15 +10,12 @@ DEMO_SLUGS = ["admin-units", "planning-zones", "road-reserves", "parcels", "elev
 @pytest.fixture(scope="session", autouse=True)
 def _private_tile_cache(tmp_path_factory):
     """Tests cache tiles in their own folder, never in the project's var/tiles (test layer ids repeat)."""
-    import os
+    from django.conf import settings
 
-    saved = os.environ.get("GISPORTAL_TILE_CACHE_DIR")
-    os.environ["GISPORTAL_TILE_CACHE_DIR"] = str(tmp_path_factory.mktemp("tiles"))
+    saved = settings.GISPORTAL_TILE_CACHE_DIR
+    settings.GISPORTAL_TILE_CACHE_DIR = str(tmp_path_factory.mktemp("tiles"))
     yield
-    if saved is None:
-        os.environ.pop("GISPORTAL_TILE_CACHE_DIR", None)
-    else:
-        os.environ["GISPORTAL_TILE_CACHE_DIR"] = saved
+    settings.GISPORTAL_TILE_CACHE_DIR = saved
 
 
 @pytest.fixture(scope="session")

@@ -70,7 +70,7 @@ def test_compose_has_postgis_and_web_with_volumes():
     assert compose["services"]["db"]["image"].startswith("postgis/postgis:15-3")
     web = compose["services"]["web"]
     assert web["build"] == "." and web["ports"] == ["${PORT:-8000}:8000"]
-    assert {"db-data", "media"} <= set(compose["volumes"])
+    assert {"db-data", "media", "tiles"} <= set(compose["volumes"])
     assert any(v.startswith("media:") for v in web["volumes"])
 
 
