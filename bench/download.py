@@ -378,8 +378,6 @@ def _gpkg(base: str, slug: str, server_pid: int) -> None:
 
 def _big(base: str, server_pid: int) -> None:
     print(f"[5] peak worker RSS during a {BIG:,}-feature download", flush=True)
-    from layers.models import Layer
-
     _sql_layer("od-bench-1m", BIG, "1M (thử tải)")
     peak = [0]
     done = threading.Event()

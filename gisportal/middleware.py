@@ -3,6 +3,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 
 
 def _policy() -> str:
@@ -42,8 +43,6 @@ class VietnameseFirstLocaleMiddleware:
         self.supported = {code for code, _ in settings.LANGUAGES}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from django.utils import translation
-
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) or request.GET.get("lang")
         language = chosen if chosen in self.supported else settings.LANGUAGE_CODE
         translation.activate(language)

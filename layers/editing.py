@@ -13,7 +13,7 @@ from layers.errors import DomainError, NotFound, StaleVersion
 from layers.history import change_context
 from layers.models import Feature, FeatureVersion, Layer
 from layers.permissions import can_edit, edit_area
-from layers.services import features_changed
+from layers.services import features_changed, layer_refresh_stats
 from layers.validation import check_feature
 
 
@@ -182,7 +182,5 @@ def run_revert(*, layer: Layer, run_id: int, user, comment: str = "") -> int:
                        "layers_featureversion WHERE feature_id = ANY(%s)) s", [touched])
         box = cursor.fetchone()
     features_changed(layer=layer, bounds=[box] if box and box[0] is not None else [])
-    from layers.services import layer_refresh_stats
-
     layer_refresh_stats(layer=layer)
     return len(touched)

@@ -162,7 +162,7 @@ def test_raster_vrt_renamed_tif_and_huge_declared_size_refused(tmp_path, setting
     huge = tmp_path / "huge.tif"
     with rasterio.open(huge, "w", driver="GTiff", width=100_000, height=100_000, count=1, dtype="uint8",
                        crs="EPSG:9210", transform=from_origin(612000, 1196000, 1, 1), sparse_ok=True,
-                       tiled=True, compress="deflate") as dst:
+                       tiled=True, compress="deflate"):
         pass
     assert huge.stat().st_size < 10_000_000
     with pytest.raises(IngestRejected, match="100000×100000 pixels"):

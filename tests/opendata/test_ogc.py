@@ -1,5 +1,4 @@
 """OGC API – Features: documents, items with bbox/CRS/CQL2/sortby/paging, and bad input as OGC exceptions."""
-import json
 
 import pytest
 from django.db import connection
