@@ -16,6 +16,8 @@ def main() -> None:
     a = json.loads(run_worker("bench.history_worker", env, "as_of"))
     print(f"z15-sized box, 100k-parcel layer: current {a['current_ms']:.1f} ms, as_of {a['as_of_ms']:.1f} ms "
           f"→ {a['as_of_ms'] / a['current_ms']:.2f}× (target ≤ 2×; medians of {a['boxes']})")
+    print(f"z16 vector tile at the same places, rendered: current {a['tile_current_ms']:.1f} ms, "
+          f"as_of {a['tile_as_of_ms']:.1f} ms → {a['tile_as_of_ms'] / a['tile_current_ms']:.2f}× (target ≤ 2×)")
     e = json.loads(run_worker("bench.history_worker", env, "edit"))
     print(f"save one edited parcel (validation, history, tile invalidation): median {e['median_ms']:.1f} ms, "
           f"p95 {e['p95_ms']:.1f} ms (target < 200 ms; n={e['n']})")

@@ -103,7 +103,20 @@ def as_of() -> dict:
         fn(boxes[0])
     cur, _ = _median_ms(current, boxes)
     old, _ = _median_ms(past, boxes)
-    return {"current_ms": cur, "as_of_ms": old, "boxes": len(boxes)}
+
+    # The same places as z16 vector tiles (rendered, not from the tile cache), now and as of now.
+    from tiles.coords import Tile, lonlat_to_mercator
+    from tiles.mvt import render_tile
+
+    tiles = []
+    for x, y in centres:
+        mx, my = lonlat_to_mercator(x, y)
+        size = 2 * 20037508.342789244 / (1 << 16)
+        tiles.append(Tile(16, int((mx + 20037508.342789244) // size), int((20037508.342789244 - my) // size)))
+    render_tile([layer], tiles[0]), render_tile([layer], tiles[0], now)
+    tile_cur, _ = _median_ms(lambda tile: render_tile([layer], tile), tiles)
+    tile_old, _ = _median_ms(lambda tile: render_tile([layer], tile, now), tiles)
+    return {"current_ms": cur, "as_of_ms": old, "boxes": len(boxes), "tile_current_ms": tile_cur, "tile_as_of_ms": tile_old}
 
 
 def edit() -> dict:

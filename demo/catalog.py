@@ -1,6 +1,8 @@
-"""Catalog entries of the demo city's layers: the three core layers, road reserves and elevation."""
+"""Catalog entries of the demo city's layers: the three core layers, road reserves, the road network
+and rivers (with the boundaries, the city's own basemap), and elevation."""
 from layers.schemas import (
-    ADMIN_UNITS_SCHEMA, LAND_USE_CODES, PARCELS_SCHEMA, PLANNING_ZONES_SCHEMA, ROAD_RESERVES_SCHEMA,
+    ADMIN_UNITS_SCHEMA, LAND_USE_CODES, PARCELS_SCHEMA, PLANNING_ZONES_SCHEMA, ROAD_RESERVES_SCHEMA, ROADS_SCHEMA,
+    WATER_SCHEMA,
 )
 
 LICENSE = "CC BY 4.0"
@@ -27,6 +29,25 @@ LAYERS = [
         "keywords": ["ranh giới", "phường", "boundaries", "wards"], "schema": ADMIN_UNITS_SCHEMA,
         "style": {"attribute": "level", "colors": {"city": "#333333", "ward": "#6a3d9a", "neighbourhood": "#cab2d6"},
                   "default": "#6a3d9a", "fill": False},
+        "basemap_role": "boundaries",
+    },
+    {
+        "slug": "water", "title_vi": "Sông, kênh, rạch", "title_en": "Rivers and canals",
+        "description_vi": "Mặt nước: sông Sài Gòn, sông Đồng Nai.", "description_en": "Water: the Saigon and Dong Nai rivers.",
+        "category": "environment", "geometry_type": "Polygon", "min_zoom": 9, "max_zoom": 22,
+        "keywords": ["sông", "mặt nước", "rivers", "water"], "schema": WATER_SCHEMA,
+        "style": {"attribute": "water_type", "colors": {"river": "#9ecae1", "canal": "#9ecae1", "lake": "#9ecae1"},
+                  "default": "#9ecae1"},
+        "basemap_role": "water",
+    },
+    {
+        "slug": "roads", "title_vi": "Mạng lưới đường", "title_en": "Road network",
+        "description_vi": "Tim đường: đường chính và đường nội bộ, với lộ giới.",
+        "description_en": "Road centre-lines: main and local roads, with right-of-way widths.",
+        "category": "infrastructure", "geometry_type": "MultiLineString", "min_zoom": 11, "max_zoom": 22,
+        "keywords": ["đường", "giao thông", "roads", "streets"], "schema": ROADS_SCHEMA,
+        "style": {"attribute": "road_class", "colors": {"main": "#e08e2b", "local": "#8c8c8c"}, "default": "#8c8c8c"},
+        "basemap_role": "roads",
     },
     {
         "slug": "planning-zones", "title_vi": "Quy hoạch phân khu 1/2000", "title_en": "Zoning plan 1/2000",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from shapely.geometry import Polygon
+from shapely.geometry import MultiLineString, Polygon
 
 from demo.wards import FORMER_WARDS, MAIN_ROADS
 from layers.schemas import ZONE_FUNCTIONS
@@ -28,7 +28,9 @@ class City:
     boundary: Polygon
     wards: list[dict]  # {code, name, new_code, geom}
     neighbourhoods: list[dict]
-    roads: list[dict]  # {road_name, width_m, geom}
+    roads: list[dict]  # road reserves: {road_name, width_m, geom}
+    centrelines: list[dict]  # {road_name, road_class, width_m, geom}
+    water: list[dict]  # {name, water_type, geom}
     zones: list[dict]
     parcels: dict  # columns: geom (array), ward_code, map_sheet, parcel_no, land_use, legal_area, address
     elevation: tuple[np.ndarray, tuple[float, float, float, float], float]  # grid, bounds, pixel size
@@ -176,9 +178,10 @@ def _main_part(geom):
     return max(parts, key=lambda p: p.area) if parts else Polygon()
 
 
-def _roads(nodes: np.ndarray, boundary: Polygon) -> tuple[list[dict], dict[int, str]]:
-    """Road reserves along every grid line: main roads every fourth line, named; the rest numbered."""
-    roads, row_names = [], {}
+def _roads(nodes: np.ndarray, boundary: Polygon) -> tuple[list[dict], list[dict], dict[int, str]]:
+    """Road reserves and centre-lines along every grid line: main roads every fourth line, named; the
+    rest numbered."""
+    roads, centrelines, row_names = [], [], {}
     number = 1
     main = iter(MAIN_ROADS)
     for axis in (0, 1):
@@ -186,16 +189,41 @@ def _roads(nodes: np.ndarray, boundary: Polygon) -> tuple[list[dict], dict[int, 
         for i, line in enumerate(lines):
             is_main = i % 4 == 0
             width = 40.0 if is_main else 13.0 + 3.0 * (i % 3)
-            strip = shapely.intersection(shapely.linestrings(line).buffer(width / 2, cap_style="flat"), boundary)
+            centreline = shapely.linestrings(line)
+            strip = shapely.intersection(centreline.buffer(width / 2, cap_style="flat"), boundary)
             name = None
             if not strip.is_empty and strip.area > 100:  # only roads inside the city take a name
                 name = next(main, None) if is_main else None
                 if name is None:
                     name, number = f"Đường số {number}", number + 1
                 roads.append({"road_name": name, "width_m": width, "geom": strip})
+                inside = shapely.line_merge(shapely.intersection(centreline, boundary))
+                inside = inside if inside.geom_type == "MultiLineString" else MultiLineString([inside])
+                centrelines.append({"road_name": name, "road_class": "main" if is_main else "local",
+                                    "width_m": width, "geom": inside})
             if axis == 0 and name:
                 row_names[i] = name
-    return roads, row_names
+    return roads, centrelines, row_names
+
+
+# The rivers that bound Thu Duc, as compass sectors seen from the city's centre (degrees, counter-
+# clockwise from east) and widths: the Saigon River along the west and south, the Dong Nai to the east.
+RIVERS = [("Sông Sài Gòn", 95.0, 285.0, 320.0), ("Sông Đồng Nai", 320.0, 385.0, 420.0)]
+
+
+def _water(boundary: Polygon) -> list[dict]:
+    """Rivers along the city's edge, just outside it (a river is the boundary: parcels stay whole)."""
+    cx, cy = boundary.centroid.x, boundary.centroid.y
+    reach = 4 * max(boundary.bounds[2] - boundary.bounds[0], boundary.bounds[3] - boundary.bounds[1])
+    rivers = []
+    for name, start, end, width in RIVERS:
+        angles = np.radians(np.linspace(start, end, 64))
+        sector = Polygon([(cx, cy), *zip(cx + reach * np.cos(angles), cy + reach * np.sin(angles))])
+        band = shapely.difference(boundary.buffer(width, quad_segs=16), boundary)
+        river = _main_part(shapely.intersection(band, sector))
+        if not river.is_empty:
+            rivers.append({"name": name, "water_type": "river", "geom": river})
+    return rivers
 
 
 def _zones(rng: np.random.Generator, boundary: Polygon, count: int, wards: list[dict]) -> list[dict]:
@@ -280,7 +308,7 @@ def generate_city(*, parcels: int, seed: int, zones: int = 2000) -> City:
             neighbourhoods.append({"code": f"{ward['code']}-KP{j + 1:02d}", "name": f"Khu phố {j + 1}",
                                    "parent_code": ward["code"], "geom": shape})
 
-    roads, row_names = _roads(nodes, boundary)
+    roads, centrelines, row_names = _roads(nodes, boundary)
     road_of_cell = [row_names.get(int(i), "Đường số 1") for i in rows_i]
     parcel_cols = _parcels(rng, corners, clipped, inside, ward_of_cell, sheet_of_cell, wards, road_of_cell, parcels)
     return City(
@@ -288,6 +316,8 @@ def generate_city(*, parcels: int, seed: int, zones: int = 2000) -> City:
         wards=wards,
         neighbourhoods=neighbourhoods,
         roads=roads,
+        centrelines=centrelines,
+        water=_water(boundary),
         zones=_zones(rng, boundary, zones, wards),
         parcels=parcel_cols,
         elevation=_elevation(rng, boundary),

@@ -47,6 +47,8 @@ def write_files(city: City, out_dir: Path) -> dict[str, Path]:
         "admin-units": out_dir / "admin_units.gpkg",
         "planning-zones": out_dir / "planning_zones.gpkg",
         "road-reserves": out_dir / "road_reserves.shp",
+        "roads": out_dir / "roads.gpkg",
+        "water": out_dir / "water.gpkg",
         "parcels": out_dir / "parcels.gpkg",
         "elevation": out_dir / "elevation.tif",
     }
@@ -56,6 +58,8 @@ def write_files(city: City, out_dir: Path) -> dict[str, Path]:
     pyogrio.write_dataframe(admin_units_frame(city), paths["admin-units"], layer="admin_units")
     pyogrio.write_dataframe(_frame(city.zones), paths["planning-zones"], layer="planning_zones")
     pyogrio.write_dataframe(_frame(city.roads), paths["road-reserves"], encoding="UTF-8")
+    pyogrio.write_dataframe(_frame(city.centrelines), paths["roads"], layer="roads")
+    pyogrio.write_dataframe(_frame(city.water), paths["water"], layer="water")
     parcels = gpd.GeoDataFrame({k: v for k, v in city.parcels.items() if k != "geom"},
                                geometry=gpd.GeoSeries(city.parcels["geom"], crs=FILE_CRS), crs=FILE_CRS)
     pyogrio.write_dataframe(parcels, paths["parcels"], layer="parcels")

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from layers import core
 from layers.errors import InvalidParameter, NotFound
+from layers.history import parse_moment
 from layers.lookup import features_at, parcel_by_key, parcel_report
 from layers.search import clean_query, search
 from layers.wards import Ward, all_wards, former_wards_of, resolve_ward
@@ -125,7 +126,8 @@ def _float(request: HttpRequest, name: str) -> float:
 
 @require_GET
 def features_at_api(request: HttpRequest) -> JsonResponse:
-    """Click-to-see: GET /api/at?lon=&lat=&z=&layers=a,b → every visible layer's features at the point."""
+    """Click-to-see: GET /api/at?lon=&lat=&z=&layers=a,b[&as_of=] → every visible layer's features at the point
+    (as they were at as_of, when given)."""
     lon, lat = _float(request, "lon"), _float(request, "lat")
     zoom = request.GET.get("z", "16")
     if not zoom.isdigit() or int(zoom) > 24:
@@ -133,7 +135,8 @@ def features_at_api(request: HttpRequest) -> JsonResponse:
     slugs = [s for s in request.GET.get("layers", "").split(",") if s][:MAX_LAYERS + 1]
     if not slugs or len(slugs) > MAX_LAYERS:
         raise InvalidParameter(f"Cần từ 1 đến {MAX_LAYERS} lớp.", f"Give between 1 and {MAX_LAYERS} layers.", parameter="layers")
-    results = features_at(request.user, lon=lon, lat=lat, zoom=int(zoom), slugs=slugs)
+    at = parse_moment(request.GET["as_of"]) if request.GET.get("as_of") else None
+    results = features_at(request.user, lon=lon, lat=lat, zoom=int(zoom), slugs=slugs, at=at)
     return JsonResponse({"results": [{
         "layer": r["layer"].slug, "title": r["layer"].title,
         "features": [{"id": f["id"], "fields": [{"label": _label(spec), "value": value} for spec, value in f["values"]],

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import get_language, gettext, pgettext
 
-from layers.models import Category, Layer
+from layers.models import BasemapRole, Category, Layer
 from layers.schemas import LAND_USE_CODES, ZONE_FUNCTIONS, display_fields
 
 # Tile URL templates: reversed with sentinel numbers (replaced from the right, after the slug),
@@ -50,15 +50,22 @@ def _admin_levels() -> dict[str, str]:
             "neighbourhood": pgettext("admin level", "Neighbourhood")}
 
 
+def _other_codes() -> dict[str, dict[str, str]]:
+    return {
+        "level": _admin_levels(),
+        "road_class": {"main": pgettext("road class", "Main road"), "local": pgettext("road class", "Local road")},
+        "water_type": {"river": pgettext("water", "River"), "canal": pgettext("water", "Canal"),
+                       "lake": pgettext("water", "Lake")},
+    }
+
+
 def _value_label(attribute: str, value: str) -> str:
     """A legend label: the code and, for the national code lists, its name in the active language."""
     names = {"land_use": LAND_USE_CODES, "function": ZONE_FUNCTIONS}.get(attribute)
     if names and value in names:
         name = names[value][1 if _english() else 0]
         return name if attribute == "function" else f"{value} – {name}"
-    if attribute == "level":
-        return _admin_levels().get(value, value)
-    return value
+    return _other_codes().get(attribute, {}).get(value, value)
 
 
 def legend(style: dict) -> dict:
@@ -111,8 +118,9 @@ def layer_entry(layer: Layer) -> dict | None:
         "min_zoom": layer.min_zoom,
         "max_zoom": layer.max_zoom,
         "tile_url": url,
-        # Rasters start hidden: an opaque surface over the city would hide every vector layer.
-        "visible": layer.kind == "vector",
+        # Rasters start hidden (an opaque surface over the city would hide every vector layer), and so
+        # do the basemap's layers: the basemap draws them already.
+        "visible": layer.kind == "vector" and not (layer.basemap_role and layer.is_public),
         "z_index": 1 if layer.kind == "raster" else 10 + _STACK.get(layer.category, 2),
         "outline": layer.category == "administrative",
         "attribution": layer.attribution,
@@ -133,16 +141,47 @@ def grouped_layers(layers: Iterable[Layer]) -> list[dict]:
             for category, entries in by_category.items() if entries]
 
 
+_BASEMAP_ORDER = [BasemapRole.BOUNDARIES, BasemapRole.WATER, BasemapRole.ROADS]  # bottom to top
+
+
+def city_basemap(layers: Iterable[Layer]) -> dict | None:
+    """The platform's own basemap: its public vector layers with a basemap role, in one tile per place
+    (boundaries first, so the city's land colour lies under water and roads). None when none has a role."""
+    members = sorted((layer for layer in layers if layer.basemap_role in _BASEMAP_ORDER
+                      and layer.kind == "vector" and layer.is_public),
+                     key=lambda layer: (_BASEMAP_ORDER.index(layer.basemap_role), layer.slug))
+    if not members:
+        return None
+    url = _tile_url("vector-tile", ",".join(layer.slug for layer in members))
+    if url is None:
+        return None
+    return {
+        "title": gettext("City basemap"),
+        "tile_url": url,
+        "roles": {layer.slug: layer.basemap_role for layer in members},
+        "min_zoom": min(layer.min_zoom for layer in members),
+        "max_zoom": max(layer.max_zoom for layer in members),
+        "attribution": "; ".join(sorted({layer.attribution for layer in members if layer.attribution})),
+    }
+
+
 def map_options() -> dict:
-    """django-leaflet's own map options (settings.LEAFLET_CONFIG), plus the basemap only when configured."""
+    """django-leaflet's own map options (settings.LEAFLET_CONFIG) with no tile layer: map.js adds the
+    basemaps itself (see basemaps())."""
     from leaflet.templatetags.leaflet_tags import leaflet_map  # django-leaflet's settings reader
 
     options = json.loads(leaflet_map("map", creatediv=False)["djoptions"])
     options["layers"] = []
-    if settings.GISPORTAL_BASEMAP_URL:  # an outside basemap is opt-in (no outside host by default)
-        attribution = getattr(settings, "GISPORTAL_BASEMAP_ATTRIBUTION", "")
-        options["layers"] = [[gettext("Basemap"), settings.GISPORTAL_BASEMAP_URL, {"attribution": attribution}]]
     return options
+
+
+def basemaps(layers: Iterable[Layer]) -> dict:
+    """The basemaps to choose from: the city's own (default) and an outside one only when configured."""
+    outside = None
+    if settings.GISPORTAL_BASEMAP_URL:  # an outside basemap is opt-in (no outside host by default)
+        outside = {"title": gettext("OpenStreetMap"), "tile_url": settings.GISPORTAL_BASEMAP_URL,
+                   "attribution": getattr(settings, "GISPORTAL_BASEMAP_ATTRIBUTION", "")}
+    return {"city": city_basemap(layers), "outside": outside, "none_title": gettext("No basemap")}
 
 
 def map_strings() -> dict:
@@ -159,6 +198,8 @@ def map_strings() -> dict:
         "zoom_out": gettext("Zoom out"),
         "planning_info": gettext("Planning information for this parcel"),
         "no_results": gettext("Nothing found. Try a ward name, or ward / sheet / number."),
+        "basemap": gettext("Basemap"),
+        "as_of_note": gettext("The map shows the layers as they were at the end of %(date)s."),
     }
 
 

@@ -2,18 +2,22 @@
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from gisportal.map_layers import grouped_layers, map_options, map_strings, map_urls
+from gisportal.map_layers import basemaps, grouped_layers, map_options, map_strings, map_urls
 from layers.selectors import layers_visible_to
 
 
 def map_page(request: HttpRequest) -> HttpResponse:
     """The city map: the catalog's layers as tiles, grouped by category, with legends; vendored assets only."""
-    groups = grouped_layers(layers_visible_to(request.user))
+    layers = list(layers_visible_to(request.user))
+    groups = grouped_layers(layers)
     return render(request, "map.html", {
         "layer_groups": groups,
         "map_layers": [layer for group in groups for layer in group["layers"]],
         "map_options": map_options(),
+        "map_basemaps": basemaps(layers),
+        "today": timezone.localdate(),
         "map_strings": map_strings(),
         "map_urls": map_urls(),
     })

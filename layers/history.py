@@ -6,18 +6,16 @@ import datetime as dt
 import json
 
 from django.db import connection
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
+from layers.errors import InvalidParameter
 from layers.models import Layer
 from layers.vn2000 import LEGAL_AREA_SRID
 
 
 def parse_moment(text: str, name: str = "as_of") -> dt.datetime:
     """An ISO 8601 date or date-time from a request (a date means its end); InvalidParameter otherwise."""
-    from django.utils import timezone
-    from django.utils.dateparse import parse_date, parse_datetime
-
-    from layers.errors import InvalidParameter
-
     text = (text or "").strip()[:40]
     try:
         value = parse_datetime(text)
@@ -70,15 +68,30 @@ AS_OF_SQL = """
 SELECT id AS version_id, feature_id, version, geom, properties FROM (
     SELECT DISTINCT ON (feature_id) id, feature_id, version, op, geom, properties
     FROM layers_featureversion
-    WHERE layer_id = %(layer)s::bigint AND changed_at <= %(at)s {bbox}
+    WHERE layer_id = %(layer)s::bigint AND changed_at <= %(at)s
     ORDER BY feature_id, changed_at DESC, id DESC
 ) latest WHERE op <> 'delete'
+"""
+
+# The same state within a box. The box cannot filter before the latest version is chosen (a feature
+# moved out of the box would show its older shape there), so versions in the box are kept only when
+# no later version of the feature exists by then: the GiST finds candidates, (feature_id, changed_at)
+# answers the check.
+AS_OF_BOX_SQL = """
+SELECT v.id AS version_id, v.feature_id, v.version, v.geom, v.properties
+FROM layers_featureversion v
+WHERE v.layer_id = %(layer)s::bigint AND v.changed_at <= %(at)s AND v.op <> 'delete'
+  AND v.geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)
+  AND NOT EXISTS (
+      SELECT 1 FROM layers_featureversion later
+      WHERE later.feature_id = v.feature_id AND later.changed_at <= %(at)s
+        AND (later.changed_at > v.changed_at OR (later.changed_at = v.changed_at AND later.id > v.id)))
 """
 
 
 def as_of_sql(*, bbox: bool) -> str:
     """The as-of query (parameters: layer, at, and west/south/east/north when bbox) for other apps to wrap."""
-    return AS_OF_SQL.format(bbox="AND geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)" if bbox else "")
+    return AS_OF_BOX_SQL if bbox else AS_OF_SQL
 
 
 def layer_as_of(layer: Layer, at: dt.datetime, bbox: tuple[float, float, float, float] | None = None) -> list[dict]:
@@ -97,8 +110,8 @@ def layer_diff(layer: Layer, since: dt.datetime, until: dt.datetime) -> dict[str
     """Features added, removed and changed between two times, with areas (m², VN-2000) before and after."""
     rows = _fetch(
         f"""
-        WITH a AS ({AS_OF_SQL.format(bbox="")}),
-             b AS ({AS_OF_SQL.format(bbox="").replace("%(at)s", "%(until)s")})
+        WITH a AS ({AS_OF_SQL}),
+             b AS ({AS_OF_SQL.replace("%(at)s", "%(until)s")})
         SELECT coalesce(a.feature_id, b.feature_id) AS id,
                CASE WHEN a.feature_id IS NULL THEN 'added' WHEN b.feature_id IS NULL THEN 'removed' ELSE 'changed' END AS change,
                a.version AS version_before, b.version AS version_after,

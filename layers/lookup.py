@@ -3,6 +3,7 @@
 Areas are plane areas in VN-2000 / TM-3 105-45 (EPSG:9210, pinned to the official shift), where the
 law measures parcels. Only layers the user may see take part: restricted zones never leak here.
 """
+import datetime as dt
 import json
 import math
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from django.db.models.fields.json import KT
 
 from layers import core
 from layers.errors import InvalidParameter, NotFound
+from layers.history import as_of_sql
 from layers.models import Feature, Layer
 from layers.schemas import LAND_USE_CODES, ZONE_FUNCTIONS, display_fields
 from layers.selectors import can_view, layers_visible_to
@@ -170,21 +172,28 @@ def _check_point(lon: float, lat: float) -> None:
         raise InvalidParameter("Tọa độ không hợp lệ.", "Invalid coordinates.", parameter="lon/lat")
 
 
-def features_at(user, *, lon: float, lat: float, zoom: int, slugs: list[str]) -> list[dict]:
-    """What every visible vector layer has at a point: polygons containing it, lines and points within ~4 px."""
+_AT_POINT = (
+    "SELECT {id}, properties FROM {source} "
+    "AND CASE WHEN ST_Dimension(geom) = 2 THEN ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)) "
+    "ELSE ST_DWithin(geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), %(tol)s) END "
+    "ORDER BY ST_Area(geom) LIMIT %(limit)s"
+)
+_NOW = _AT_POINT.format(id="id", source="layers_feature WHERE layer_id = %(layer)s::bigint "
+                        "AND geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)")
+_THEN = _AT_POINT.format(id="feature_id", source=f"({as_of_sql(bbox=True)}) past WHERE true")
+
+
+def features_at(user, *, lon: float, lat: float, zoom: int, slugs: list[str], at: dt.datetime | None = None) -> list[dict]:
+    """What every visible vector layer has at a point: polygons containing it, lines and points within ~4 px;
+    with `at`, what they had then (from their history)."""
     _check_point(lon, lat)
     tolerance = 4 * 156543.03 * math.cos(math.radians(lat)) / (2 ** max(0, min(zoom, 24))) / 111320.0
     layers = [layer for layer in layers_visible_to(user).filter(kind="vector", slug__in=slugs)]
+    box = {"west": lon - tolerance, "south": lat - tolerance, "east": lon + tolerance, "north": lat + tolerance}
     results = []
     for layer in sorted(layers, key=lambda lyr: slugs.index(lyr.slug)):
-        rows = _rows(
-            "SELECT id, properties FROM layers_feature WHERE layer_id = %(layer)s::bigint "
-            "AND geom && ST_Expand(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), %(tol)s) "
-            "AND CASE WHEN ST_Dimension(geom) = 2 THEN ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)) "
-            "ELSE ST_DWithin(geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), %(tol)s) END "
-            "ORDER BY ST_Area(geom) LIMIT %(limit)s",
-            {"layer": layer.pk, "lon": lon, "lat": lat, "tol": tolerance, "limit": MAX_CLICK_RESULTS},
-        )
+        rows = _rows(_NOW if at is None else _THEN, {"layer": layer.pk, "lon": lon, "lat": lat, "tol": tolerance,
+                                                      "limit": MAX_CLICK_RESULTS, "at": at, **box})
         if rows:
             fields = display_fields(layer.schema)
             results.append({"layer": layer, "fields": fields, "features": [

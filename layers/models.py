@@ -23,6 +23,15 @@ class Kind(models.TextChoices):
     RASTER = "raster", _("Raster")
 
 
+class BasemapRole(models.TextChoices):
+    """What a layer draws in the platform's own basemap (drawn under every other layer, in this order)."""
+
+    NONE = "", _("Not in the basemap")
+    BOUNDARIES = "boundaries", _("Boundaries (city, current wards)")
+    WATER = "water", _("Water")
+    ROADS = "roads", _("Roads")
+
+
 class GeometryType(models.TextChoices):
     POINT = "Point"
     LINESTRING = "LineString"
@@ -58,6 +67,8 @@ class Layer(models.Model):
     last_changed = models.DateTimeField(null=True, blank=True)
     raster_path = models.CharField(max_length=500, blank=True, help_text="COG path under MEDIA_ROOT")
     raster_info = models.JSONField(default=dict, blank=True, help_text="Bands, value range, nodata, colour ramp")
+    basemap_role = models.CharField(max_length=12, choices=BasemapRole.choices, default="", blank=True,
+                                    help_text="Public vector layers with a role make up the map's own basemap")
     overlap_tolerance_m2 = models.FloatField(default=0.5, help_text="Edits may overlap neighbours by at most this area (m², VN-2000)")
     created_at = models.DateTimeField(auto_now_add=True)
 

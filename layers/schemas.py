@@ -98,6 +98,21 @@ ROAD_RESERVES_SCHEMA = [
     field("width_m", "number", "Lộ giới (m)", "Right-of-way width (m)", required=True, display=True),
 ]
 
+ROAD_CLASSES = ["main", "local"]
+
+ROADS_SCHEMA = [
+    field("road_name", "text", "Tên đường", "Road name", required=True, display=True),
+    field("road_class", "code", "Cấp đường", "Road class", required=True, choices=ROAD_CLASSES, display=True),
+    field("width_m", "number", "Lộ giới (m)", "Right-of-way width (m)", display=True),
+]
+
+WATER_TYPES = ["river", "canal", "lake"]
+
+WATER_SCHEMA = [
+    field("name", "text", "Tên", "Name", required=True, display=True),
+    field("water_type", "code", "Loại", "Type", required=True, choices=WATER_TYPES, display=True),
+]
+
 
 @dataclass(frozen=True)
 class FieldError:

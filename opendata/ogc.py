@@ -12,8 +12,8 @@ from layers.errors import InvalidParameter
 from layers.models import Layer
 from opendata import cql2
 from opendata.fields import layer_fields
-from opendata.params import (CRS84_URI, check_text, parse_bbox, parse_crs, parse_field_list, parse_int,
-                             supported_crs_uris)
+from opendata.params import (CRS84_URI, check_text, parse_bbox, parse_crs, parse_datetime_param, parse_field_list,
+                             parse_int, supported_crs_uris)
 from opendata.query import FeatureQuery, count_sql
 
 CONFORMANCE = [
@@ -36,7 +36,7 @@ CONFORMANCE = [
 # "after" is ours: next links carry the last id seen, so deep pages read on from it (keyset paging)
 # instead of skipping `offset` rows again; offset alone still works for clients that compute it.
 STANDARD_PARAMS = {"limit", "offset", "bbox", "bbox-crs", "crs", "filter", "filter-lang", "filter-crs",
-                   "sortby", "properties", "datetime", "f", "lang", "api_key", "after"}
+                   "sortby", "properties", "datetime", "f", "lang", "api_key", "after", "as_of"}
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
@@ -99,6 +99,7 @@ def parse_items(params: QueryDict, layer: Layer) -> ItemsRequest:
         equals=[(name, check_text(params[name], name)) for name in names if name in params and name not in STANDARD_PARAMS],
         properties=parse_field_list(params.get("properties"), names),
         sortby=_sortby(params.get("sortby"), names),
+        as_of=parse_datetime_param(params.get("as_of"), parameter="as_of"),  # ours: the collection then
     )
     if params.get("after") and not q.sortby:
         q.after_id = parse_int(params["after"], parameter="after", default=0, minimum=0, maximum=2**63 - 1)

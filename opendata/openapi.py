@@ -32,6 +32,8 @@ def openapi_document(root: str, collection_ids: list[str]) -> dict:
         _param("sortby", "query", "Fields to sort by, +name or -name", {"type": "string"}),
         _param("properties", "query", "Fields to return", {"type": "string"}),
         _param("datetime", "query", "Only open intervals (layers have no time dimension yet)", {"type": "string"}),
+        _param("as_of", "query", "The collection as it was at this ISO 8601 date-time (a date: its end), from its "
+               "change history", {"type": "string"}),
     ]
     return {
         "openapi": "3.0.3",

@@ -6,7 +6,7 @@ so bad input never reaches SQL and never becomes a 500.
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 
 from django.utils import timezone
 
@@ -170,11 +170,15 @@ def parse_field_list(raw: str | None, allowed: list[str], *, parameter: str = "p
 
 
 def parse_datetime_param(raw: str | None, *, parameter: str) -> datetime | None:
-    """An ISO 8601 date or date-time (local time zone when none is given), or None."""
+    """An ISO 8601 date or date-time (local time zone when none is given), or None. A date alone means
+    the end of that day, as wherever as_of is read (map, tiles, editing API): "as of 1 July" includes
+    what changed on 1 July."""
     if raw is None or raw == "":
         return None
     text = check_text(raw, parameter).strip().replace(" ", "+")  # '+07:00' arrives as ' 07:00' when not encoded
     try:
+        if len(text) == 10:  # YYYY-MM-DD
+            return timezone.make_aware(datetime.combine(date.fromisoformat(text), time.max))
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidParameter(

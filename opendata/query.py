@@ -42,7 +42,8 @@ class FeatureQuery:
 
     @property
     def is_filtered(self) -> bool:
-        return bool(self.bbox or self.cql or self.equals)
+        """True when the result is not simply today's whole layer (whose size the catalog knows)."""
+        return bool(self.bbox or self.cql or self.equals or self.as_of)
 
 
 def _field(q: FeatureQuery, name: str, *, parameter: str = "filter") -> dict:
@@ -264,6 +265,11 @@ def geojson_page_sql(q: FeatureQuery, limit: int, offset: int) -> tuple[sql.Comp
     text, text_params = _feature_text(q)
     where, where_params = where_sql(q)
     order, order_params = order_sql(q)
+    if q.as_of is not None:  # a past state is read once, from history: one plain page of it
+        source, source_params = source_sql(q)
+        query = sql.SQL("SELECT {text} FROM {source} WHERE {where} ORDER BY {order} LIMIT %s OFFSET %s").format(
+            text=text, source=source, where=where, order=order)
+        return query, text_params + source_params + where_params + order_params + [limit, offset]
     query = sql.SQL(
         "WITH page AS MATERIALIZED (SELECT f.id FROM layers_feature f WHERE {where} ORDER BY {order} LIMIT %s OFFSET %s) "
         "SELECT {text} FROM page JOIN layers_feature f ON f.id = page.id ORDER BY {order}"

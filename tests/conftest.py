@@ -4,7 +4,7 @@ import pytest
 DEMO_PARCELS = 3000
 DEMO_SEED = 7
 DEMO_ZONES = 300
-DEMO_SLUGS = ["admin-units", "planning-zones", "road-reserves", "parcels", "elevation"]
+DEMO_SLUGS = ["admin-units", "planning-zones", "road-reserves", "roads", "water", "parcels", "elevation"]
 
 
 @pytest.fixture(scope="session", autouse=True)

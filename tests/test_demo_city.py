@@ -98,3 +98,27 @@ def test_generation_is_deterministic_per_seed():
     c = generate_city(parcels=500, seed=12, zones=50)
     assert np.array_equal(shapely.to_wkb(a.parcels["geom"]), shapely.to_wkb(b.parcels["geom"]))
     assert not np.array_equal(shapely.to_wkb(a.parcels["geom"][:50]), shapely.to_wkb(c.parcels["geom"][:50]))
+
+
+def _layer_geoms(slug: str) -> str:
+    return ("SELECT ST_Transform(f.geom, 9210) g, f.properties p FROM layers_feature f "
+            f"JOIN layers_layer l ON l.id = f.layer_id WHERE l.slug = '{slug}'")
+
+
+def test_rivers_run_along_the_city_edge_outside_it(demo_city):
+    city = f"SELECT ST_Transform(geom, 9210) g FROM ({_units(CITY)}) s"
+    names = _scalar(f"SELECT array_agg(p->>'name' ORDER BY p->>'name') FROM ({_layer_geoms('water')}) w")
+    assert names == ["Sông Sài Gòn", "Sông Đồng Nai"]
+    inside = _scalar(f"SELECT sum(ST_Area(ST_Intersection(w.g, ({city})))) FROM ({_layer_geoms('water')}) w")
+    touching = _scalar(f"SELECT bool_and(ST_DWithin(w.g, ({city}), 1.0)) FROM ({_layer_geoms('water')}) w")
+    assert inside < 1.0 and touching  # the river is the boundary: no parcel or zone is under water
+
+
+def test_road_centre_lines_lie_in_their_reserves_inside_the_city(demo_city):
+    reserves = _layer_geoms("road-reserves")
+    outside = _scalar(
+        f"SELECT count(*) FROM ({_layer_geoms('roads')}) r WHERE NOT EXISTS (SELECT 1 FROM ({reserves}) v "
+        "WHERE v.p->>'road_name' = r.p->>'road_name' AND ST_Covers(ST_Buffer(v.g, 0.01), r.g))")
+    assert demo_city["roads"].feature_count > 50 and outside == 0
+    classes = _scalar(f"SELECT array_agg(DISTINCT p->>'road_class') FROM ({_layer_geoms('roads')}) r")
+    assert sorted(classes) == ["local", "main"]

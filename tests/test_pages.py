@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.contrib.auth.models import User
 from django.test import override_settings
 
 from tests.factories import make_feature, make_layer, make_parcel_layer, square
@@ -116,7 +117,8 @@ def test_page_loads_nothing_from_outside(client, parcels):
     for url in assets:
         assert url.startswith(settings.STATIC_URL), url
         assert finders.find(url.removeprefix(settings.STATIC_URL)), f"{url} is not vendored"
-    assert json_script(html, "map-options")["layers"] == []  # no basemap unless configured
+    assert json_script(html, "map-options")["layers"] == []
+    assert json_script(html, "map-basemaps")["outside"] is None  # no outside basemap unless configured
 
 
 def test_no_inline_script_and_csp_header(client, parcels):
@@ -132,10 +134,31 @@ def test_no_inline_script_and_csp_header(client, parcels):
 
 
 @override_settings(GISPORTAL_BASEMAP_URL="https://tiles.example.org/{z}/{x}/{y}.png")
-def test_basemap_only_when_configured(client):
-    options = json_script(client.get("/").content.decode(), "map-options")
-    assert options["layers"][0][1] == "https://tiles.example.org/{z}/{x}/{y}.png"
+def test_outside_basemap_only_when_configured(client):
+    html = client.get("/").content.decode()
+    assert json_script(html, "map-basemaps")["outside"]["tile_url"] == "https://tiles.example.org/{z}/{x}/{y}.png"
+    options = json_script(html, "map-options")
     assert options["center"] and options["scale"] == "metric"
+
+
+def test_the_city_basemap_is_made_of_public_layers_with_a_role(client):
+    make_layer(slug="wards-b", basemap_role="boundaries", category="administrative")
+    make_layer(slug="rivers", basemap_role="water", category="environment")
+    make_layer(slug="streets", basemap_role="roads", geometry_type="MultiLineString", min_zoom=11)
+    make_layer(slug="secret-pipes", basemap_role="roads", is_public=False)
+    make_layer(slug="plain")
+    staff = User.objects.create_user("root", is_staff=True, is_superuser=True)
+    client.force_login(staff)  # sees the restricted layer, which still stays out of the basemap
+
+    html = client.get("/").content.decode()
+
+    city = json_script(html, "map-basemaps")["city"]
+    assert city["tile_url"] == "/tiles/wards-b,rivers,streets/{z}/{x}/{y}.pbf"  # drawn bottom to top
+    assert city["roles"] == {"wards-b": "boundaries", "rivers": "water", "streets": "roads"}
+    assert city["min_zoom"] == 0
+    visible = {layer["slug"]: layer["visible"] for layer in json_script(html, "map-layers")}
+    assert visible == {"wards-b": False, "rivers": False, "streets": False, "secret-pipes": True, "plain": True}
+    assert 'id="as-of"' in html and "max=" in html
 
 
 def test_vietnamese_by_default_whatever_the_browser_says(client, parcels):

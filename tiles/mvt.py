@@ -1,4 +1,5 @@
 """Vector tiles straight from PostGIS (ST_AsMVT): one MVT layer per catalog layer, SQL in sql/mvt.sql."""
+import datetime as dt
 import hashlib
 import json
 import math
@@ -9,6 +10,7 @@ from pathlib import Path
 from django.db import DataError, connection
 from psycopg2 import sql
 
+from layers.history import as_of_sql
 from layers.models import Layer
 from layers.schemas import display_fields
 from tiles import conf
@@ -111,18 +113,33 @@ _SQL_CACHE: dict[tuple, str] = {}
 _GUARDED: set[tuple[int, str]] = set()
 
 
-def _layer_sql(layer: Layer, detailed: bool) -> str:
+_CURRENT_SOURCE = ("layers_feature f WHERE f.layer_id = {layer_id}::bigint "
+                   "AND f.geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)")
+
+
+def _source(layer: Layer, past: bool) -> sql.Composable:
+    """The layer's features in the tile's filter box: now, or (past) as they were at %(at)s."""
+    layer_id = sql.Literal(int(layer.pk))
+    if not past:
+        return sql.SQL(_CURRENT_SOURCE).format(layer_id=layer_id)
+    # The history query names its layer %(layer)s: here each sub-query gets its own layer as a literal.
+    history = as_of_sql(bbox=True).replace("%(layer)s", "{layer_id}")
+    return sql.SQL("(SELECT feature_id AS id, geom, properties FROM (" + history + ") h) f WHERE true").format(
+        layer_id=layer_id)
+
+
+def _layer_sql(layer: Layer, detailed: bool, past: bool = False) -> str:
     """The scalar sub-query of one layer as SQL text with %(…)s placeholders (cached per layer shape)."""
     # Inside a transaction a failed statement would abort it (a savepoint per tile costs two more round
     # trips), so there the guarded casts are used from the start.
     guarded = connection.in_atomic_block or (layer.pk, layer_signature(layer)) in _GUARDED
-    key = (layer.pk, layer_signature(layer), detailed, guarded)
+    key = (layer.pk, layer_signature(layer), detailed, guarded, past)
     text = _SQL_CACHE.get(key)
     if text is None:
         connection.ensure_connection()
         geom, size_filter = _geometry_parts(layer, detailed)
         composed = sql.SQL(_template()).format(
-            name=_quoted(sql.Literal(layer.slug)), layer_id=sql.Literal(int(layer.pk)),
+            name=_quoted(sql.Literal(layer.slug)), source=_source(layer, past),
             columns=_columns(layer, guarded), geom=geom, size_filter=size_filter,
         )
         text = composed.as_string(connection.connection)
@@ -154,26 +171,30 @@ def tile_params(tile: Tile) -> dict:
 SESSION = "SET LOCAL jit = off;\n"
 
 
-def tile_query(layers: Sequence[Layer], tile: Tile) -> tuple[str, dict]:
-    """(SQL, parameters) of one tile holding one MVT layer per catalog layer, in the order given."""
-    parts = [_layer_sql(layer, is_detailed(layer, tile.z)) for layer in layers]
-    return SESSION + "SELECT " + "\n || ".join(parts), tile_params(tile)
+def tile_query(layers: Sequence[Layer], tile: Tile, at: dt.datetime | None = None) -> tuple[str, dict]:
+    """(SQL, parameters) of one tile holding one MVT layer per catalog layer, in the order given;
+    with `at`, the layers as they were then (from their history)."""
+    parts = [_layer_sql(layer, is_detailed(layer, tile.z), past=at is not None) for layer in layers]
+    params = tile_params(tile)
+    if at is not None:
+        params["at"] = at
+    return SESSION + "SELECT " + "\n || ".join(parts), params
 
 
-def render_tile(layers: Sequence[Layer], tile: Tile) -> bytes:
+def render_tile(layers: Sequence[Layer], tile: Tile, at: dt.datetime | None = None) -> bytes:
     """The MVT bytes of one tile (b"" when no feature of any layer falls in it). A value that does not
     cast to its field's type (DataError) switches the layers to guarded casts and renders again."""
     if not layers:
         return b""
     try:
-        return _fetch_tile(layers, tile)
+        return _fetch_tile(layers, tile, at)
     except DataError:
         _GUARDED.update((layer.pk, layer_signature(layer)) for layer in layers)
-        return _fetch_tile(layers, tile)
+        return _fetch_tile(layers, tile, at)
 
 
-def _fetch_tile(layers: Sequence[Layer], tile: Tile) -> bytes:
-    query, params = tile_query(layers, tile)
+def _fetch_tile(layers: Sequence[Layer], tile: Tile, at: dt.datetime | None) -> bytes:
+    query, params = tile_query(layers, tile, at)
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         row = cursor.fetchone()

@@ -1,4 +1,5 @@
 """Serving vector tiles through the cache, and the invalidation that keeps the cache exact."""
+import datetime as dt
 import gzip
 import json
 import math
@@ -41,13 +42,16 @@ class TileSource:
     def key_part(self) -> str:
         return ",".join(f"{layer.pk}-{layer_signature(layer)}" for layer in self.layers)
 
-    def active(self, tile: Tile) -> list[Layer]:
-        """The layers that draw anything at this tile: within their zoom range and near their extent."""
+    def active(self, tile: Tile, *, past: bool = False) -> list[Layer]:
+        """The layers that draw anything at this tile: within their zoom range and near their extent
+        (for a past state, the zoom range only: the extent is today's)."""
         box = tile.bounds_4326(margin=MARGIN)
         out = []
         for layer in self.layers:
+            if not layer.min_zoom <= tile.z <= layer.max_zoom:
+                continue
             extent = self.boxes[layer.pk] if layer.pk in self.boxes else (layer.extent.extent if layer.extent else None)
-            if layer.min_zoom <= tile.z <= layer.max_zoom and extent is not None and boxes_meet(box, extent):
+            if past or (extent is not None and boxes_meet(box, extent)):
                 out.append(layer)
         return out
 
@@ -137,6 +141,15 @@ def vector_tile(source: TileSource, tile: Tile) -> CachedTile | None:
     result = CachedTile.from_body(compress(render_tile(active, tile)))
     cache.put(key, result, started)
     return result
+
+
+def past_vector_tile(source: TileSource, tile: Tile, at: dt.datetime) -> CachedTile | None:
+    """The tile as its layers were at `at`, from their history. Not cached on disk: a past moment is
+    asked for rarely, and the cache's exact invalidation is about the present."""
+    active = source.active(tile, past=True)
+    if not active:
+        return None
+    return CachedTile.from_body(compress(render_tile(active, tile, at)))
 
 
 def _clean_boxes(bounds: Sequence[Sequence[float]]) -> list[tuple[float, float, float, float]]:

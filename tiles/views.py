@@ -4,11 +4,12 @@ import gzip
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
+from layers.history import parse_moment
 from layers.selectors import layer_for
 from tiles import conf, raster_service, tilejson
 from tiles.cache import CachedTile
 from tiles.coords import parse_tile
-from tiles.services import raster_layer, tile_layers, vector_tile
+from tiles.services import past_vector_tile, raster_layer, tile_layers, vector_tile
 
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
 
@@ -68,10 +69,12 @@ def _no_content(*, restricted: bool) -> HttpResponse:
 
 @require_safe
 def vector_tile_view(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpResponse:
-    """/tiles/{layer}[,{layer}…]/{z}/{x}/{y}.pbf — one MVT layer per catalog layer; 204 where none draws."""
+    """/tiles/{layer}[,{layer}…]/{z}/{x}/{y}.pbf[?as_of=…] — one MVT layer per catalog layer; 204 where
+    none draws; with as_of (ISO 8601 date or date-time) the layers as they were then."""
     tile = parse_tile(z, x, y)
     source = tile_layers(request.user, layer)
-    result = vector_tile(source, tile)
+    as_of = request.GET.get("as_of")
+    result = vector_tile(source, tile) if as_of is None else past_vector_tile(source, tile, parse_moment(as_of))
     if result is None or not result.body:
         return _no_content(restricted=source.restricted)
     return tile_response(request, result, MVT_TYPE, restricted=source.restricted, gzipped=True)

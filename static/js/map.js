@@ -13,6 +13,10 @@
   var mapLayers = readJson("map-layers", []);
   var strings = readJson("map-strings", {});
   var apiUrls = readJson("map-urls", {});
+  var basemapConfig = readJson("map-basemaps", {});
+  // The day the vector layers are shown as of ("YYYY-MM-DD", from their history), or "" for now.
+  var asOf = "";
+  var DAY = /^\d{4}-\d{2}-\d{2}$/;
   var SERVER_CLICK = Boolean(apiUrls.features_at);
   var SMALL_SCREEN = window.matchMedia("(max-width: 600px)");
 
@@ -133,6 +137,7 @@
         lon: event.latlng.lng.toFixed(7), lat: event.latlng.lat.toFixed(7),
         z: String(Math.round(map.getZoom())), layers: slugs.join(","),
       });
+      if (asOf) url += "&" + new URLSearchParams({ as_of: asOf });
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) {
           return response.json().then(function (body) { return { ok: response.ok, body: body }; });
@@ -157,7 +162,7 @@
     }
     var styles = {};
     styles[layer.slug] = styleFor(layer);
-    var grid = L.vectorGrid.protobuf(layer.tile_url, {
+    var grid = L.vectorGrid.protobuf(vectorUrl(layer), {
       rendererFactory: L.canvas.tile,
       vectorTileLayerStyles: styles,
       // With the server's click-to-see the tiles need no hit-testing; clicks go to the map.
@@ -177,6 +182,98 @@
       L.popup({ maxWidth: 280 }).setLatLng(event.latlng).setContent(popupContent(layer, properties)).openOn(map);
     });
     return grid;
+  }
+
+  function vectorUrl(layer) {
+    return asOf ? layer.tile_url + "?" + new URLSearchParams({ as_of: asOf }) : layer.tile_url;
+  }
+
+  // The city's own basemap: boundaries (the city's land, current wards), water and roads, drawn from
+  // the platform's layers in one tile per place. Muted colours, so the data layers stand out.
+  var BASEMAP_STYLES = {
+    boundaries: function (properties) {
+      if (!properties || properties.level === undefined) return { color: "#9a93a8", weight: 1, fill: false };
+      if (properties.level === "city") {
+        return { color: "#6b6478", weight: 2, opacity: 0.9, fill: true, fillColor: "#f7f5f0", fillOpacity: 1 };
+      }
+      if (properties.level === "ward" && !properties.valid_to) {  // wards in force, not the former ones
+        return { color: "#9a93a8", weight: 1, opacity: 0.9, dashArray: "5 4", fill: false };
+      }
+      return [];  // neighbourhoods and former wards are not part of the basemap
+    },
+    water: function () {
+      return { color: "#8fbcd9", weight: 1, fill: true, fillColor: "#b5d6ea", fillOpacity: 1 };
+    },
+    roads: function (properties, zoom) {
+      var main = properties && properties.road_class === "main";
+      var width = zoom >= 16 ? (main ? 7 : 4) : zoom >= 14 ? (main ? 4 : 2) : (main ? 2.5 : 1);
+      if (!main && zoom < 13) return [];
+      return [{ color: main ? "#e2b86b" : "#d3d0c8", weight: width + 1.5, opacity: 1, lineCap: "round" },
+              { color: main ? "#fbe3a8" : "#ffffff", weight: width, opacity: 1, lineCap: "round" }];
+    },
+  };
+
+  function cityBasemap(config) {
+    var styles = {};
+    Object.keys(config.roles).forEach(function (slug) { styles[slug] = BASEMAP_STYLES[config.roles[slug]]; });
+    return L.vectorGrid.protobuf(config.tile_url, {
+      rendererFactory: L.canvas.tile, vectorTileLayerStyles: styles, interactive: false,
+      minZoom: config.min_zoom, maxZoom: config.max_zoom, zIndex: 0, className: "city-basemap",
+      attribution: escapeHtml(config.attribution || ""), fetchOptions: { credentials: "same-origin" },
+    });
+  }
+
+  // Basemaps: the city's own by default; an outside one only when the portal is configured with it.
+  function addBasemaps(map) {
+    var choices = {}, first = null;
+    if (basemapConfig.city) {
+      var city = first = choices[escapeHtml(basemapConfig.city.title)] = cityBasemap(basemapConfig.city);
+      map.on("baselayerchange", function (event) {
+        map.getContainer().classList.toggle("has-city-basemap", event.layer === city);
+      });
+      map.getContainer().classList.add("has-city-basemap");
+    }
+    if (basemapConfig.outside) {
+      var outside = L.tileLayer(basemapConfig.outside.tile_url, {
+        attribution: escapeHtml(basemapConfig.outside.attribution || ""), zIndex: 0, maxZoom: map.getMaxZoom(),
+      });
+      choices[escapeHtml(basemapConfig.outside.title)] = outside;
+      first = first || outside;
+    }
+    if (!first) return;
+    first.addTo(map);
+    // The switcher writes names as HTML: they are escaped above.
+    choices[escapeHtml(basemapConfig.none_title)] = L.layerGroup();
+    L.control.layers(choices, null, { position: "bottomleft", collapsed: true }).addTo(map);
+  }
+
+  // Time travel: the vector layers (and click-to-see) as they were at the end of a chosen day.
+  function wireAsOf(map, tileLayers, onChange) {
+    var input = document.getElementById("as-of");
+    var reset = document.getElementById("as-of-reset");
+    var banner = L.DomUtil.create("p", "as-of-banner", map.getContainer());
+    banner.setAttribute("role", "status");
+    var drawn = asOf;  // the day the tile layers were made for
+    function apply(day) {
+      asOf = DAY.test(day) ? day : "";
+      if (input) input.value = asOf;
+      if (reset) reset.hidden = !asOf;
+      banner.hidden = !asOf;
+      if (asOf) {
+        var shown = new Date(asOf + "T00:00:00").toLocaleDateString(document.documentElement.lang === "en" ? "en-GB" : "vi-VN");
+        banner.textContent = (strings.as_of_note || "").replace("%(date)s", shown);
+      }
+      if (asOf === drawn) return;
+      drawn = asOf;
+      mapLayers.forEach(function (layer) {
+        if (layer.kind === "vector") tileLayers[layer.slug].setUrl(vectorUrl(layer));
+      });
+      map.closePopup();
+      onChange();
+    }
+    if (input) input.addEventListener("change", function () { apply(input.value); });
+    if (reset) reset.addEventListener("click", function () { apply(""); if (input) input.focus(); });
+    return apply;
   }
 
   function inZoomRange(map, layer) {
@@ -244,7 +341,8 @@
     });
   }
 
-  // Permalink: the URL's fragment carries zoom, centre and the visible layers: #z/lat/lon/slug,slug
+  // Permalink: the URL's fragment carries zoom, centre, the visible layers and the day shown, if not
+  // today: #z/lat/lon/slug,slug[/YYYY-MM-DD]
   function readPermalink() {
     var parts = window.location.hash.replace(/^#/, "").split("/");
     if (parts.length < 3) return null;
@@ -253,14 +351,17 @@
     var known = {};
     mapLayers.forEach(function (layer) { known[layer.slug] = true; });
     var slugs = parts.length > 3 ? decodeURIComponent(parts[3]).split(",").filter(function (slug) { return known[slug]; }) : null;
-    return { zoom: zoom, center: [lat, lon], slugs: slugs };
+    var day = parts.length > 4 && DAY.test(parts[4]) ? parts[4] : "";
+    return { zoom: zoom, center: [lat, lon], slugs: slugs, asOf: day };
   }
 
   function writePermalink(map, tileLayers) {
     var centre = map.getCenter();
     var slugs = mapLayers.filter(function (layer) { return map.hasLayer(tileLayers[layer.slug]); })
       .map(function (layer) { return layer.slug; });
-    var hash = "#" + [map.getZoom(), centre.lat.toFixed(5), centre.lng.toFixed(5), slugs.join(",")].join("/");
+    var parts = [map.getZoom(), centre.lat.toFixed(5), centre.lng.toFixed(5), slugs.join(",")];
+    if (asOf) parts.push(asOf);
+    var hash = "#" + parts.join("/");
     window.history.replaceState(null, "", hash);
     // The language switch comes back to the same view.
     var next = document.querySelector('.lang-switch input[name="next"]');
@@ -361,8 +462,10 @@
     if (!map) return;
     L.control.zoom({ zoomInTitle: strings.zoom_in, zoomOutTitle: strings.zoom_out }).addTo(map);
     addLocateControl(map);
+    addBasemaps(map);
     var link = readPermalink();
     applyPermalinkLayers(link);
+    if (link && link.asOf) asOf = link.asOf;
     if (link) map.setView(link.center, link.zoom, { animate: false });
     map.on("popupopen", function (event) {
       var close = event.popup.getElement().querySelector(".leaflet-popup-close-button");
@@ -375,6 +478,7 @@
     });
     var updateLink = function () { writePermalink(map, tileLayers); };
     wirePanel(map, tileLayers, updateLink);
+    wireAsOf(map, tileLayers, updateLink)(asOf);
     wirePanelToggle();
     map.on("moveend", updateLink);
     if (link) updateLink();

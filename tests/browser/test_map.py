@@ -193,3 +193,95 @@ def test_locate_me_asks_the_browser_and_shows_the_place(browser_context, page, l
         screenshot("refused")
     finally:
         browser_context.clear_permissions()
+
+
+@pytest.fixture
+def basemap_layers():
+    """A city, a river and two roads, in layers marked as the basemap's."""
+    from django.contrib.gis.geos import LineString, MultiLineString
+
+    from tests.factories import make_layer
+
+    boundaries = make_layer(slug="bm-boundaries", basemap_role="boundaries", category="administrative",
+                            schema=[{"name": "level", "type": "text", "display": True, "label_vi": "Cấp", "label_en": "Level"}])
+    water = make_layer(slug="bm-water", basemap_role="water", category="environment")
+    roads = make_layer(slug="bm-roads", basemap_role="roads", geometry_type="MultiLineString",
+                       schema=[{"name": "road_class", "type": "text", "display": True, "label_vi": "Cấp", "label_en": "Class"}])
+    make_feature(boundaries, square(LON - 0.02, LAT - 0.02, 0.04), {"level": "city"})
+    make_feature(water, square(LON - 0.03, LAT - 0.02, 0.01))
+    for lat, road_class in ((LAT, "main"), (LAT + 0.005, "local")):
+        line = MultiLineString(LineString((LON - 0.02, lat), (LON + 0.02, lat)), srid=4326)
+        make_feature(roads, line, {"road_class": road_class})
+    return boundaries, water, roads
+
+
+def basemap_pixels(page) -> int:
+    return page.evaluate("""() => {
+        let count = 0;
+        for (const canvas of document.querySelectorAll('.city-basemap canvas')) {
+            if (!canvas.width || !canvas.height) continue;
+            const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            for (let i = 3; i < data.length; i += 4) if (data[i] > 0) count++;
+        }
+        return count;
+    }""")
+
+
+def test_the_city_basemap_is_drawn_from_its_own_layers(page, live_server, parcels, basemap_layers, screenshot):
+    basemap_tiles = "/tiles/bm-boundaries,bm-water,bm-roads/"
+    with page.expect_response(lambda r: basemap_tiles in r.url and r.status == 200):
+        open_map(page, live_server, zoom=14, lat=LAT, lon=LON)
+    page.wait_for_load_state("networkidle")
+
+    assert basemap_pixels(page) > 0
+    assert page.requests.outside(live_server.url) == []
+    switcher = page.locator(".leaflet-control-layers")
+    switcher.hover()
+    names = switcher.locator(".leaflet-control-layers-base label").all_inner_texts()
+    assert [n.strip() for n in names] == ["Bản đồ nền thành phố", "Không có nền"]  # no outside basemap configured
+    screenshot("basemap")
+    switcher.get_by_text("Không có nền").click()
+    page.wait_for_function("() => document.querySelectorAll('.city-basemap canvas').length === 0")
+    assert not page.locator("#map").evaluate("m => m.classList.contains('has-city-basemap')")
+
+
+def test_the_map_as_of_a_past_day(page, live_server, parcels, screenshot):
+    import datetime as dt
+
+    from django.db import connection
+
+    from layers.models import Feature
+
+    feature = Feature.objects.filter(layer=parcels, properties__parcel_no=2).get()
+    with connection.cursor() as cursor:  # its history moved three days back, then a change today
+        cursor.execute("UPDATE layers_featureversion SET changed_at = changed_at - interval '3 days' WHERE layer_id = %s",
+                       [parcels.pk])
+    feature.properties = {**feature.properties, "address": "99 Đường mới"}
+    feature.save()
+    day = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+
+    open_map(page, live_server, zoom=17, lat=LAT + 0.001, lon=LON + 0.004)
+    page.wait_for_load_state("networkidle")
+    if page.locator(".panel-toggle").get_attribute("aria-expanded") == "false":
+        page.click(".panel-toggle")
+    with page.expect_response(lambda r: f"/tiles/{SLUG}/" in r.url and f"as_of={day}" in r.url):
+        page.fill("#as-of", day)
+        page.dispatch_event("#as-of", "change")
+    banner = page.locator(".as-of-banner")
+    assert banner.is_visible() and "cuối ngày" in banner.inner_text()
+    assert page.evaluate("() => window.location.hash").endswith("/" + day)
+
+    box = page.locator("#map").bounding_box()
+    with page.expect_response(lambda r: "/api/at?" in r.url and f"as_of={day}" in r.url and r.status == 200):
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    popup = page.locator(".leaflet-popup-content .feature-popup")
+    popup.locator("dl").wait_for()
+    assert "12 Đường số 5" in popup.inner_text() and "99 Đường mới" not in popup.inner_text()
+    screenshot("as-of")
+
+    page.click("#as-of-reset")
+    assert banner.is_hidden() and not page.evaluate("() => window.location.hash").endswith("/" + day)
+    with page.expect_response(lambda r: "/api/at?" in r.url and "as_of" not in r.url and r.status == 200):
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.locator(".leaflet-popup-content .feature-popup dl").wait_for()
+    assert "99 Đường mới" in page.locator(".leaflet-popup-content .feature-popup").inner_text()

@@ -5,7 +5,9 @@
 -- geometry is transformed to be filtered; only the features that pass are transformed to 3857.
 -- {geom}: the feature geometry in 3857, generalised to the pixel below the layer's full-detail zoom.
 -- {size_filter}: leaves out features smaller than a pixel below that zoom (box read from the index key).
--- {columns}: the layer's display fields; {layer_id} and {name} are literals from the catalog.
+-- {columns}: the layer's display fields; {name} is a literal from the catalog.
+-- {source}: the features in the filter box, as `f` (id, geom, properties): the layer's rows now
+--   ("layers_feature f WHERE f.layer_id = … AND f.geom && box"), or its state at %(at)s from history.
 -- No `WHERE geom IS NOT NULL` outside: PostgreSQL would push it into the scan and compute ST_AsMVTGeom
 -- twice per feature (2.5× the time of a z16 tile); ST_AsMVT itself skips features clipped to NULL.
 COALESCE((
@@ -15,9 +17,7 @@ COALESCE((
                ST_AsMVTGeom({geom}, ST_MakeEnvelope(%(xmin)s, %(ymin)s, %(xmax)s, %(ymax)s, 3857), 4096, 64, true) AS geom,
                f.id AS "id"
                {columns}
-        FROM layers_feature f
-        WHERE f.layer_id = {layer_id}::bigint
-          AND f.geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)
+        FROM {source}
           {size_filter}
     ) t
 ), ''::bytea)
