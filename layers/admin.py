@@ -14,7 +14,7 @@ from layers.validation import ValidationFailed, check_feature
 @admin.register(Layer)
 class LayerAdmin(LeafletGeoAdmin):
     list_display = ["slug", "title_vi", "category", "kind", "is_public", "feature_count", "last_changed"]
-    list_filter = ["category", "kind", "is_public"]
+    list_filter = ["category", "kind", "is_public", "basemap_role"]
     search_fields = ["slug", "title_vi", "title_en"]
     readonly_fields = ["feature_count", "last_changed", "extent", "raster_path", "created_at"]
 
