@@ -5,7 +5,7 @@ user's grants (both checked in layers/).
 """
 import json
 
-from django.contrib.gis.geos import Polygon
+from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_http_methods
 
@@ -61,6 +61,19 @@ def _bbox(text: str) -> Polygon:
 def _problems(error: ValidationFailed) -> JsonResponse:
     return JsonResponse({"code": error.code, "description": error.message_en, "description_vi": error.message_vi,
                          "problems": [p.__dict__ for p in error.problems]}, status=400, json_dumps_params={"ensure_ascii": False})
+
+
+def _stale(stale: editing.StaleFeature) -> JsonResponse:
+    return JsonResponse({"code": stale.code, "description": stale.message_en, "description_vi": stale.message_vi,
+                         "current": feature_json(stale.current)}, status=409, json_dumps_params={"ensure_ascii": False})
+
+
+def _line(body: dict) -> GEOSGeometry:
+    """The cutting line of a split: a GeoJSON LineString."""
+    value = body.get("line")
+    if not isinstance(value, dict) or value.get("type") != "LineString":
+        raise InvalidParameter("line phải là một LineString GeoJSON.", "line must be a GeoJSON LineString.", parameter="line")
+    return parse_geometry(value)
 
 
 def _properties(body: dict) -> dict | None:
@@ -120,9 +133,24 @@ def feature(request: HttpRequest, layer: str, feature_id: int) -> JsonResponse:
     except ValidationFailed as error:
         return _problems(error)
     except editing.StaleFeature as stale:
-        return JsonResponse({"code": stale.code, "description": stale.message_en, "description_vi": stale.message_vi,
-                             "current": feature_json(stale.current)}, status=409, json_dumps_params={"ensure_ascii": False})
+        return _stale(stale)
     return JsonResponse(feature_json(updated), json_dumps_params={"ensure_ascii": False})
+
+
+@require_http_methods(["POST"])
+def split(request: HttpRequest, layer: str, feature_id: int) -> JsonResponse:
+    """POST {line, version, comment?}: the feature cut by the line; the parts, the original first."""
+    catalog_layer = layer_for(request.user, layer, kind="vector")
+    body = _body(request)
+    try:
+        parts = editing.feature_split(layer=catalog_layer, feature_id=feature_id, user=request.user,
+                                      expected_version=_int(body.get("version"), "version"), line=_line(body),
+                                      comment=str(body.get("comment", ""))[:1000])
+    except ValidationFailed as error:
+        return _problems(error)
+    except editing.StaleFeature as stale:
+        return _stale(stale)
+    return JsonResponse({"features": [feature_json(f) for f in parts]}, json_dumps_params={"ensure_ascii": False})
 
 
 @require_http_methods(["POST"])

@@ -3,17 +3,20 @@ import csv
 import datetime as dt
 import json
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from ingest.models import IngestRun
-from layers.errors import InvalidParameter, NotFound
+from layers import editing
+from layers.errors import DomainError, InvalidParameter, NotFound
 from layers.history import feature_versions, layer_diff, parse_moment
 from layers.models import FeatureVersion, Layer, PermissionChange
 from layers.permissions import can_edit, edit_area, is_data_admin
@@ -33,7 +36,7 @@ def editor_index(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def editor_page(request: HttpRequest, layer: str) -> HttpResponse:
-    """The map editor of one layer: draw, reshape, move, delete; attributes from the layer's schema."""
+    """The map editor of one layer: draw, reshape, move, split, delete; attributes from the layer's schema."""
     catalog_layer = layer_for(request.user, layer, kind="vector")
     if not can_edit(request.user, catalog_layer):
         raise PermissionDenied
@@ -50,10 +53,10 @@ def editor_page(request: HttpRequest, layer: str) -> HttpResponse:
     return render(request, "editor/editor.html", {"layer": catalog_layer, "config": config})
 
 
-def _context_layers(user, editing: Layer) -> list[tuple[Layer, str]]:
+def _context_layers(user, edited: Layer) -> list[tuple[Layer, str]]:
     """Boundaries and roads drawn under the edited layer, when the user may see them."""
     colours = {"admin-units": "#6a3d9a", "road-reserves": "#969696"}
-    layers = layers_visible_to(user).filter(slug__in=colours).exclude(pk=editing.pk)
+    layers = layers_visible_to(user).filter(slug__in=colours).exclude(pk=edited.pk)
     return [(layer, colours[layer.slug]) for layer in layers]
 
 
@@ -68,6 +71,11 @@ def _editor_strings() -> dict[str, str]:
         "deleted": _("Deleted. The history keeps it; a revert brings it back."),
         "confirmDelete": _("Delete this feature?"),
         "failed": _("The save failed. Check your connection and try again."),
+        "splitHint": _("Draw a line across the feature; click its last point again (or press Enter) to finish, Esc to cancel."),
+        "splitDone": _("Split into %(count)s parts: %(parts)s."),
+        "splitPart": _("no. %(id)s"),
+        "splitParcel": _("no. %(id)s (parcel %(number)s)"),
+        "splitCancelled": _("Split cancelled."),
     }
 
 
@@ -79,10 +87,42 @@ def history_page(request: HttpRequest, layer: str, feature_id: int) -> HttpRespo
     if not versions:
         raise NotFound("Không có lịch sử cho đối tượng này.", "No history for this feature.")
     shapes = [{"version": v["version"], "op": v["op"], "geometry": json.loads(v["geojson"])} for v in versions]
+    may_edit = can_edit(request.user, catalog_layer)
+    for v in versions:
+        v["can_revert"] = may_edit and _revertable(v, versions)
     return render(request, "editor/history.html", {
-        "layer": catalog_layer, "feature_id": feature_id, "versions": versions, "shapes": shapes,
-        "can_edit": can_edit(request.user, catalog_layer),
+        "layer": catalog_layer, "feature_id": feature_id, "versions": versions, "shapes": shapes, "can_edit": may_edit,
     })
+
+
+def _revertable(version: dict, versions: list[dict]) -> bool:
+    """Every kept state but the current one (a delete row is no state; after a delete, the last state is revertable)."""
+    return version["op"] != "delete" and not (version is versions[-1])
+
+
+@require_POST
+def revert_page(request: HttpRequest, layer: str, feature_id: int) -> HttpResponse:
+    """The history page's revert button: the feature back at a version, then the history again with a message."""
+    catalog_layer = layer_for(request.user, layer, kind="vector")
+    if not can_edit(request.user, catalog_layer):
+        raise editing.EditForbidden()
+    version = _posted_int(request, "version")
+    try:
+        restored = editing.feature_revert(layer=catalog_layer, feature_id=feature_id, to_version=version, user=request.user,
+                                          comment=request.POST.get("comment", "").strip()[:1000])
+    except DomainError as error:
+        messages.error(request, error.message(get_language() or "vi"))
+    else:
+        messages.success(request, _("Reverted to version %(version)s: the feature is now at version %(current)s.")
+                         % {"version": version, "current": restored.version})
+    return redirect("feature-history", layer=catalog_layer.slug, feature_id=feature_id)
+
+
+def _posted_int(request: HttpRequest, name: str) -> int:
+    value = request.POST.get(name, "")
+    if not value.isdigit():
+        raise InvalidParameter(f"{name} phải là số nguyên.", f"{name} must be a whole number.", parameter=name)
+    return int(value)
 
 
 def _moment(text: str | None, name: str, default: dt.datetime) -> dt.datetime:

@@ -1,4 +1,4 @@
-"""Upload pages for data administrators: /ingest/, /ingest/runs/<id>/, /ingest/runs/<id>.json."""
+"""Upload pages for data administrators: /ingest/, /ingest/runs/<id>/, /ingest/runs/<id>.json, and a run's undo."""
 from django.urls import path
 
 from ingest import views
@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.upload, name="ingest-upload"),
     path("runs/<int:run_id>/", views.run_detail, name="ingest-run"),
     path("runs/<int:run_id>.json", views.run_json, name="ingest-run-json"),
+    path("runs/<int:run_id>/revert/", views.run_revert, name="ingest-run-revert"),
 ]

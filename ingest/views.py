@@ -2,20 +2,25 @@
 import uuid
 from pathlib import Path
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import get_valid_filename
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from ingest import safety
 from ingest.forms import UploadForm
 from ingest.jobs import jobs_dir, reap_if_dead, start_job
 from ingest.models import IngestRun
-from layers.errors import IngestRejected
+from layers import editing
+from layers.errors import DomainError, IngestRejected
 from layers.models import Layer
-from layers.permissions import is_data_admin
+from layers.permissions import can_edit, is_data_admin
 
 
 def _require_admin(request: HttpRequest) -> None:
@@ -78,7 +83,33 @@ def upload(request: HttpRequest) -> HttpResponse:
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """The run's live progress (the page refreshes itself while it runs), then its report."""
     run = reap_if_dead(get_object_or_404(IngestRun, pk=run_id))
-    return render(request, "ingest/run.html", {"run": run, "report": run.report, "active": run.status in ("queued", "running")})
+    return render(request, "ingest/run.html", {"run": run, "report": run.report, "active": run.status in ("queued", "running"),
+                                               "can_revert": _may_revert(request.user, run)})
+
+
+def _may_revert(user, run: IngestRun) -> bool:
+    """A finished, real load into a layer the user may edit: only then is there something to undo, and a right to."""
+    return (run.status == IngestRun.Status.SUCCEEDED and not (run.report or {}).get("dry_run") and run.layer is not None
+            and can_edit(user, run.layer))
+
+
+@require_POST
+def run_revert(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The run page's undo button: every feature the run touched back as it was before it, then the page with a message."""
+    if not request.user.is_authenticated:
+        raise editing.EditForbidden()
+    run = get_object_or_404(IngestRun, pk=run_id)
+    if run.layer is None or not can_edit(request.user, run.layer):
+        raise editing.EditForbidden()
+    try:
+        count = editing.run_revert(layer=run.layer, run_id=run.pk, user=request.user,
+                                   comment=request.POST.get("comment", "").strip()[:1000])
+    except DomainError as error:
+        messages.error(request, error.message(get_language() or "vi"))
+    else:
+        messages.success(request, _("Ingest run %(run)s reverted: %(count)s features are back as they were before it.")
+                         % {"run": run.pk, "count": count})
+    return redirect("ingest-run", run_id=run.pk)
 
 
 @_login_first

@@ -3,17 +3,17 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.contrib.gis.geos import LineString, MultiPolygon, Point, Polygon
 from django.db import connection
 
-from layers.editing import EditForbidden, FeatureNotFound, StaleFeature, feature_create, feature_delete, \
-    feature_revert, feature_update, run_revert
+from layers.editing import EditForbidden, FeatureNotFound, NotSplittable, SplitMissed, StaleFeature, feature_create, \
+    feature_delete, feature_revert, feature_split, feature_update, run_revert
 from layers.history import feature_versions, layer_as_of, layer_diff
 from layers.models import Feature, FeatureVersion, LayerGrant
 from layers.selectors import layer_for, layers_visible_to
-from layers.errors import UnknownLayer
+from layers.errors import InvalidParameter, UnknownLayer
 from layers.validation import ValidationFailed
-from tests.factories import make_feature, make_parcel_layer, square
+from tests.factories import make_feature, make_layer, make_parcel_layer, square
 
 pytestmark = pytest.mark.django_db
 LON, LAT = 106.7500, 10.8000
@@ -161,3 +161,170 @@ def test_restricted_layers_only_for_those_granted(layer):
     with pytest.raises(UnknownLayer):
         layer_for(staff, layer.slug)
     assert layer_for(reader, layer.slug) == layer and layer in layers_visible_to(reader)
+
+
+# Split: a cutting line makes parts; the original keeps the largest, the others are new parcels.
+
+def test_a_retired_number_is_not_given_again(layer, planner):
+    feature = feature_create(layer=layer, geom=square(LON, LAT, 0.0004), properties={**PARCEL, "parcel_no": 5}, user=planner)
+    last = feature_create(layer=layer, geom=square(LON + 0.001, LAT, 0.0002), properties={**PARCEL, "parcel_no": 9}, user=planner)
+    feature_delete(layer=layer, feature_id=last.pk, expected_version=1, user=planner)  # number 9 is retired with it
+    parts = feature_split(layer=layer, feature_id=feature.pk, expected_version=1, line=_across(feature.geom), user=planner)
+    assert [p.properties["parcel_no"] for p in parts] == [10, 11]
+    back = feature_revert(layer=layer, feature_id=last.pk, to_version=1, user=planner)
+    assert back.properties["parcel_no"] == 9  # and bringing the deleted parcel back finds its number free
+
+
+def test_a_revert_is_checked_like_a_save(layer, planner):
+    feature = feature_create(layer=layer, geom=square(LON, LAT, 0.0004), properties=PARCEL, user=planner)
+    parts = feature_split(layer=layer, feature_id=feature.pk, expected_version=1, line=_across(feature.geom), user=planner)
+    with pytest.raises(ValidationFailed) as refused:  # the whole old parcel would lie over its new neighbour
+        feature_revert(layer=layer, feature_id=feature.pk, to_version=1, user=planner)
+    assert "chồng" in refused.value.message_vi.lower() or "overlap" in refused.value.message_en.lower()
+    assert Feature.objects.get(pk=feature.pk).version == parts[0].version
+    feature_delete(layer=layer, feature_id=parts[1].pk, expected_version=1, user=planner)
+    assert feature_revert(layer=layer, feature_id=feature.pk, to_version=1, user=planner).properties["parcel_no"] == 1
+
+def _area_m2(geom) -> float:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ST_Area(ST_Transform(%s::geometry, 9210))", [geom.ewkt])
+        return cursor.fetchone()[0]
+
+
+def _across(geom, *, at: float = 0.5, vertical: bool = False) -> LineString:
+    """A straight line crossing the geometry's box at a share `at` of its height (or width), overshooting both sides."""
+    xmin, ymin, xmax, ymax = geom.extent
+    pad = 0.0002
+    if vertical:
+        x = xmin + (xmax - xmin) * at
+        return LineString((x, ymin - pad), (x, ymax + pad), srid=4326)
+    y = ymin + (ymax - ymin) * at
+    return LineString((xmin - pad, y), (xmax + pad, y), srid=4326)
+
+
+@pytest.fixture
+def demo_planner(demo_city):
+    user = User.objects.create_user("demo-planner")
+    LayerGrant.objects.create(layer=demo_city["parcels"], user=user, can_edit=True)
+    return user
+
+
+def _demo_parcel(demo_city, index: int = 20) -> Feature:
+    return Feature.objects.filter(layer=demo_city["parcels"]).order_by("id")[index]
+
+
+def _sheet_numbers(layer, props) -> list[int]:
+    return sorted(int(n) for n in Feature.objects.filter(
+        layer=layer, properties__ward_code=props["ward_code"], properties__map_sheet=props["map_sheet"],
+    ).values_list("properties__parcel_no", flat=True))
+
+
+def test_split_a_demo_parcel_numbers_the_new_part_and_records_history(demo_city, demo_planner):
+    parcels = demo_city["parcels"]
+    parcel = _demo_parcel(demo_city)
+    before_area, before_count, before_numbers = _area_m2(parcel.geom), parcels.feature_count, _sheet_numbers(parcels, parcel.properties)
+    parts = feature_split(layer=parcels, feature_id=parcel.pk, expected_version=parcel.version, line=_across(parcel.geom, at=0.4),
+                          user=demo_planner, comment="tách thửa theo hồ sơ 12/2025")
+    assert len(parts) == 2 and parts[0].pk == parcel.pk and parts[0].version == parcel.version + 1
+    areas = [_area_m2(p.geom) for p in parts]
+    assert sum(areas) == pytest.approx(before_area, abs=0.01)
+    assert areas[0] >= areas[1] > 0
+    assert [p.properties["legal_area"] for p in parts] == [round(a, 1) for a in areas]
+    new = parts[1]
+    # Both parts are numbered after the sheet's last number; the split parcel's number is retired.
+    assert [p.properties["parcel_no"] for p in parts] == [max(before_numbers) + 1, max(before_numbers) + 2]
+    assert {k: v for k, v in new.properties.items() if k not in ("parcel_no", "legal_area")} == \
+        {k: v for k, v in parcel.properties.items() if k not in ("parcel_no", "legal_area")}
+    numbers = _sheet_numbers(parcels, parcel.properties)
+    assert len(numbers) == len(set(numbers)) == len(before_numbers) + 1
+    assert parcel.properties["parcel_no"] not in numbers
+    assert [(v["op"], v["comment"]) for v in feature_versions(parcel.pk)][-1] == ("update", "tách thửa theo hồ sơ 12/2025")
+    assert [(v["op"], v["version"], v["changed_by"]) for v in feature_versions(new.pk)] == [("insert", 1, "demo-planner")]
+    parcels.refresh_from_db()
+    assert parcels.feature_count == before_count + 1
+
+
+def test_a_line_that_crosses_twice_makes_three_parts_numbered_in_order(layer, planner):
+    feature = feature_create(layer=layer, geom=square(LON, LAT, 0.0004), properties={**PARCEL, "parcel_no": 5}, user=planner)
+    feature_create(layer=layer, geom=square(LON + 0.001, LAT, 0.0002), properties={**PARCEL, "parcel_no": 9}, user=planner)
+    zigzag = LineString((LON - 0.0001, LAT + 0.00005), (LON + 0.0005, LAT + 0.00005), (LON + 0.0005, LAT + 0.00025),
+                        (LON - 0.0001, LAT + 0.00025), srid=4326)
+    parts = feature_split(layer=layer, feature_id=feature.pk, expected_version=1, line=zigzag, user=planner)
+    assert [p.properties["parcel_no"] for p in parts] == [10, 11, 12]
+    assert [round(p.geom.area / 1e-8) for p in parts] == [8, 6, 2]  # 0.0004 wide × 0.0002, 0.00015, 0.00005 tall
+
+
+def test_a_stale_or_missing_split_changes_nothing(demo_city, demo_planner):
+    parcels = demo_city["parcels"]
+    parcel = _demo_parcel(demo_city, 21)
+    count = Feature.objects.filter(layer=parcels).count()
+    with pytest.raises(StaleFeature) as stale:
+        feature_split(layer=parcels, feature_id=parcel.pk, expected_version=parcel.version + 1, line=_across(parcel.geom),
+                      user=demo_planner)
+    assert stale.value.status == 409 and stale.value.current.pk == parcel.pk
+    xmin, ymin, xmax, ymax = parcel.geom.extent
+    far_away = LineString((xmax + 0.001, ymin), (xmax + 0.001, ymax), srid=4326)
+    stops_inside = LineString((xmin - 0.0002, (ymin + ymax) / 2), parcel.geom.centroid.coords, srid=4326)
+    for line in (far_away, stops_inside):
+        with pytest.raises(SplitMissed) as missed:
+            feature_split(layer=parcels, feature_id=parcel.pk, expected_version=parcel.version, line=line, user=demo_planner)
+        assert missed.value.status == 400 and "hai phần" in missed.value.message_vi and "two parts" in missed.value.message_en
+    with pytest.raises(InvalidParameter):
+        feature_split(layer=parcels, feature_id=parcel.pk, expected_version=parcel.version, line=parcel.geom, user=demo_planner)
+    assert Feature.objects.filter(layer=parcels).count() == count
+    unchanged = Feature.objects.get(pk=parcel.pk)
+    assert unchanged.version == parcel.version and unchanged.geom.equals_exact(parcel.geom, 0)
+
+
+def test_split_needs_a_grant_and_stays_inside_the_granted_area(demo_city):
+    parcels = demo_city["parcels"]
+    parcel, elsewhere = _demo_parcel(demo_city, 30), _demo_parcel(demo_city, 2500)
+    stranger = User.objects.create_user("split-stranger")
+    with pytest.raises(EditForbidden):
+        feature_split(layer=parcels, feature_id=parcel.pk, expected_version=parcel.version, line=_across(parcel.geom), user=stranger)
+    officer = User.objects.create_user("split-officer")
+    LayerGrant.objects.create(layer=parcels, user=officer, can_edit=True,
+                              area=MultiPolygon(parcel.geom.buffer(0.0001), srid=4326), area_label="one block")
+    with pytest.raises(EditForbidden):
+        feature_split(layer=parcels, feature_id=elsewhere.pk, expected_version=elsewhere.version, line=_across(elsewhere.geom),
+                      user=officer)
+    assert Feature.objects.get(pk=elsewhere.pk).version == elsewhere.version
+    assert len(feature_split(layer=parcels, feature_id=parcel.pk, expected_version=parcel.version, line=_across(parcel.geom),
+                             user=officer)) == 2
+
+
+def test_split_parts_are_validated_like_any_save(layer, planner):
+    feature = feature_create(layer=layer, geom=square(LON, LAT, 0.0004), properties=PARCEL, user=planner)
+    # Someone else's parcel laid over the future second part (raw SQL: no validation), so that part overlaps it.
+    make_feature(layer, square(LON, LAT + 0.0003, 0.0004), {**PARCEL, "parcel_no": 2})
+    with pytest.raises(ValidationFailed) as overlap:
+        feature_split(layer=layer, feature_id=feature.pk, expected_version=1, line=_across(feature.geom, at=0.6), user=planner)
+    assert "overlaps" in overlap.value.message_en
+    assert Feature.objects.filter(layer=layer).count() == 2 and Feature.objects.get(pk=feature.pk).version == 1
+
+
+def test_a_multipolygon_keeps_its_untouched_parts_and_lines_split_too(planner):
+    multi_layer = make_layer(slug="blocks", geometry_type="MultiPolygon")
+    LayerGrant.objects.create(layer=multi_layer, user=planner, can_edit=True)
+    two = MultiPolygon(square(LON, LAT, 0.0004), square(LON + 0.001, LAT, 0.0002), srid=4326)
+    block = feature_create(layer=multi_layer, geom=two, properties={"name": "A"}, user=planner)
+    parts = feature_split(layer=multi_layer, feature_id=block.pk, expected_version=1,
+                          line=_across(square(LON, LAT, 0.0004), vertical=True, at=0.75), user=planner)
+    assert [p.geom.geom_type for p in parts] == ["MultiPolygon", "MultiPolygon"]
+    assert [len(p.geom) for p in parts] == [2, 1] and parts[1].properties == {"name": "A"}
+    roads = make_layer(slug="centre-lines", geometry_type="LineString")
+    LayerGrant.objects.create(layer=roads, user=planner, can_edit=True)
+    road = feature_create(layer=roads, geom=LineString((LON, LAT), (LON + 0.001, LAT), srid=4326), properties={}, user=planner)
+    pieces = feature_split(layer=roads, feature_id=road.pk, expected_version=1,
+                           line=LineString((LON + 0.0003, LAT - 0.0001), (LON + 0.0003, LAT + 0.0001), srid=4326), user=planner)
+    assert [round(p.geom.length, 7) for p in pieces] == [0.0007, 0.0003]
+
+
+def test_points_cannot_be_split(planner):
+    wells = make_layer(slug="wells", geometry_type="Point")
+    LayerGrant.objects.create(layer=wells, user=planner, can_edit=True)
+    well = feature_create(layer=wells, geom=Point(LON, LAT, srid=4326), properties={}, user=planner)
+    with pytest.raises(NotSplittable):
+        feature_split(layer=wells, feature_id=well.pk, expected_version=1,
+                      line=LineString((LON - 0.001, LAT), (LON + 0.001, LAT), srid=4326), user=planner)
+    assert Feature.objects.filter(layer=wells).count() == 1

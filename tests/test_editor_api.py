@@ -165,3 +165,115 @@ def test_the_api_serves_a_layer_as_of_a_past_time(layer, planner_client):
     assert [(f["id"], f["version"], f["properties"]["address"]) for f in now] == [(feature.pk, 2, "new")]
     bad = planner_client.get(url, {"bbox": bbox, "as_of": "last tuesday"})
     assert bad.status_code == 400 and bad.json()["parameter"] == "as_of"
+
+
+# Split through the API, and reverts from the history and ingest run pages.
+
+def _across(poly, share: float = 0.5) -> dict:
+    xmin, ymin, xmax, ymax = poly.extent
+    y = ymin + (ymax - ymin) * share
+    return {"type": "LineString", "coordinates": [[xmin - 0.0001, y], [xmax + 0.0001, y]]}
+
+
+def _split(client, layer, feature_id, body):
+    return client.post(reverse("api-feature-split", args=[layer.slug, feature_id]), json.dumps(body), content_type="application/json")
+
+
+def test_split_through_the_api_answers_the_parts_original_first(layer, planner_client):
+    feature = make_feature(layer, square(LON, LAT, 0.0004), PARCEL)
+    make_feature(layer, square(LON + 0.001, LAT, 0.0002), {**PARCEL, "parcel_no": 7})
+    response = _split(planner_client, layer, feature.pk, {"line": _across(feature.geom, 0.3), "version": 1, "comment": "tách"})
+    assert response.status_code == 200
+    parts = response.json()["features"]
+    assert [(p["id"], p["version"], p["properties"]["parcel_no"]) for p in parts] == [(feature.pk, 2, 8), (parts[1]["id"], 1, 9)]
+    assert parts[0]["properties"]["legal_area"] > parts[1]["properties"]["legal_area"] > 0
+    assert Feature.objects.filter(layer=layer).count() == 3
+
+
+def test_split_refusals_change_nothing(layer, planner_client):
+    feature = make_feature(layer, square(LON, LAT, 0.0004), PARCEL)
+    other = make_parcel_layer(slug="split-elsewhere")
+    foreign = make_feature(other, square(LON, LAT, 0.0004), PARCEL)
+    miss = {"type": "LineString", "coordinates": [[LON + 0.01, LAT], [LON + 0.01, LAT + 0.001]]}
+    cases = [
+        (feature.pk, {"line": _across(feature.geom), "version": 2}, 409),
+        (feature.pk, {"line": miss, "version": 1}, 400),
+        (feature.pk, {"line": {"type": "Point", "coordinates": [LON, LAT]}, "version": 1}, 400),
+        (feature.pk, {"version": 1}, 400),
+        (feature.pk, {"line": _across(feature.geom)}, 400),
+        (foreign.pk, {"line": _across(feature.geom), "version": 1}, 404),
+    ]
+    for feature_id, body, status in cases:
+        response = _split(planner_client, layer, feature_id, body)
+        assert response.status_code == status, body
+        assert response.json()["description_vi"]
+    assert _split(planner_client, layer, feature.pk, {"line": _across(feature.geom), "version": 2}).json()["current"]["id"] == feature.pk
+    missed = _split(planner_client, layer, feature.pk, {"line": miss, "version": 1}).json()
+    assert missed["code"] == "split-missed" and missed["description_vi"] == "Đường cắt phải cắt ngang đối tượng thành ít nhất hai phần."
+    assert _split(planner_client, other, foreign.pk, {"line": _across(foreign.geom), "version": 1}).status_code == 403
+    outsider = Client()
+    outsider.force_login(User.objects.create_user("split-outsider"))
+    assert _split(outsider, layer, feature.pk, {"line": _across(feature.geom), "version": 1}).status_code == 403
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(User.objects.get(username="planner"))
+    assert _split(strict, layer, feature.pk, {"line": _across(feature.geom), "version": 1}).status_code == 403
+    assert Feature.objects.filter(layer__in=[layer, other]).count() == 2
+    assert Feature.objects.get(pk=feature.pk).version == 1 and Feature.objects.get(pk=foreign.pk).version == 1
+
+
+def _history(client, layer, feature):
+    return client.get(reverse("feature-history", args=[layer.slug, feature.pk])).content.decode()
+
+
+def test_the_history_page_reverts_for_editors_only(layer, planner_client):
+    feature = make_feature(layer, square(LON, LAT, 0.0002), PARCEL)
+    _put(planner_client, reverse("api-feature", args=[layer.slug, feature.pk]), {"version": 1, "properties": {**PARCEL, "address": "new"}})
+    page = _history(planner_client, layer, feature)
+    assert page.count('class="inline-form revert-form"') == 1 and 'data-testid="revert-1"' in page  # not on the current version
+    url = reverse("feature-history-revert", args=[layer.slug, feature.pk])
+    reader = Client()
+    reader.force_login(User.objects.create_user("reader"))
+    assert "revert-form" not in _history(reader, layer, feature) and "revert-form" not in _history(Client(), layer, feature)
+    for stranger in (reader, Client()):
+        assert stranger.post(url, {"version": 1}).status_code == 403
+    assert Feature.objects.get(pk=feature.pk).version == 2
+    response = planner_client.post(url, {"version": 1, "comment": "nhầm địa chỉ"}, follow=True)
+    assert response.redirect_chain == [(reverse("feature-history", args=[layer.slug, feature.pk]), 302)]
+    restored = Feature.objects.get(pk=feature.pk)
+    assert restored.version == 3 and "address" not in restored.properties
+    html = response.content.decode()
+    assert 'class="message message-success"' in html and "nhầm địa chỉ" in html and html.count('<li class="op-') == 3
+    refused = planner_client.post(url, {"version": 99}, follow=True).content.decode()
+    assert 'class="message message-error" role="alert"' in refused and "Không tìm thấy đối tượng trong lớp này." in refused
+    assert Feature.objects.get(pk=feature.pk).version == 3
+    assert planner_client.get(url).status_code == 405
+
+
+def test_the_ingest_run_page_reverts_the_run_for_editors_only(layer):
+    from django.db import connection
+
+    from ingest.models import IngestRun
+
+    kept = make_feature(layer, square(LON, LAT), PARCEL)
+    with connection.cursor() as cursor:  # history before the run
+        cursor.execute("UPDATE layers_featureversion SET changed_at = changed_at - interval '1 day' WHERE feature_id = %s", [kept.pk])
+    run = IngestRun.objects.create(layer=layer, layer_slug=layer.slug, file_name="p.gpkg", mode="upsert", status="succeeded",
+                                   report={"inserted": 1, "updated": 1, "unchanged": 0, "deleted": 0})
+    with connection.cursor() as cursor:  # what the run did, tagged with its id
+        cursor.execute("SELECT set_config('gisportal.run_id', %s, true)", [str(run.pk)])
+        cursor.execute("UPDATE layers_feature SET properties = properties || '{\"address\": \"from run\"}' WHERE id = %s", [kept.pk])
+        cursor.execute("SELECT set_config('gisportal.run_id', '', true)")
+    page_url, revert_url = reverse("ingest-run", args=[run.pk]), reverse("ingest-run-revert", args=[run.pk])
+    staff = Client()
+    staff.force_login(User.objects.create_user("staff-viewer", is_staff=True))  # sees the run page, may not edit the layer
+    assert staff.get(page_url).status_code == 200 and 'data-testid="run-revert"' not in staff.get(page_url).content.decode()
+    assert staff.post(revert_url).status_code == 403 and Client().post(revert_url).status_code == 403
+    assert Feature.objects.get(pk=kept.pk).properties["address"] == "from run"
+    editor = Client()
+    editor.force_login(User.objects.create_user("staff-editor", is_staff=True))
+    LayerGrant.objects.create(layer=layer, user=User.objects.get(username="staff-editor"), can_edit=True)
+    page = editor.get(page_url).content.decode()
+    assert 'data-testid="run-revert"' in page and "data-confirm=" in page and "js/confirm.js" in page
+    response = editor.post(revert_url, {"comment": "nạp nhầm tệp"}, follow=True)
+    assert response.redirect_chain == [(page_url, 302)] and 'class="message message-success"' in response.content.decode()
+    assert "address" not in Feature.objects.get(pk=kept.pk).properties

@@ -1,6 +1,7 @@
 // The layer editor: Leaflet + Leaflet-Geoman (vendored). Features come from /api/layers/<slug>/features,
-// saves send the version they started from; a 409 shows what the other person saved. Data reaches the
-// page only through textContent and form values, never as HTML.
+// saves send the version they started from; a 409 shows what the other person saved. Split: a line drawn
+// with Geoman's line tool is sent to .../split, and the parts come back. Data reaches the page only through
+// textContent and form values, never as HTML.
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("editor-config").textContent);
@@ -18,6 +19,7 @@
   var geometryError = form.querySelector('[data-field="geometry"]');
   var conflict = document.getElementById("conflict");
   var historyLink = document.getElementById("history-link");
+  var splitButton = document.getElementById("split-feature");
 
   var map = L.map("editor-map", { attributionControl: false, minZoom: 10, maxZoom: 21 });
   if (cfg.extent) { map.fitBounds([[cfg.extent[1], cfg.extent[0]], [cfg.extent[3], cfg.extent[2]]], { maxZoom: 16 }); }
@@ -39,6 +41,7 @@
   var features = L.featureGroup().addTo(map);
   var byId = {};
   var selected = null;
+  var splitting = null;  // the feature being cut while its cutting line is drawn
 
   var point = /Point/.test(cfg.geometryType);
   var line = /LineString/.test(cfg.geometryType);
@@ -48,7 +51,8 @@
     drawPolygon: area, drawCircle: false, drawText: false, cutPolygon: false, rotateMode: false,
     editMode: true, dragMode: true, removalMode: true
   });
-  map.pm.setGlobalOptions({ snappable: true, snapDistance: 15, allowSelfIntersection: false });
+  map.pm.setGlobalOptions({ snappable: true, snapDistance: 15, allowSelfIntersection: false, finishOnEnter: true, exitModeOnEscape: true });
+  splitButton.hidden = point;
   if (english) { map.pm.setLang("en"); } else { map.pm.setLang("vi"); }
 
   function say(text) { status.textContent = text; }
@@ -72,7 +76,7 @@
     if (existing) { features.removeLayer(existing); }
     var layer = L.geoJSON(json, { style: baseStyle }).getLayers()[0];
     layer.feature = json;
-    layer.on("click", function () { select(layer); });
+    layer.on("click", function () { if (!splitting) { select(layer); } });
     layer.on("pm:edit pm:dragend", function () { if (selected !== layer) { select(layer); } });
     layer.on("pm:remove", function () { remove(layer); });
     features.addLayer(layer);
@@ -168,6 +172,7 @@
     comment.value = "";
     form.querySelector(".feature-id").textContent = f.id ? S.featureLabel.replace("%(id)s", f.id).replace("%(version)s", f.version) : S.newFeature;
     historyLink.hidden = !f.id;
+    splitButton.disabled = !f.id;
     if (f.id) { historyLink.href = historyUrl.replace(/\/0\/$/, "/" + f.id + "/"); }
     form.hidden = false;
   }
@@ -227,7 +232,51 @@
     });
   }
 
+  function startSplit() {
+    if (splitting) { map.pm.disableDraw("Line"); return; }
+    if (!selected || !selected.feature || !selected.feature.id) { return; }
+    splitting = selected;
+    splitButton.setAttribute("aria-pressed", "true");
+    map.pm.enableDraw("Line", { continueDrawing: false, finishOn: null });
+    say(S.splitHint);
+  }
+
+  function partLabel(part) {
+    var number = part.properties && part.properties.parcel_no;
+    var text = number === undefined ? S.splitPart : S.splitParcel.replace("%(number)s", number);
+    return text.replace("%(id)s", part.id);
+  }
+
+  function split(layer, line) {
+    var f = layer.feature;
+    request("POST", api + "/" + f.id + "/split", { line: line, version: f.version, comment: comment.value }).then(function (r) {
+      if (r.status === 200) {
+        var parts = r.data.features;
+        parts.forEach(addFeature);
+        select(byId[parts[0].id]);
+        say(S.splitDone.replace("%(count)s", parts.length).replace("%(parts)s", parts.map(partLabel).join(", ")));
+      } else if (r.status === 409) {
+        select(addFeature(r.data.current));
+        say(message(r.data));
+      } else {
+        if (r.data.problems) { showProblems(r.data.problems); }
+        say(message(r.data));
+      }
+    }).catch(function () { say(S.failed); });
+  }
+
+  map.on("pm:drawend", function () {
+    if (splitting) { splitting = null; say(S.splitCancelled); }
+    splitButton.setAttribute("aria-pressed", "false");
+  });
   map.on("pm:create", function (e) {
+    if (splitting) {  // the cutting line, not a new feature
+      var target = splitting;
+      splitting = null;
+      map.removeLayer(e.layer);
+      split(target, e.layer.toGeoJSON().geometry);
+      return;
+    }
     e.layer.feature = { type: "Feature", properties: {} };
     e.layer.on("click", function () { select(e.layer); });
     select(e.layer);
@@ -238,7 +287,9 @@
     if (selected) { features.removeLayer(selected); }
     select(addFeature(current));
   });
+  splitButton.addEventListener("click", startSplit);
   document.getElementById("cancel-edit").addEventListener("click", function () {
+    if (splitting) { map.pm.disableDraw("Line"); }
     form.hidden = true;
     if (selected && selected.feature && selected.feature.id) { addFeature(selected.feature); }
     selected = null;

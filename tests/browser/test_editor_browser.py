@@ -1,4 +1,5 @@
-"""A planner edits a parcel in the browser; a second planner's stale save is refused and shown."""
+"""A planner edits a parcel in the browser; a second planner's stale save is refused and shown; a parcel is split
+with a drawn line; an edit is reverted from the history page."""
 import json
 
 import pytest
@@ -50,3 +51,68 @@ def test_edit_then_a_stale_save_is_refused_and_both_are_in_history(page, live_se
     assert page.requests.outside(live_server.url) == []
     assert [e for e in page.requests.console_errors if "409" not in e] == []  # the browser logs the refused save
     screenshot("conflict")
+
+
+def _selected_box(page) -> dict:
+    """The selected feature's outline on screen (the editor draws it in red)."""
+    outline = page.locator("#editor-map path.leaflet-interactive[stroke='#b00020']")
+    outline.wait_for()
+    return outline.bounding_box()
+
+
+def test_split_a_parcel_with_a_drawn_line(page, live_server, demo_city, planner, screenshot):
+    parcels = demo_city["parcels"]
+    parcel = Feature.objects.filter(layer=parcels).order_by("id")[40]
+    sheet = {"layer": parcels, "properties__ward_code": parcel.properties["ward_code"],
+             "properties__map_sheet": parcel.properties["map_sheet"]}
+    numbers = [int(n) for n in Feature.objects.filter(**sheet).values_list("properties__parcel_no", flat=True)]
+    _login(page, live_server, f"/edit/parcels/%3Ffeature%3D{parcel.pk}")
+    page.wait_for_selector("#field-address")
+    page.wait_for_load_state("networkidle")
+    assert page.is_enabled("#split-feature")
+    box = _selected_box(page)
+    page.click("#split-feature")
+    assert page.get_attribute("#split-feature", "aria-pressed") == "true"
+    y = box["y"] + box["height"] / 2
+    start, end = box["x"] - 40, box["x"] + box["width"] + 40
+    page.mouse.click(start, y)
+    page.mouse.move(end, y, steps=5)
+    page.mouse.click(end, y)
+    with page.expect_response(lambda r: r.url.endswith(f"/features/{parcel.pk}/split")) as answer:
+        page.mouse.click(end, y)  # the last point again finishes the line
+    assert answer.value.status == 200
+    page.wait_for_function(r"() => /\(/.test(document.getElementById('editor-status').textContent)")
+    status = page.inner_text("#editor-status")
+    original = Feature.objects.get(pk=parcel.pk)
+    new = Feature.objects.get(**sheet, properties__parcel_no=max(numbers) + 2)  # both parts get new numbers
+    assert original.version == parcel.version + 1 and original.properties["parcel_no"] == max(numbers) + 1
+    assert str(new.pk) in status and str(max(numbers) + 2) in status
+    assert original.properties["legal_area"] + new.properties["legal_area"] == pytest.approx(parcel.properties["legal_area"], abs=0.2)
+    assert Feature.objects.filter(**sheet).count() == len(numbers) + 1
+    assert page.get_attribute("#split-feature", "aria-pressed") == "false"
+    assert page.locator("#editor-map path.leaflet-interactive").count() >= 2
+    assert page.requests.outside(live_server.url) == [] and page.requests.console_errors == []
+    screenshot("split")
+
+
+def test_revert_from_the_history_page(page, live_server, demo_city, planner, screenshot):
+    from layers.editing import feature_update
+
+    parcels = demo_city["parcels"]
+    parcel = Feature.objects.filter(layer=parcels).order_by("id")[12]
+    old = dict(parcel.properties)
+    feature_update(layer=parcels, feature_id=parcel.pk, expected_version=parcel.version, user=planner,
+                   properties={**old, "address": "99 Đường sai"}, comment="nhập nhầm")
+    _login(page, live_server, f"/history/parcels/{parcel.pk}/")
+    page.wait_for_selector("[data-testid=timeline]")
+    assert page.locator("form.revert-form").count() == 1  # the older version only, not the current one
+    page.fill(f"[data-testid=revert-{parcel.version}] input[name=comment]", "trả lại địa chỉ cũ")
+    with page.expect_navigation():
+        page.click(f"[data-testid=revert-{parcel.version}] button[type=submit]")
+    assert page.locator(".message-success").is_visible()
+    restored = Feature.objects.get(pk=parcel.pk)
+    assert restored.properties == old and restored.version == parcel.version + 2
+    timeline = page.locator("[data-testid=timeline] > li")
+    assert timeline.count() == 3 and "trả lại địa chỉ cũ" in timeline.nth(2).inner_text()
+    assert page.requests.outside(live_server.url) == [] and page.requests.console_errors == []
+    screenshot("reverted")
