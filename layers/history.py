@@ -75,7 +75,7 @@ SELECT id AS version_id, feature_id, version, geom, properties FROM (
 
 # The same state within a box. The box cannot filter before the latest version is chosen (a feature
 # moved out of the box would show its older shape there), so versions in the box are kept only when
-# no later version of the feature exists by then: the GiST finds candidates, (feature_id, changed_at)
+# no later version of the feature exists by then: the GiST finds candidates, (feature_id, changed_at, id)
 # answers the check.
 AS_OF_BOX_SQL = """
 SELECT v.id AS version_id, v.feature_id, v.version, v.geom, v.properties
@@ -85,7 +85,7 @@ WHERE v.layer_id = %(layer)s::bigint AND v.changed_at <= %(at)s AND v.op <> 'del
   AND NOT EXISTS (
       SELECT 1 FROM layers_featureversion later
       WHERE later.feature_id = v.feature_id AND later.changed_at <= %(at)s
-        AND (later.changed_at > v.changed_at OR (later.changed_at = v.changed_at AND later.id > v.id)))
+        AND (later.changed_at, later.id) > (v.changed_at, v.id))
 """
 
 

@@ -150,7 +150,8 @@ class FeatureVersion(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["feature_id", "changed_at"], name="fversion_feature_time"),
+            # With id, "is there a later version by then?" is one index range (a row comparison), no heap.
+            models.Index(fields=["feature_id", "changed_at", "id"], name="fversion_feature_time_id"),
             GistIndex(fields=["layer", "geom"], name="fversion_layer_geom_gist"),
             models.Index(fields=["layer", "changed_at"], name="fversion_layer_time"),
             models.Index(fields=["run_id"], name="fversion_run", condition=Q(run_id__isnull=False)),
