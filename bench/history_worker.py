@@ -105,14 +105,10 @@ def as_of() -> dict:
     old, _ = _median_ms(past, boxes)
 
     # The same places as z16 vector tiles (rendered, not from the tile cache), now and as of now.
-    from tiles.coords import Tile, lonlat_to_mercator
+    from tiles.coords import tiles_in
     from tiles.mvt import render_tile
 
-    tiles = []
-    for x, y in centres:
-        mx, my = lonlat_to_mercator(x, y)
-        size = 2 * 20037508.342789244 / (1 << 16)
-        tiles.append(Tile(16, int((mx + 20037508.342789244) // size), int((20037508.342789244 - my) // size)))
+    tiles = [next(tiles_in((x, y, x, y), 16)) for x, y in centres]
     render_tile([layer], tiles[0]), render_tile([layer], tiles[0], now)
     tile_cur, _ = _median_ms(lambda tile: render_tile([layer], tile), tiles)
     tile_old, _ = _median_ms(lambda tile: render_tile([layer], tile, now), tiles)

@@ -198,7 +198,6 @@ def map_strings() -> dict:
         "zoom_out": gettext("Zoom out"),
         "planning_info": gettext("Planning information for this parcel"),
         "no_results": gettext("Nothing found. Try a ward name, or ward / sheet / number."),
-        "basemap": gettext("Basemap"),
         "as_of_note": gettext("The map shows the layers as they were at the end of %(date)s."),
     }
 

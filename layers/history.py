@@ -15,12 +15,13 @@ from layers.vn2000 import LEGAL_AREA_SRID
 
 
 def parse_moment(text: str, name: str = "as_of") -> dt.datetime:
-    """An ISO 8601 date or date-time from a request (a date means its end); InvalidParameter otherwise."""
-    text = (text or "").strip()[:40]
+    """An ISO 8601 date or date-time from a request (a date means its end, local time when no offset is
+    given); InvalidParameter otherwise. Every door that reads as_of parses it here."""
+    text = (text or "").strip()[:40].replace(" ", "+")  # '+07:00' arrives as ' 07:00' when not URL-encoded
     try:
-        value = parse_datetime(text)
-        if value is None and parse_date(text) is not None:
-            value = dt.datetime.combine(parse_date(text), dt.time.max)
+        # A date alone first: parse_datetime would read "2025-07-01" as its midnight (fromisoformat does).
+        day = parse_date(text) if len(text) == 10 else None
+        value = dt.datetime.combine(day, dt.time.max) if day else parse_datetime(text)
     except ValueError:
         value = None
     if value is None:

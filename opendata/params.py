@@ -6,11 +6,11 @@ so bad input never reaches SQL and never becomes a 500.
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
 
-from django.utils import timezone
 
 from layers.errors import InvalidBBox, InvalidParameter
+from layers.history import parse_moment
 from layers.vn2000 import VN2000_CRS
 
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -170,22 +170,7 @@ def parse_field_list(raw: str | None, allowed: list[str], *, parameter: str = "p
 
 
 def parse_datetime_param(raw: str | None, *, parameter: str) -> datetime | None:
-    """An ISO 8601 date or date-time (local time zone when none is given), or None. A date alone means
-    the end of that day, as wherever as_of is read (map, tiles, editing API): "as of 1 July" includes
-    what changed on 1 July."""
+    """An ISO 8601 date or date-time read as everywhere else (layers.history.parse_moment), or None."""
     if raw is None or raw == "":
         return None
-    text = check_text(raw, parameter).strip().replace(" ", "+")  # '+07:00' arrives as ' 07:00' when not encoded
-    try:
-        if len(text) == 10:  # YYYY-MM-DD
-            return timezone.make_aware(datetime.combine(date.fromisoformat(text), time.max))
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidParameter(
-            f"{parameter} phải là ngày/giờ ISO 8601, ví dụ 2025-07-01T00:00:00+07:00.",
-            f"{parameter} must be an ISO 8601 date or date-time, e.g. 2025-07-01T00:00:00+07:00.",
-            parameter=parameter,
-        ) from None
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
-    return value
+    return parse_moment(check_text(raw, parameter), parameter)

@@ -40,6 +40,15 @@ def square(lon: float, lat: float, size: float = 0.0005) -> Polygon:
     return poly
 
 
+def age_history(feature_id: int, days: int) -> None:
+    """Moves a feature's recorded versions `days` into the past (a test runs in one transaction: one now())."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE layers_featureversion SET changed_at = changed_at - %s * interval '1 day' "
+                       "WHERE feature_id = %s", [days, feature_id])
+
+
 def make_feature(layer: Layer, geom, properties: dict | None = None, *, refresh: bool = True) -> Feature:
     """One feature (geom: a GEOS geometry or WKT in WGS 84); refreshes the layer's stats."""
     if isinstance(geom, str):

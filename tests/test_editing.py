@@ -13,7 +13,7 @@ from layers.models import Feature, FeatureVersion, LayerGrant
 from layers.selectors import layer_for, layers_visible_to
 from layers.errors import InvalidParameter, UnknownLayer
 from layers.validation import ValidationFailed
-from tests.factories import make_feature, make_layer, make_parcel_layer, square
+from tests.factories import age_history, make_feature, make_layer, make_parcel_layer, square
 
 pytestmark = pytest.mark.django_db
 LON, LAT = 106.7500, 10.8000
@@ -30,13 +30,6 @@ def planner(layer):
     user = User.objects.create_user("planner")
     LayerGrant.objects.create(layer=layer, user=user, can_edit=True)
     return user
-
-
-def _shift_history(feature_id: int, days: int) -> None:
-    """Moves a feature's recorded versions into the past (tests run inside one transaction, one now())."""
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE layers_featureversion SET changed_at = changed_at - %s * interval '1 day' WHERE feature_id = %s",
-                       [days, feature_id])
 
 
 def test_create_update_delete_are_versioned_by_the_database(layer, planner):
@@ -112,7 +105,7 @@ def test_a_feature_of_another_layer_is_not_found(layer, planner):
 
 def test_as_of_diff_and_revert(layer, planner):
     feature = feature_create(layer=layer, geom=square(LON, LAT, 0.0002), properties=PARCEL, user=planner)
-    _shift_history(feature.pk, 2)
+    age_history(feature.pk, 2)
     feature_update(layer=layer, feature_id=feature.pk, expected_version=1, user=planner, geom=square(LON, LAT, 0.0003))
     added = feature_create(layer=layer, geom=square(LON + 0.001, LAT, 0.0002), properties={**PARCEL, "parcel_no": 2}, user=planner)
     yesterday = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
@@ -136,7 +129,7 @@ def test_a_deleted_feature_comes_back_with_its_history(layer, planner):
 
 def test_revert_a_whole_ingest_run(layer, planner):
     kept = make_feature(layer, square(LON, LAT), PARCEL)
-    _shift_history(kept.pk, 1)
+    age_history(kept.pk, 1)
     with connection.cursor() as cursor:  # what an ingest run does, tagged with its run id
         cursor.execute("SELECT set_config('gisportal.run_id', '4242', true)")
         cursor.execute("UPDATE layers_feature SET properties = properties || '{\"address\": \"from run\"}' WHERE id = %s", [kept.pk])

@@ -5,13 +5,12 @@ import json
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from layers.history import feature_versions
 from layers.models import LayerGrant
-from tests.factories import make_feature, make_parcel_layer, square
+from tests.factories import age_history, make_feature, make_parcel_layer, square
 from tests.tiles.helpers import decode
 from tests.tiles.test_vector_tiles import tile_at, url
 
@@ -37,9 +36,7 @@ def _planner(layer, name: str) -> Client:
 def test_edit_seen_at_once_stale_refused_history_as_of_and_revert(client):
     layer = make_parcel_layer(slug="parcels")
     parcel = make_feature(layer, square(LON, LAT, 0.0002), PARCEL)
-    with connection.cursor() as cursor:  # the parcel as loaded three days ago
-        cursor.execute("UPDATE layers_featureversion SET changed_at = changed_at - interval '3 days' WHERE feature_id = %s",
-                       [parcel.pk])
+    age_history(parcel.pk, 3)  # the parcel as loaded three days ago
     first, second = _planner(layer, "planner-a"), _planner(layer, "planner-b")
     tile = url("parcels", tile_at(LON + 0.0001, LAT + 0.0001, 17))
     point = {"lon": LON + 0.0001, "lat": LAT + 0.0001, "z": 18, "layers": "parcels"}

@@ -1,13 +1,13 @@
 """A layer as of a past time through every reading door: the history query, vector tiles, click-to-see."""
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
 
 from layers.history import layer_as_of
 from layers.models import Feature
-from tests.factories import make_feature, make_parcel_layer, square
+from tests.factories import age_history, make_feature, make_parcel_layer, square
 from tests.tiles.helpers import decode
 from tests.tiles.test_vector_tiles import tile_at, url
 
@@ -20,13 +20,6 @@ PARCEL = {"ward_code": "26800", "map_sheet": 12, "parcel_no": 345, "land_use": "
 @pytest.fixture(autouse=True)
 def _own_tile_cache(settings, tmp_path):
     settings.GISPORTAL_TILE_CACHE_DIR = str(tmp_path / "tile-cache")
-
-
-def _age_history(feature_id: int, days: int) -> None:
-    """Moves a feature's recorded versions into the past (a test runs in one transaction: one now())."""
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE layers_featureversion SET changed_at = changed_at - %s * interval '1 day' "
-                       "WHERE feature_id = %s", [days, feature_id])
 
 
 def _change(feature: Feature, **fields) -> None:
@@ -48,7 +41,7 @@ def yesterday():
 
 def test_a_feature_moved_out_of_the_box_is_not_there_any_more(parcels):
     feature = make_feature(parcels, square(LON, LAT, 0.0002), PARCEL)
-    _age_history(feature.pk, 2)
+    age_history(feature.pk, 2)
     _change(feature, geom=square(LON + 0.01, LAT, 0.0002))  # moved far east, out of the box below
     box = (LON - 0.001, LAT - 0.001, LON + 0.001, LAT + 0.001)
     now = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
@@ -63,7 +56,7 @@ def test_a_tile_as_of_yesterday_shows_the_layer_as_it_was(client, parcels, yeste
     kept = make_feature(parcels, square(LON, LAT, 0.0002), PARCEL)
     gone = make_feature(parcels, square(LON + 0.0003, LAT, 0.0002), {**PARCEL, "parcel_no": 346})
     for feature in (kept, gone):
-        _age_history(feature.pk, 2)
+        age_history(feature.pk, 2)
     _change(kept, properties={**PARCEL, "address": "14 Võ Văn Ngân"})
     gone_id = gone.pk
     gone.delete()
@@ -102,7 +95,7 @@ def test_a_restricted_layer_as_of_any_time_is_404_for_visitors(client, yesterday
 
 def test_click_to_see_as_of_a_past_time(client, parcels, yesterday):
     feature = make_feature(parcels, square(LON, LAT, 0.0002), PARCEL)
-    _age_history(feature.pk, 2)
+    age_history(feature.pk, 2)
     _change(feature, properties={**PARCEL, "address": "14 Võ Văn Ngân"})
     point = {"lon": LON + 0.0001, "lat": LAT + 0.0001, "z": 18, "layers": "parcels"}
 
@@ -123,7 +116,7 @@ def test_ogc_items_and_downloads_as_of_a_day(client, parcels, yesterday):
     kept = make_feature(parcels, square(LON, LAT, 0.0002), PARCEL)
     gone = make_feature(parcels, square(LON + 0.0003, LAT, 0.0002), {**PARCEL, "parcel_no": 346})
     for feature in (kept, gone):
-        _age_history(feature.pk, 2)
+        age_history(feature.pk, 2)
     gone_id = gone.pk
     gone.delete()
     _change(kept, properties={**PARCEL, "address": "14 Võ Văn Ngân"})
@@ -143,3 +136,14 @@ def test_ogc_items_and_downloads_as_of_a_day(client, parcels, yesterday):
     assert addresses == ["12 Võ Văn Ngân", "12 Võ Văn Ngân"]
     assert client.get("/ogc/collections/parcels/items", {"as_of": "01/07/2025"},
                       HTTP_ACCEPT="application/geo+json").status_code == 400
+
+
+def test_a_date_alone_means_the_end_of_that_day_at_every_door():
+    from layers.history import parse_moment
+    from opendata.params import parse_datetime_param
+
+    for moment in (parse_moment("2025-07-01"), parse_datetime_param("2025-07-01", parameter="as_of")):
+        local = moment.astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+        assert (local.date().isoformat(), local.hour, local.minute) == ("2025-07-01", 23, 59)
+    offset = parse_moment("2025-07-01T08:00:00 07:00")  # a '+' that arrived unencoded
+    assert offset.utcoffset() == dt.timedelta(hours=7) and offset.hour == 8
