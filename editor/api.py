@@ -37,13 +37,21 @@ def _body(request: HttpRequest) -> dict:
 
 
 def _int(value, name: str) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = -1
-    if number < 0:
-        raise InvalidParameter(f"{name} phải là số nguyên.", f"{name} must be a whole number.", parameter=name)
-    return number
+    """A version number: a JSON integer (not 1.5, true or "1"), or digits in a query string; 400 otherwise."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**31 - 1:
+        raise InvalidParameter(f"{name} phải là số nguyên dương, ví dụ 3.", f"{name} must be a whole number, e.g. 3.",
+                               parameter=name)
+    return value
+
+
+def _body_int(body: dict, name: str) -> int:
+    """An integer member of a JSON body: a JSON number without a fraction, nothing else."""
+    value = body.get(name)
+    if isinstance(value, str):  # "1" is text, not a version
+        value = None
+    return _int(value, name)
 
 
 def _bbox(text: str) -> Polygon:
@@ -126,7 +134,7 @@ def feature(request: HttpRequest, layer: str, feature_id: int) -> JsonResponse:
         geometry = body.get("geometry")
         updated = editing.feature_update(
             layer=catalog_layer, feature_id=feature_id, user=request.user,
-            expected_version=_int(body.get("version"), "version"),
+            expected_version=_body_int(body, "version"),
             geom=parse_geometry(geometry) if geometry is not None else None,
             properties=_properties(body), comment=str(body.get("comment", ""))[:1000],
         )
@@ -144,7 +152,7 @@ def split(request: HttpRequest, layer: str, feature_id: int) -> JsonResponse:
     body = _body(request)
     try:
         parts = editing.feature_split(layer=catalog_layer, feature_id=feature_id, user=request.user,
-                                      expected_version=_int(body.get("version"), "version"), line=_line(body),
+                                      expected_version=_body_int(body, "version"), line=_line(body),
                                       comment=str(body.get("comment", ""))[:1000])
     except ValidationFailed as error:
         return _problems(error)
@@ -155,11 +163,19 @@ def split(request: HttpRequest, layer: str, feature_id: int) -> JsonResponse:
 
 @require_http_methods(["POST"])
 def revert(request: HttpRequest, layer: str, feature_id: int) -> JsonResponse:
-    """POST {version}: the feature as it was at that version."""
+    """POST {version, expected_version, comment?}: the feature as it was at `version`, if it is still at
+    `expected_version` (409 with the current feature if not)."""
     catalog_layer = layer_for(request.user, layer, kind="vector")
     body = _body(request)
-    restored = editing.feature_revert(layer=catalog_layer, feature_id=feature_id, user=request.user,
-                                      to_version=_int(body.get("version"), "version"), comment=str(body.get("comment", ""))[:1000])
+    try:
+        restored = editing.feature_revert(layer=catalog_layer, feature_id=feature_id, user=request.user,
+                                          to_version=_body_int(body, "version"),
+                                          expected_version=_body_int(body, "expected_version"),
+                                          comment=str(body.get("comment", ""))[:1000])
+    except ValidationFailed as error:
+        return _problems(error)
+    except editing.StaleFeature as stale:
+        return _stale(stale)
     return JsonResponse(feature_json(restored), json_dumps_params={"ensure_ascii": False})
 
 

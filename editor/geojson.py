@@ -6,9 +6,9 @@ import shapely
 from django.contrib.gis.geos import GEOSGeometry
 
 from layers.errors import InvalidParameter
+from layers.validation import MAX_VERTICES
 
 ALLOWED_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
-MAX_VERTICES = 200_000
 
 
 def _bad(message_vi: str, message_en: str) -> InvalidParameter:

@@ -90,6 +90,7 @@ def history_page(request: HttpRequest, layer: str, feature_id: int) -> HttpRespo
     may_edit = can_edit(request.user, catalog_layer)
     for v in versions:
         v["can_revert"] = may_edit and _revertable(v, versions)
+        v["expected_version"] = versions[-1]["version"]  # a revert applies only to the state this page shows
     return render(request, "editor/history.html", {
         "layer": catalog_layer, "feature_id": feature_id, "versions": versions, "shapes": shapes, "can_edit": may_edit,
     })
@@ -107,8 +108,10 @@ def revert_page(request: HttpRequest, layer: str, feature_id: int) -> HttpRespon
     if not can_edit(request.user, catalog_layer):
         raise editing.EditForbidden()
     version = _posted_int(request, "version")
+    expected = _posted_int(request, "expected_version")
     try:
-        restored = editing.feature_revert(layer=catalog_layer, feature_id=feature_id, to_version=version, user=request.user,
+        restored = editing.feature_revert(layer=catalog_layer, feature_id=feature_id, to_version=version,
+                                          expected_version=expected, user=request.user,
                                           comment=request.POST.get("comment", "").strip()[:1000])
     except DomainError as error:
         messages.error(request, error.message(get_language() or "vi"))
@@ -120,7 +123,7 @@ def revert_page(request: HttpRequest, layer: str, feature_id: int) -> HttpRespon
 
 def _posted_int(request: HttpRequest, name: str) -> int:
     value = request.POST.get(name, "")
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit() and len(value) <= 10):
         raise InvalidParameter(f"{name} phải là số nguyên.", f"{name} must be a whole number.", parameter=name)
     return int(value)
 

@@ -26,6 +26,7 @@ from layers.errors import DomainError, IngestRejected
 from layers.history import change_context
 from layers.models import Layer
 from layers.services import features_changed, layer_create, layer_refresh_stats
+from layers.values import BadValue
 from layers.vn2000 import WGS84_SRID, transform_geometries
 
 MODES = ("create", "replace", "append", "upsert")
@@ -111,7 +112,12 @@ class _Pipeline:
         validate.inside_vietnam(geoms, ok, offset, report)
         validate.repair_invalid(geoms, ok, offset, report)
         validate.conform_type(geoms, ok, self.layer.geometry_type, offset, report)
-        frame = validate.check_attributes(self.columns(frame), self.layer.schema, ok, offset, report)
+        frame = self.columns(frame)
+        try:
+            validate.check_extra_columns(frame, self.layer.schema, ok, offset, report)
+        except BadValue as bad:
+            raise IngestRejected(f"{bad.message_vi} Không có gì thay đổi.", f"{bad.message_en} Nothing was changed.") from None
+        frame = validate.check_attributes(frame, self.layer.schema, ok, offset, report)
         keys = self._keys(frame, ok, offset) if self.key else None
         self._sample_text(frame)
         if report.rejected_count > self.max_rejects:

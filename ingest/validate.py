@@ -6,6 +6,12 @@ import pandas as pd
 import shapely
 
 from ingest.report import Report
+from layers.validation import MAX_VERTICES
+from layers.values import (DATE_MAX, DATE_MIN, MAX_EXTRA, TEXT_MAX_LENGTH, BadValue, check_name, number_bounds, parse_date,
+                           text_limit)
+
+# Control characters but tab and line breaks: the editor refuses them too (layers/values.py).
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 
 def is_text(column: pd.Series) -> bool:
@@ -44,6 +50,11 @@ def check_geometries(geoms: np.ndarray, offset: int, report: Report) -> np.ndarr
     for i in bad:
         report.reject(offset + i + 1, "Tọa độ NaN hoặc vô hạn.", "NaN or infinite coordinates.")
     ok[bad] = False
+    big = np.flatnonzero(ok & (shapely.get_num_coordinates(np.where(ok, geoms, None)) > MAX_VERTICES))
+    for i in big:  # the editor's limit (layers.validation.MAX_VERTICES)
+        report.reject(offset + i + 1, f"Hình học có quá nhiều đỉnh (tối đa {MAX_VERTICES}).",
+                      f"The geometry has more than {MAX_VERTICES} vertices.")
+    ok[big] = False
     return ok
 
 
@@ -134,8 +145,21 @@ def _empty(column: pd.Series) -> pd.Series:
     return empty
 
 
+def _text_bad(values: pd.Series, limit: int) -> pd.Series:
+    """Texts longer than the limit or holding control characters (the editor's clean_text, on a column)."""
+    text = values.astype(object).astype(str)
+    return (text.str.len() > limit) | text.str.contains(_CONTROL, regex=True)
+
+
+def _as_date(value) -> str | None:
+    """One value as an ISO date within the years every door accepts (layers.values), else None."""
+    day = parse_date(value)
+    return day.isoformat() if day is not None and DATE_MIN <= day <= DATE_MAX else None
+
+
 def _coerce(spec: dict, values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(converted values, failure mask) for the non-empty values of one field."""
+    """(converted values, failure mask) for the non-empty values of one field; the limits are
+    layers.values' (the editor's), checked on whole columns."""
     kind = spec["type"]
     if kind in ("text", "code"):
         if pd.api.types.infer_dtype(values, skipna=True) == "string":
@@ -143,25 +167,46 @@ def _coerce(spec: dict, values: pd.Series) -> tuple[pd.Series, pd.Series]:
         else:
             out = values.map(lambda v: v if isinstance(v, str) else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
         bad = ~out.isin(spec.get("choices", [])) if kind == "code" else pd.Series(False, index=values.index)
-        return out, bad
+        return out, bad | _text_bad(out, text_limit(spec))
     if kind in ("integer", "number"):
         numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-        bad = ~np.isfinite(numbers)
+        low, high = number_bounds(spec)
+        bad = ~np.isfinite(numbers) | (numbers < low) | (numbers > high)
         if kind == "integer":
-            bad |= (numbers % 1 != 0) | (numbers.abs() > 2**53)
+            bad |= numbers % 1 != 0
             return numbers.where(~bad, 0).astype("int64"), bad
         return numbers, bad
     if kind == "date":
-        def as_date(v):
-            if isinstance(v, (dt.date, dt.datetime)):
-                return v.isoformat()[:10]
-            try:
-                return dt.date.fromisoformat(str(v)[:10].replace("/", "-")).isoformat()
-            except ValueError:
-                return None
-        out = values.map(as_date)
+        out = values.map(_as_date)
         return out, out.isna()
     raise ValueError(f"unknown field type {kind}")
+
+
+def check_extra_columns(frame: pd.DataFrame, schema: list[dict], ok: np.ndarray, offset: int, report: Report) -> None:
+    """Columns outside the layer's schema go in as extra properties: named and limited as in the editor."""
+    known = {spec["name"] for spec in schema}
+    extra = [name for name in frame.columns if name not in known]
+    if len(extra) > MAX_EXTRA:
+        raise BadValue(f"Tệp có {len(extra)} cột ngoài lược đồ của lớp (tối đa {MAX_EXTRA}).",
+                       f"The file has {len(extra)} columns outside the layer's schema (at most {MAX_EXTRA}).")
+    for name in extra:
+        check_name(name)
+        column = frame[name]
+        if is_text(column):
+            present = column.notna().to_numpy()
+            bad = np.zeros(len(column), dtype=bool)
+            if present.any():
+                bad[present] = _text_bad(column[present], TEXT_MAX_LENGTH).to_numpy()
+        elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            numbers = column.astype("float64")
+            low, high = number_bounds({"type": "number"})
+            bad = ((numbers < low) | (numbers > high)).to_numpy()
+        else:
+            continue
+        for i in np.flatnonzero(ok & bad):
+            report.reject(offset + i + 1, f"Giá trị không hợp lệ ở cột {name}.", f"Not a valid value in column {name}.",
+                          name, column.iloc[i])
+        ok &= ~bad
 
 
 def check_attributes(frame: pd.DataFrame, schema: list[dict], ok: np.ndarray, offset: int, report: Report) -> pd.DataFrame:

@@ -6,7 +6,7 @@ from leaflet.admin import LeafletGeoAdmin
 from layers import editing
 from layers.errors import DomainError
 from layers.models import Feature, Layer, LayerGrant, PermissionChange
-from layers.permissions import can_edit, edit_area, is_data_admin
+from layers.permissions import authorize_change, can_edit, is_data_admin
 from layers.services import grant_create, grant_revoke
 from layers.validation import ValidationFailed, check_feature
 
@@ -40,16 +40,19 @@ class FeatureForm(forms.ModelForm):
         if layer is None or geom is None or not isinstance(data.get("properties"), dict):
             return data
         user = self.request_user
-        if not can_edit(user, layer):
-            raise forms.ValidationError(editing.EditForbidden().message_en)
-        if self.instance.pk and data.get("expected_version") != Feature.objects.get(pk=self.instance.pk).version:
-            raise forms.ValidationError("Someone else changed this feature first; reload it. / Đối tượng đã được người khác sửa.")
-        try:
-            check_feature(layer, geom.clone(), data["properties"], area=edit_area(user, layer), exclude_id=self.instance.pk)
+        before = Feature.objects.filter(pk=self.instance.pk).first() if self.instance.pk else None
+        try:  # the same checks, in the same order, as the editor's services (layers/editing.py)
+            authorize_change(user=user, layer=layer, geoms=[before.geom if before else None])
+            if before is not None and data.get("expected_version") != before.version:
+                raise forms.ValidationError("Someone else changed this feature first; reload it. / Đối tượng đã được người khác sửa.")
+            checked = check_feature(layer, geom.clone(), data["properties"], exclude_id=self.instance.pk)
+            authorize_change(user=user, layer=layer, geoms=[checked.geom])
         except ValidationFailed as failed:
             for problem in failed.problems:
                 field = "geom" if problem.field == "geometry" else "properties"
                 self.add_error(field, f"{problem.message_en} / {problem.message_vi}")
+        except DomainError as error:
+            raise forms.ValidationError(f"{error.message_en} / {error.message_vi}") from None
         return data
 
 

@@ -1,31 +1,27 @@
 """Writes by planners: create, update, split, delete and revert features — checked, versioned, recorded.
 
 Every service runs in one transaction: it checks the grant, locks the row, refuses a stale version,
-validates, writes (the triggers record history), and tells the tile cache before commit.
+validates (layers.validation.check_feature), checks that every state it touches, before and after, lies in
+the user's edit area (layers.permissions.authorize_change), writes (the triggers record history), and tells
+the tile cache before commit.
 """
 import datetime as dt
+import json
 import math
 from dataclasses import dataclass
 
-from django.contrib.gis.geos import GEOSGeometry, LineString, MultiLineString, MultiPolygon, Polygon
+from django.contrib.gis.geos import GEOSGeometry, LineString, MultiLineString, MultiPolygon
 from django.db import connection, transaction
-from django.utils import timezone
 
 from layers.errors import DomainError, InvalidParameter, NotFound, StaleVersion
 from layers.history import change_context
 from layers.models import Feature, FeatureVersion, Layer
-from layers.permissions import can_edit, edit_area
+from layers.permissions import (EditForbidden, OutsideEditArea, authorize_change, authorize_change_sql,  # noqa: F401
+                                authorize_edit)
+from layers.schemas import validate_properties
 from layers.services import features_changed, layer_refresh_stats
-from layers.validation import Checked, check_feature
+from layers.validation import MAX_VERTICES, Checked, Problem, ValidationFailed, check_feature
 from layers.vn2000 import LEGAL_AREA_SRID
-
-
-class EditForbidden(DomainError):
-    status = 403
-    code = "forbidden"
-
-    def __init__(self):
-        super().__init__("Bạn không có quyền chỉnh sửa lớp này.", "You may not edit this layer.")
 
 
 class FeatureNotFound(NotFound):
@@ -63,46 +59,48 @@ def _bounds(*geoms: GEOSGeometry | None) -> list[tuple[float, float, float, floa
     return [g.extent for g in geoms if g is not None and not g.empty]
 
 
-def _allowed(user, layer: Layer) -> GEOSGeometry | None:
-    if layer.kind != "vector" or not can_edit(user, layer):
-        raise EditForbidden()
-    return edit_area(user, layer)
-
-
-def _inside(area: GEOSGeometry | None, geom: GEOSGeometry) -> bool:
-    return area is None or area.buffer(1e-7).covers(geom)
-
-
-def _locked_for_change(layer: Layer, feature_id: int, *, area: GEOSGeometry | None, expected_version: int) -> Feature:
+def _locked_for_change(layer: Layer, feature_id: int, *, user, expected_version: int) -> Feature:
     """The feature, row-locked, if it is this layer's, inside the user's area, and still at the version edited."""
     feature = Feature.objects.select_for_update().filter(pk=feature_id).first()
     if feature is None or feature.layer_id != layer.pk:  # a feature id of another layer is no feature here
         raise FeatureNotFound()
-    if not _inside(area, feature.geom):
-        raise EditForbidden()
+    authorize_change(user=user, layer=layer, geoms=[feature.geom])
     if feature.version != expected_version:
         raise StaleFeature(feature)
     return feature
 
 
+# Count and extent change in one UPDATE of the layer's row: the row lock orders concurrent edits, and each
+# adds to the value the one before it committed (a read-modify-write in Python lost updates). The extent
+# only grows here (a delete leaves it: a full recount is layer_refresh_stats); a point's box is kept a polygon.
+TOUCH_SQL = """
+UPDATE layers_layer l SET feature_count = greatest(0, l.feature_count + %(delta)s), last_changed = now(),
+    extent = CASE WHEN p.g IS NULL THEN l.extent ELSE ST_MakeEnvelope(
+        least(ST_XMin(l.extent), ST_XMin(p.g)), least(ST_YMin(l.extent), ST_YMin(p.g)),
+        greatest(ST_XMax(l.extent), ST_XMax(p.g), least(ST_XMin(l.extent), ST_XMin(p.g)) + 1e-9),
+        greatest(ST_YMax(l.extent), ST_YMax(p.g), least(ST_YMin(l.extent), ST_YMin(p.g)) + 1e-9), 4326) END
+FROM (SELECT ST_GeomFromEWKB(%(geom)s) AS g) p
+WHERE l.id = %(layer)s
+RETURNING l.feature_count, ST_AsEWKB(l.extent), l.last_changed
+"""
+
+
 def _touch(layer: Layer, *, count_delta: int, geom: GEOSGeometry | None) -> None:
-    """Keeps the catalog current without scanning the layer: count, grown extent, last change."""
-    extent = layer.extent
-    if geom is not None:
-        box = Polygon.from_bbox(geom.extent) if extent is None else Polygon.from_bbox(
-            (min(extent.extent[0], geom.extent[0]), min(extent.extent[1], geom.extent[1]),
-             max(extent.extent[2], geom.extent[2]), max(extent.extent[3], geom.extent[3])))
-        box.srid = 4326
-        layer.extent = box
-    layer.feature_count = max(0, layer.feature_count + count_delta)
-    layer.last_changed = timezone.now()
-    layer.save(update_fields=["extent", "feature_count", "last_changed"])
+    """Keeps the catalog current without scanning the layer: count, grown extent, last change (in SQL, see TOUCH_SQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(TOUCH_SQL, {"delta": count_delta, "layer": layer.pk,
+                                   "geom": bytes(geom.ewkb) if geom is not None and not geom.empty else None})
+        count, extent, changed = cursor.fetchone()
+    layer.feature_count, layer.last_changed = count, changed
+    layer.extent = GEOSGeometry(memoryview(bytes(extent))) if extent is not None else None
 
 
 @transaction.atomic
 def feature_create(*, layer: Layer, geom: GEOSGeometry, properties: dict, user, comment: str = "") -> Feature:
     """A new feature in the layer."""
-    checked = check_feature(layer, geom, properties, area=_allowed(user, layer))
+    authorize_edit(user, layer)
+    checked = check_feature(layer, geom, properties)
+    authorize_change(user=user, layer=layer, geoms=[checked.geom])
     change_context(user=user, comment=comment)
     feature = Feature.objects.create(layer=layer, geom=checked.geom, properties=checked.properties, updated_by=user)
     features_changed(layer=layer, bounds=_bounds(checked.geom))
@@ -114,11 +112,11 @@ def feature_create(*, layer: Layer, geom: GEOSGeometry, properties: dict, user, 
 def feature_update(*, layer: Layer, feature_id: int, expected_version: int, user, geom: GEOSGeometry | None = None,
                    properties: dict | None = None, comment: str = "") -> Feature:
     """Saves an edit made on version `expected_version`; StaleFeature (409) if the feature moved on since."""
-    area = _allowed(user, layer)
-    feature = _locked_for_change(layer, feature_id, area=area, expected_version=expected_version)
+    feature = _locked_for_change(layer, feature_id, user=user, expected_version=expected_version)
     old_geom = feature.geom
     checked = check_feature(layer, geom if geom is not None else feature.geom,
-                            properties if properties is not None else feature.properties, area=area, exclude_id=feature.pk)
+                            properties if properties is not None else feature.properties, exclude_id=feature.pk)
+    authorize_change(user=user, layer=layer, geoms=[checked.geom])
     change_context(user=user, comment=comment)
     feature.geom, feature.properties, feature.updated_by = checked.geom, checked.properties, user
     feature.save(update_fields=["geom", "properties", "updated_by", "updated_at"])
@@ -253,13 +251,13 @@ def feature_split(*, layer: Layer, feature_id: int, expected_version: int, line:
                   comment: str = "") -> list[Feature]:
     """Cuts a feature with a line: the original keeps the largest part (and its history), each other part
     becomes a new feature; a parcel's parts all get new numbers."""
-    area = _allowed(user, layer)
-    feature = _locked_for_change(layer, feature_id, area=area, expected_version=expected_version)
+    feature = _locked_for_change(layer, feature_id, user=user, expected_version=expected_version)
     if feature.geom.geom_type not in SPLITTABLE:
         raise NotSplittable()
     parts = _parts(_pieces(feature, _blade(line)))
-    checked: list[Checked] = [check_feature(layer, geom, props, area=area, exclude_id=feature.pk)
+    checked: list[Checked] = [check_feature(layer, geom, props, exclude_id=feature.pk)
                               for (geom, _), props in zip(parts, _part_properties(layer, feature, parts))]
+    authorize_change(user=user, layer=layer, geoms=[c.geom for c in checked])
     change_context(user=user, comment=comment or f"split feature {feature.pk}")
     old_geom = feature.geom
     feature.geom, feature.properties, feature.updated_by = checked[0].geom, checked[0].properties, user
@@ -274,61 +272,114 @@ def feature_split(*, layer: Layer, feature_id: int, expected_version: int, line:
 @transaction.atomic
 def feature_delete(*, layer: Layer, feature_id: int, expected_version: int, user, comment: str = "") -> None:
     """Deletes a feature (its history stays, and a revert brings it back)."""
-    feature = _locked_for_change(layer, feature_id, area=_allowed(user, layer), expected_version=expected_version)
+    feature = _locked_for_change(layer, feature_id, user=user, expected_version=expected_version)
     change_context(user=user, comment=comment)
     feature.delete()
     features_changed(layer=layer, bounds=_bounds(feature.geom))
     _touch(layer, count_delta=-1, geom=None)
 
 
+def _current_version(layer: Layer, feature_id: int, current: Feature | None) -> int:
+    """The version a revert must name as expected: the feature's, or after a delete, its delete row's."""
+    if current is not None:
+        return current.version
+    last = FeatureVersion.objects.filter(feature_id=feature_id, layer=layer).order_by("changed_at", "id").last()
+    if last is None:
+        raise FeatureNotFound()
+    return last.version
+
+
 @transaction.atomic
-def feature_revert(*, layer: Layer, feature_id: int, to_version: int, user, comment: str = "") -> Feature:
-    """Puts a feature back as it was at one of its versions (re-creating it if it was deleted)."""
-    area = _allowed(user, layer)
+def feature_revert(*, layer: Layer, feature_id: int, to_version: int, expected_version: int, user,
+                   comment: str = "") -> Feature:
+    """Puts a feature back as it was at one of its versions (re-creating it if it was deleted), if it is
+    still at `expected_version` (StaleFeature, 409, if not): checked and authorized like a save, for where
+    it is now and where it goes."""
+    authorize_edit(user, layer)
+    current = Feature.objects.select_for_update().filter(pk=feature_id, layer=layer).first()
+    if current is None and Feature.objects.filter(pk=feature_id).exists():
+        raise FeatureNotFound()  # another layer's feature
+    authorize_change(user=user, layer=layer, geoms=[current.geom if current else None])
+    if _current_version(layer, feature_id, current) != expected_version:
+        if current is None:
+            raise StaleVersion(f"Đối tượng đã bị xóa ở phiên bản khác {expected_version}; hãy tải lại lịch sử.",
+                               f"The feature was deleted at a version other than {expected_version}; reload its history.")
+        raise StaleFeature(current)
     target = FeatureVersion.objects.filter(feature_id=feature_id, layer=layer, version=to_version).exclude(op="delete").last()
     if target is None:
         raise FeatureNotFound()
-    if not _inside(area, target.geom):
-        raise EditForbidden()
     # The old state is checked like any save: its number may be someone's now, a neighbour may overlap it.
-    check_feature(layer, target.geom, target.properties, area=area, exclude_id=feature_id)
+    checked = check_feature(layer, target.geom, target.properties, exclude_id=feature_id)
+    authorize_change(user=user, layer=layer, geoms=[checked.geom])
     change_context(user=user, comment=comment or f"revert to version {to_version}")
-    current = Feature.objects.select_for_update().filter(pk=feature_id, layer=layer).first()
+    old_geom = current.geom if current is not None else None
     if current is None:
         with connection.cursor() as cursor:  # same id again: its history continues
             cursor.execute(
                 "INSERT INTO layers_feature (id, layer_id, geom, properties, version, updated_at, updated_by_id) "
-                "SELECT %s, %s, geom, properties, (SELECT max(version) + 1 FROM layers_featureversion WHERE feature_id = %s), "
-                "now(), %s FROM layers_featureversion WHERE id = %s",
-                [feature_id, layer.pk, feature_id, user.pk if user else None, target.pk],
+                "VALUES (%s, %s, ST_GeomFromEWKB(%s), %s, (SELECT max(version) + 1 FROM layers_featureversion WHERE feature_id = %s), "
+                "now(), %s)",
+                [feature_id, layer.pk, bytes(checked.geom.ewkb), json.dumps(checked.properties), feature_id,
+                 user.pk if user else None],
             )
-        _touch(layer, count_delta=1, geom=target.geom)
+        _touch(layer, count_delta=1, geom=checked.geom)
     else:
-        current.geom, current.properties, current.updated_by = target.geom, target.properties, user
+        current.geom, current.properties, current.updated_by = checked.geom, checked.properties, user
         current.save(update_fields=["geom", "properties", "updated_by", "updated_at"])
-        _touch(layer, count_delta=0, geom=target.geom)
-    features_changed(layer=layer, bounds=_bounds(target.geom, current.geom if current else None))
+        _touch(layer, count_delta=0, geom=checked.geom)
+    features_changed(layer=layer, bounds=_bounds(old_geom, checked.geom))  # where it was and where it goes
     return Feature.objects.get(pk=feature_id)
+def _restored_problems(layer: Layer, cursor) -> list[Problem]:
+    """The states a run revert restores (temp table revert_to), validated like any save: attributes by
+    validate_properties, geometry by the same limits in PostGIS (thousands of rows, no round trip each)."""
+    problems: list[Problem] = []
+    cursor.execute("SELECT feature_id, properties FROM revert_to WHERE op <> 'delete' ORDER BY feature_id")
+    for feature_id, properties in cursor.fetchall():
+        _, errors = validate_properties(layer.schema, json.loads(properties) if isinstance(properties, str) else properties)
+        problems += [Problem(e.field, f"Đối tượng {feature_id}: {e.message_vi}", f"Feature {feature_id}: {e.message_en}")
+                     for e in errors]
+    wanted = layer.geometry_type if layer.geometry_type not in ("", "Geometry") else None
+    cursor.execute(
+        "SELECT feature_id FROM revert_to WHERE op <> 'delete' AND (ST_NPoints(geom) > %s OR NOT ST_IsValid(geom) "
+        "OR (%s::text IS NOT NULL AND GeometryType(geom) <> upper(%s::text))) ORDER BY feature_id",
+        [MAX_VERTICES, wanted, wanted])
+    problems += [Problem("geometry", f"Đối tượng {row[0]}: hình học không hợp lệ cho lớp này.",
+                         f"Feature {row[0]}: the geometry is not valid for this layer.") for row in cursor.fetchall()]
+    return problems[:50]
 
 
 @transaction.atomic
 def run_revert(*, layer: Layer, run_id: int, user, comment: str = "") -> int:
-    """Undoes one ingest run: every feature it touched goes back to its state just before the run."""
-    _allowed(user, layer)
+    """Undoes one ingest run: every feature it touched goes back to its state just before the run. Refused
+    whole (403) unless every touched feature, as it is now and as it goes back, lies in the user's edit area;
+    the restored states are validated like any save."""
+    authorize_edit(user, layer)
     started = FeatureVersion.objects.filter(run_id=run_id, layer=layer).order_by("changed_at").values_list("changed_at", flat=True).first()
     if started is None:
         raise NotFound("Lần nạp dữ liệu này không thay đổi gì trong lớp.", "This ingest run changed nothing in this layer.")
-    change_context(user=user, comment=comment or f"revert ingest run {run_id}")
     before = started - dt.timedelta(microseconds=1)
     with connection.cursor() as cursor:
         cursor.execute("SELECT DISTINCT feature_id FROM layers_featureversion WHERE run_id = %s AND layer_id = %s", [run_id, layer.pk])
         touched = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT id FROM layers_feature WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [touched])
         # State before the run, per touched feature (none: the run created it).
+        cursor.execute("DROP TABLE IF EXISTS revert_to")
         cursor.execute(
-            "CREATE TEMP TABLE revert_to ON COMMIT DROP AS SELECT DISTINCT ON (feature_id) feature_id, op, geom, properties "
+            "CREATE TEMP TABLE revert_to ON COMMIT DROP AS SELECT DISTINCT ON (feature_id) feature_id, op, "
+            "ST_Force2D(geom) AS geom, properties "
             "FROM layers_featureversion WHERE feature_id = ANY(%s) AND changed_at <= %s ORDER BY feature_id, changed_at DESC, id DESC",
             [touched, before],
         )
+        authorize_change_sql(user=user, layer=layer, params=[touched, layer.pk], geometries_sql=(
+            "SELECT geom FROM layers_feature WHERE id = ANY(%s) AND layer_id = %s "
+            "UNION ALL SELECT geom FROM revert_to WHERE op <> 'delete'"))
+        problems = _restored_problems(layer, cursor)
+        if problems:
+            raise ValidationFailed(problems)
+        change_context(user=user, comment=comment or f"revert ingest run {run_id}")
+        cursor.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM "
+                       "(SELECT geom FROM layers_feature WHERE id = ANY(%s) UNION ALL SELECT geom FROM revert_to) g) s", [touched])
+        box = cursor.fetchone()
         cursor.execute(
             "DELETE FROM layers_feature f WHERE f.id = ANY(%s) AND NOT EXISTS "
             "(SELECT 1 FROM revert_to r WHERE r.feature_id = f.id AND r.op <> 'delete')", [touched])
@@ -341,9 +392,6 @@ def run_revert(*, layer: Layer, run_id: int, user, comment: str = "") -> int:
             "(SELECT max(version) + 1 FROM layers_featureversion v WHERE v.feature_id = r.feature_id), now(), %s "
             "FROM revert_to r WHERE r.op <> 'delete' AND NOT EXISTS (SELECT 1 FROM layers_feature f WHERE f.id = r.feature_id)",
             [layer.pk, user.pk if user else None])
-        cursor.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM "
-                       "layers_featureversion WHERE feature_id = ANY(%s)) s", [touched])
-        box = cursor.fetchone()
     features_changed(layer=layer, bounds=[box] if box and box[0] is not None else [])
     layer_refresh_stats(layer=layer)
     return len(touched)

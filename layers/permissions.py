@@ -1,8 +1,34 @@
 """Who may see and edit which layer, and where: grants to users or groups, optionally limited to an area."""
+from collections.abc import Iterable
+
 from django.contrib.gis.geos import GEOSGeometry
+from django.db import connection
 from django.db.models import Q, QuerySet
 
+from layers.errors import DomainError
 from layers.models import Layer, LayerGrant
+
+# Slack around an edit area (degrees, about 1 cm): a vertex snapped onto the area's edge stays inside.
+AREA_SLACK = 1e-7
+
+
+class EditForbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+    def __init__(self, message_vi: str = "Bạn không có quyền chỉnh sửa lớp này.",
+                 message_en: str = "You may not edit this layer."):
+        super().__init__(message_vi, message_en)
+
+
+class OutsideEditArea(EditForbidden):
+    """The user may edit the layer, but this change reaches outside the area their grant covers."""
+
+    code = "outside-edit-area"
+
+    def __init__(self):
+        super().__init__("Thay đổi này chạm tới đối tượng nằm ngoài khu vực bạn được phép chỉnh sửa; không có gì thay đổi.",
+                         "This change touches a feature outside the area you may edit; nothing was changed.")
 
 
 def is_data_admin(user) -> bool:
@@ -48,3 +74,38 @@ def edit_area(user, layer: Layer) -> GEOSGeometry | None:
     for grant in grants[1:]:
         area = area.union(grant.area)
     return area
+
+
+def authorize_edit(user, layer: Layer) -> GEOSGeometry | None:
+    """The area the user may edit in (None: anywhere); EditForbidden when they may not edit the layer at all."""
+    if layer.kind != "vector" or not can_edit(user, layer):
+        raise EditForbidden()
+    return edit_area(user, layer)
+
+
+def authorize_change(*, user, layer: Layer, geoms: Iterable[GEOSGeometry | None]) -> GEOSGeometry | None:
+    """The one rule for every write: the user may edit the layer, and every geometry the change touches
+    (each feature's state before and after) lies inside their edit area; else the whole change is refused.
+    Returns the area, for writes that check more states later (None: anywhere)."""
+    area = authorize_edit(user, layer)
+    if area is not None:
+        slack = area.buffer(AREA_SLACK)
+        if not all(slack.covers(g) for g in geoms if g is not None and not g.empty):
+            raise OutsideEditArea()
+    return area
+
+
+def authorize_change_sql(*, user, layer: Layer, geometries_sql: str, params: list) -> None:
+    """authorize_change for a change too big to bring into Python (a run revert): `geometries_sql` is a
+    query whose column `geom` lists every state touched; the same rule, decided in PostGIS."""
+    area = authorize_edit(user, layer)
+    if area is None:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM ({geometries_sql}) g WHERE g.geom IS NOT NULL "
+            "AND NOT ST_CoveredBy(g.geom, ST_Buffer(ST_GeomFromEWKB(%s), %s)))",
+            [*params, bytes(area.ewkb), AREA_SLACK],
+        )
+        if cursor.fetchone()[0]:
+            raise OutsideEditArea()

@@ -1,11 +1,14 @@
 """Attribute schemas: the three core layers' standard fields and validation of properties.
 
-A schema is a list of fields: {name, type, label_vi, label_en, required, choices, display}.
-Types: text, integer, number, date, code (one of `choices`).
+A schema is a list of fields: {name, type, label_vi, label_en, required, choices, display}, and optionally
+max_length (text, code), min and max (integer, number). Types: text, integer, number, date, code (one of
+`choices`); what values each type takes, and their limits, is in layers/values.py.
 """
-import datetime as dt
 import math
 from dataclasses import dataclass
+
+from layers.values import (MAX_EXTRA, MAX_PROPERTIES, NAME_MAX_LENGTH, BadValue, check_name, coerce_value,
+                           extra_value)
 
 FIELD_TYPES = {"text", "integer", "number", "date", "code"}
 
@@ -124,58 +127,51 @@ class FieldError:
     message_en: str
 
 
-def _coerce(spec: dict, value):
-    """The value converted to the field's type; ValueError when it cannot be."""
-    kind = spec["type"]
-    if kind in ("text", "code"):
-        value = str(value)
-        if kind == "code" and value not in spec.get("choices", []):
-            raise ValueError("not an allowed value")
-        return value
-    if kind == "integer":
-        if isinstance(value, float) and not value.is_integer():
-            raise ValueError("not a whole number")
-        return int(value)
-    if kind == "number":
-        number = float(value)
-        if not math.isfinite(number):
-            raise ValueError("not a finite number")
-        return number
-    if kind == "date":
-        if isinstance(value, dt.datetime):
-            return value.date().isoformat()
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        return dt.date.fromisoformat(str(value)[:10]).isoformat()
-    raise ValueError(f"unknown field type {kind}")
-
-
 def _empty(value) -> bool:
     return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
 
 
-def validate_properties(schema: list[dict], properties: dict) -> tuple[dict, list[FieldError]]:
-    """Properties coerced to the schema's types, and the fields that failed (empty list: valid).
+def _extra_errors(name, value) -> tuple[object, list[FieldError]]:
+    """A property outside the schema: its name and value checked (layers/values.py), or why not."""
+    try:
+        check_name(name)
+        return extra_value(value), []
+    except BadValue as bad:
+        return value, [FieldError(str(name)[:NAME_MAX_LENGTH], value, bad.message_vi, bad.message_en)]
 
-    Fields outside the schema are kept as they are: layers may carry extra attributes.
+
+def validate_properties(schema: list[dict], properties: dict) -> tuple[dict, list[FieldError]]:
+    """Properties coerced to the schema's types within their limits (layers/values.py), and the fields that
+    failed (empty list: valid). Every door that writes features calls this, or ingest's column form of it.
+
+    Fields outside the schema are kept when they are few, well named and scalar: layers may carry extra attributes.
     """
-    clean = dict(properties)
+    if not isinstance(properties, dict):
+        return {}, [FieldError("properties", None, "Thuộc tính phải là một đối tượng.", "Properties must be an object.")]
+    known = {spec["name"] for spec in schema}
+    extra = [name for name in properties if name not in known]
+    if len(properties) > MAX_PROPERTIES or len(extra) > MAX_EXTRA:
+        return {}, [FieldError("properties", None, f"Quá nhiều thuộc tính ngoài lược đồ (tối đa {MAX_EXTRA}).",
+                               f"Too many properties outside the schema (at most {MAX_EXTRA}).")]
+    clean: dict = {}
     errors: list[FieldError] = []
+    for name in extra:
+        clean[name], problems = _extra_errors(name, properties[name])
+        errors += problems
     for spec in schema:
         name = spec["name"]
         value = properties.get(name)
         if _empty(value):
-            clean.pop(name, None)
             if spec.get("required"):
                 errors.append(FieldError(name, value, "Thiếu giá trị bắt buộc.", "A required value is missing."))
             continue
         try:
-            clean[name] = _coerce(spec, value)
-        except (TypeError, ValueError):
+            clean[name] = coerce_value(spec, value)
+        except BadValue as bad:
             errors.append(FieldError(
                 name, value,
-                f"Giá trị không hợp lệ cho kiểu {spec['type']}.",
-                f"Not a valid {spec['type']} value.",
+                f"Giá trị không hợp lệ cho kiểu {spec['type']}: {bad.message_vi}",
+                f"Not a valid {spec['type']} value: {bad.message_en}",
             ))
     return clean, errors
 

@@ -36,6 +36,10 @@ def layer_create(*, slug: str, title_vi: str, title_en: str, **fields) -> Layer:
 def layer_refresh_stats(*, layer: Layer) -> Layer:
     """Recomputes a vector layer's extent and feature count from its features, and stamps the change."""
     with connection.cursor() as cursor:
+        # The layer's row first: an edit that counted itself in (editing._touch) has then committed, and
+        # one that has not yet will add itself after this count, never on top of it (statements read
+        # what was committed before they began).
+        cursor.execute("SELECT id FROM layers_layer WHERE id = %s FOR UPDATE", [layer.pk])
         cursor.execute(
             "SELECT count(*), ST_AsText(ST_Envelope(ST_Extent(geom)::geometry)) "
             "FROM layers_feature WHERE layer_id = %s",

@@ -1,6 +1,8 @@
-"""Checks an edited feature before it is saved: geometry, place, attributes, and parcel rules."""
+"""Checks a feature before it is saved, for every door: geometry, place, attributes, and parcel rules."""
 from dataclasses import dataclass, field
 
+import numpy as np
+import shapely
 from django.contrib.gis.geos import GEOSGeometry, MultiLineString, MultiPoint, MultiPolygon
 from django.db import connection
 
@@ -9,6 +11,10 @@ from layers.errors import DomainError
 from layers.models import Layer
 from layers.schemas import validate_properties
 from layers.vn2000 import LEGAL_AREA_SRID
+
+# Coordinates in one feature, for every door (the editor's parser refuses more before building anything):
+# a surveyed outline of 200,000 vertices loads, and a tile or a page that draws the feature stays drawable.
+MAX_VERTICES = 250_000
 
 _MULTI = {"MultiPolygon": MultiPolygon, "MultiLineString": MultiLineString, "MultiPoint": MultiPoint}
 
@@ -96,30 +102,48 @@ def _parcel_problems(layer: Layer, geom: GEOSGeometry, props: dict, exclude_id: 
     return problems
 
 
-def check_feature(layer: Layer, geom: GEOSGeometry | None, properties: dict, *, area: GEOSGeometry | None,
-                  exclude_id: int | None = None) -> Checked:
-    """Validates a feature for saving; raises ValidationFailed listing every problem."""
-    problems: list[Problem] = []
-    if geom is None or geom.empty:
-        raise ValidationFailed([Problem("geometry", "Thiếu hình học.", "The geometry is missing.")])
-    if geom.srid not in (None, 4326):
-        raise ValidationFailed([Problem("geometry", "Hình học phải ở WGS 84 (EPSG:4326).", "The geometry must be in WGS 84 (EPSG:4326).")])
-    geom.srid = 4326
-    geom = _conform(layer, geom)
+def _geometry_problems(layer: Layer, geom: GEOSGeometry) -> list[Problem]:
+    """Coordinates, size, type and validity: what any stored geometry must be, whoever writes it."""
+    coords = shapely.get_coordinates(shapely.from_wkb(bytes(geom.wkb)))
+    if len(coords) > MAX_VERTICES:
+        return [Problem("geometry", f"Hình học có quá nhiều đỉnh (tối đa {MAX_VERTICES}).",
+                        f"The geometry has more than {MAX_VERTICES} vertices.")]
+    if not np.isfinite(coords).all() or not ((np.abs(coords[:, 0]) <= 180) & (np.abs(coords[:, 1]) <= 90)).all():
+        return [Problem("geometry", "Tọa độ phải là kinh độ, vĩ độ hữu hạn (WGS 84).",
+                        "Coordinates must be finite longitude, latitude (WGS 84).")]
+    problems = []
     if not _type_ok(layer, geom):
         problems.append(Problem("geometry", f"Lớp này cần hình học kiểu {layer.geometry_type}.",
                                 f"This layer needs a {layer.geometry_type} geometry, not {geom.geom_type}."))
     if not geom.valid:
         problems.append(Problem("geometry", f"Hình học không hợp lệ: {geom.valid_reason}.", f"Invalid geometry: {geom.valid_reason}."))
+    return problems
+
+
+def flat(geom: GEOSGeometry) -> GEOSGeometry:
+    """The geometry in 2D: layers store 2D, so Z and M are dropped (as ingest drops them), never refused."""
+    if not geom.hasz and not getattr(geom, "hasm", False):
+        return geom
+    return GEOSGeometry(memoryview(shapely.to_wkb(shapely.force_2d(shapely.from_wkb(bytes(geom.wkb))))), srid=geom.srid)
+
+
+def check_feature(layer: Layer, geom: GEOSGeometry | None, properties: dict, *, exclude_id: int | None = None) -> Checked:
+    """Validates a feature for saving, the same for every door (editor, admin, split, revert, run revert);
+    raises ValidationFailed listing every problem. Who may write where is layers.permissions.authorize_change."""
+    if geom is None or geom.empty:
+        raise ValidationFailed([Problem("geometry", "Thiếu hình học.", "The geometry is missing.")])
+    if geom.srid not in (None, 4326):
+        raise ValidationFailed([Problem("geometry", "Hình học phải ở WGS 84 (EPSG:4326).", "The geometry must be in WGS 84 (EPSG:4326).")])
+    geom = flat(geom.clone())
+    geom.srid = 4326
+    geom = _conform(layer, geom)
+    problems = _geometry_problems(layer, geom)
     clean, errors = validate_properties(layer.schema, properties)
     problems += [Problem(e.field, e.message_vi, e.message_en) for e in errors]
     if problems:
         raise ValidationFailed(problems)
     if not _inside_city(geom):
         problems.append(Problem("geometry", "Đối tượng nằm ngoài ranh giới thành phố.", "The feature lies outside the city."))
-    if area is not None and not area.buffer(1e-7).covers(geom):
-        problems.append(Problem("geometry", "Đối tượng nằm ngoài khu vực bạn được phép chỉnh sửa.",
-                                "The feature lies outside the area you may edit."))
     if any(spec["name"] == "parcel_no" for spec in layer.schema):
         problems += _parcel_problems(layer, geom, clean, exclude_id)
     if problems:

@@ -6,6 +6,7 @@ a server-side cursor and appended, so memory stays bounded on big layers.
 """
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -18,6 +19,7 @@ from django.db import connection, transaction
 from psycopg2 import sql
 
 from layers.errors import InvalidParameter
+from layers.values import NUMBER_LIMIT
 from layers.vn2000 import VN2000_CRS, crs_for
 from opendata.fields import shapefile_names
 from opendata.query import FeatureQuery, geometry_sql, source_sql, where_sql
@@ -67,6 +69,26 @@ def named_wkt(srid: int, *, esri: bool = False) -> str:
     return wkt[:start] + datum + wkt[wkt.index('"', start):]
 
 
+def _int64(value) -> int | None:
+    """An integer that fits GDAL's Integer64, else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return None
+    return int(value) if -2**63 <= value < 2**63 else None
+
+
+def _float(value) -> float | None:
+    """A finite float within what a Shapefile's DBF keeps (layers.values.NUMBER_LIMIT), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) and abs(number) <= NUMBER_LIMIT else None
+
+
 def _frame(rows: list[tuple], q: FeatureQuery, names: list[str], crs_wkt: str):
     """A GeoDataFrame of one batch, columns typed by the schema."""
     import geopandas as gpd  # imported on first export only: keeps every worker ~100 MB lighter
@@ -79,11 +101,12 @@ def _frame(rows: list[tuple], q: FeatureQuery, names: list[str], crs_wkt: str):
     for name in names:
         values = [rec.get(name) for rec in records]
         kind = types.get(name, "text")
+        # A stored value the type cannot hold (1e30 as an integer, put in before values were checked or by
+        # raw SQL) is written empty: one bad value must not fail the layer's download for everyone.
         if kind == "integer":
-            data[name] = pd.array([int(v) if isinstance(v, (int, float)) and float(v).is_integer() else None
-                                   for v in values], dtype="Int64")
+            data[name] = pd.array([_int64(v) for v in values], dtype="Int64")
         elif kind == "number":
-            data[name] = pd.array([float(v) if isinstance(v, (int, float)) else None for v in values], dtype="Float64")
+            data[name] = pd.array([_float(v) for v in values], dtype="Float64")
         else:
             data[name] = pd.array([None if v is None else str(v) for v in values], dtype="object")
     return gpd.GeoDataFrame(data, geometry=list(geoms), crs=crs_wkt)

@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group, User
 from django.contrib.gis.geos import LineString, MultiPolygon, Point, Polygon
 from django.db import connection
 
-from layers.editing import EditForbidden, FeatureNotFound, NotSplittable, SplitMissed, StaleFeature, feature_create, \
+from layers.editing import EditForbidden, FeatureNotFound, OutsideEditArea, NotSplittable, SplitMissed, StaleFeature, feature_create, \
     feature_delete, feature_revert, feature_split, feature_update, run_revert
 from layers.history import feature_versions, layer_as_of, layer_diff
 from layers.models import Feature, FeatureVersion, LayerGrant
@@ -74,11 +74,14 @@ def test_nobody_edits_without_a_grant_and_only_inside_the_granted_area(layer):
     area = MultiPolygon(Polygon.from_bbox((LON - 0.001, LAT - 0.001, LON + 0.001, LAT + 0.001)), srid=4326)
     LayerGrant.objects.create(layer=layer, group=ward_office, can_edit=True, area=area, area_label="Thảo Điền")
     inside = feature_create(layer=layer, geom=square(LON, LAT, 0.0002), properties=PARCEL, user=officer)
-    with pytest.raises(ValidationFailed) as outside:
+    # Outside the area is a refusal of the right (403) with its own message, not a bad value (issue 11).
+    with pytest.raises(OutsideEditArea) as outside:
         feature_create(layer=layer, geom=square(LON + 0.01, LAT, 0.0002), properties={**PARCEL, "parcel_no": 2}, user=officer)
-    assert "outside the area" in outside.value.message_en
-    with pytest.raises(ValidationFailed):  # moving its own parcel out of the area
+    assert outside.value.status == 403 and "outside the area you may edit" in outside.value.message_en
+    assert "ngoài khu vực bạn được phép chỉnh sửa" in outside.value.message_vi
+    with pytest.raises(OutsideEditArea):  # moving its own parcel out of the area
         feature_update(layer=layer, feature_id=inside.pk, expected_version=1, user=officer, geom=square(LON + 0.01, LAT, 0.0002))
+    assert Feature.objects.filter(layer=layer).count() == 1 and Feature.objects.get(pk=inside.pk).version == 1
 
 
 def test_validation_names_each_problem(demo_city, layer, planner):
@@ -116,14 +119,14 @@ def test_as_of_diff_and_revert(layer, planner):
     assert [r["id"] for r in diff["added"]] == [added.pk] and diff["removed"] == []
     changed = diff["changed"][0]
     assert changed["id"] == feature.pk and changed["area_after"] > changed["area_before"] * 2
-    reverted = feature_revert(layer=layer, feature_id=feature.pk, to_version=1, user=planner)
+    reverted = feature_revert(layer=layer, feature_id=feature.pk, to_version=1, expected_version=2, user=planner)
     assert reverted.version == 3 and reverted.geom.equals_exact(square(LON, LAT, 0.0002), 1e-12)
 
 
 def test_a_deleted_feature_comes_back_with_its_history(layer, planner):
     feature = feature_create(layer=layer, geom=square(LON, LAT, 0.0002), properties=PARCEL, user=planner)
     feature_delete(layer=layer, feature_id=feature.pk, expected_version=1, user=planner)
-    back = feature_revert(layer=layer, feature_id=feature.pk, to_version=1, user=planner)
+    back = feature_revert(layer=layer, feature_id=feature.pk, to_version=1, expected_version=1, user=planner)
     assert back.pk == feature.pk and [v["op"] for v in feature_versions(feature.pk)] == ["insert", "delete", "insert"]
 
 
@@ -164,7 +167,7 @@ def test_a_retired_number_is_not_given_again(layer, planner):
     feature_delete(layer=layer, feature_id=last.pk, expected_version=1, user=planner)  # number 9 is retired with it
     parts = feature_split(layer=layer, feature_id=feature.pk, expected_version=1, line=_across(feature.geom), user=planner)
     assert [p.properties["parcel_no"] for p in parts] == [10, 11]
-    back = feature_revert(layer=layer, feature_id=last.pk, to_version=1, user=planner)
+    back = feature_revert(layer=layer, feature_id=last.pk, to_version=1, expected_version=1, user=planner)
     assert back.properties["parcel_no"] == 9  # and bringing the deleted parcel back finds its number free
 
 
@@ -172,11 +175,11 @@ def test_a_revert_is_checked_like_a_save(layer, planner):
     feature = feature_create(layer=layer, geom=square(LON, LAT, 0.0004), properties=PARCEL, user=planner)
     parts = feature_split(layer=layer, feature_id=feature.pk, expected_version=1, line=_across(feature.geom), user=planner)
     with pytest.raises(ValidationFailed) as refused:  # the whole old parcel would lie over its new neighbour
-        feature_revert(layer=layer, feature_id=feature.pk, to_version=1, user=planner)
+        feature_revert(layer=layer, feature_id=feature.pk, to_version=1, expected_version=parts[0].version, user=planner)
     assert "chồng" in refused.value.message_vi.lower() or "overlap" in refused.value.message_en.lower()
     assert Feature.objects.get(pk=feature.pk).version == parts[0].version
     feature_delete(layer=layer, feature_id=parts[1].pk, expected_version=1, user=planner)
-    assert feature_revert(layer=layer, feature_id=feature.pk, to_version=1, user=planner).properties["parcel_no"] == 1
+    assert feature_revert(layer=layer, feature_id=feature.pk, to_version=1, expected_version=parts[0].version, user=planner).properties["parcel_no"] == 1
 
 def _area_m2(geom) -> float:
     with connection.cursor() as cursor:

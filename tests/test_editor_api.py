@@ -237,13 +237,13 @@ def test_the_history_page_reverts_for_editors_only(layer, planner_client):
     for stranger in (reader, Client()):
         assert stranger.post(url, {"version": 1}).status_code == 403
     assert Feature.objects.get(pk=feature.pk).version == 2
-    response = planner_client.post(url, {"version": 1, "comment": "nhầm địa chỉ"}, follow=True)
+    response = planner_client.post(url, {"version": 1, "expected_version": 2, "comment": "nhầm địa chỉ"}, follow=True)
     assert response.redirect_chain == [(reverse("feature-history", args=[layer.slug, feature.pk]), 302)]
     restored = Feature.objects.get(pk=feature.pk)
     assert restored.version == 3 and "address" not in restored.properties
     html = response.content.decode()
     assert 'class="message message-success"' in html and "nhầm địa chỉ" in html and html.count('<li class="op-') == 3
-    refused = planner_client.post(url, {"version": 99}, follow=True).content.decode()
+    refused = planner_client.post(url, {"version": 99, "expected_version": 3}, follow=True).content.decode()
     assert 'class="message message-error" role="alert"' in refused and "Không tìm thấy đối tượng trong lớp này." in refused
     assert Feature.objects.get(pk=feature.pk).version == 3
     assert planner_client.get(url).status_code == 405

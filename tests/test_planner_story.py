@@ -66,7 +66,7 @@ def test_edit_seen_at_once_stale_refused_history_as_of_and_revert(client):
     body = b"".join(download.streaming_content) if download.streaming else download.content
     assert [f["properties"]["address"] for f in json.loads(body)["features"]] == ["12 Võ Văn Ngân"]
 
-    back = first.post(f"/history/parcels/{parcel.pk}/revert/", {"version": 1, "comment": "trả lại"})
+    back = first.post(f"/history/parcels/{parcel.pk}/revert/", {"version": 1, "expected_version": 2, "comment": "trả lại"})
     assert back.status_code == 302
     assert addresses_in_tile() == ["12 Võ Văn Ngân"]
     versions = [(v["version"], v["changed_by"], v["comment"]) for v in feature_versions(parcel.pk)]

@@ -26,6 +26,7 @@ PIXELS = 256  # a tile's width on screen; "a pixel" below is 1/256 of the tile
 _METRES_PER_DEGREE = 2 * math.pi * 6378137.0 / 360  # along the equator, in Web Mercator metres
 _POINT_TYPES = {"Point", "MultiPoint"}
 _CASTS = {"integer": "bigint", "number": "float8"}
+_CAST_LIMITS = {"bigint": "9223372036854775807", "float8": "1e308"}  # beyond these a cast fails
 
 
 @lru_cache(maxsize=1)
@@ -72,9 +73,10 @@ def _columns(layer: Layer, guarded: bool) -> sql.Composable:
     for spec in tile_fields(layer):
         key, alias = _quoted(sql.Literal(spec["name"])), _quoted(sql.Identifier(spec["name"]))
         cast = _CASTS.get(spec["type"])
-        if cast and guarded:
-            expr = sql.SQL("CASE WHEN jsonb_typeof(f.properties->{key}) = 'number' "
-                           "THEN (f.properties->{key})::{cast} END").format(key=key, cast=sql.SQL(cast))
+        if cast and guarded:  # a value of the wrong type, or beyond the cast's range (1e30 as bigint), is NULL
+            expr = sql.SQL("CASE WHEN jsonb_typeof(f.properties->{key}) = 'number' AND abs((f.properties->{key})::numeric) "
+                           "< {limit} THEN (f.properties->{key})::numeric::{cast} END").format(
+                key=key, cast=sql.SQL(cast), limit=sql.SQL(_CAST_LIMITS[cast]))
         elif cast:
             expr = sql.SQL("(f.properties->>{key})::{cast}").format(key=key, cast=sql.SQL(cast))
         else:
@@ -183,7 +185,8 @@ def tile_query(layers: Sequence[Layer], tile: Tile, at: dt.datetime | None = Non
 
 def render_tile(layers: Sequence[Layer], tile: Tile, at: dt.datetime | None = None) -> bytes:
     """The MVT bytes of one tile (b"" when no feature of any layer falls in it). A value that does not
-    cast to its field's type (DataError) switches the layers to guarded casts and renders again."""
+    cast to its field's type, or is out of its range (DataError), switches the layers to guarded casts
+    and renders again."""
     if not layers:
         return b""
     try:
