@@ -21,6 +21,7 @@ from layers.history import feature_versions, layer_diff, parse_moment
 from layers.models import FeatureVersion, Layer, PermissionChange
 from layers.permissions import can_edit, edit_area, is_data_admin
 from layers.selectors import layer_for, layers_visible_to
+from layers.spreadsheet import safe_row
 
 AUDIT_ROWS = 500
 
@@ -190,14 +191,10 @@ def audit_page(request: HttpRequest) -> HttpResponse:
         response.write("\ufeff")  # Excel opens UTF-8 Vietnamese correctly with a BOM
         writer = csv.writer(response)
         writer.writerow(["at", "kind", "layer", "user", "what"])
-        for row in rows:  # a leading = + - @ would be a formula in a spreadsheet
-            writer.writerow([row["at"].isoformat()] + [_cell(row[k]) for k in ("kind", "layer", "user", "what")])
+        for row in rows:  # comments, file names and usernames are free text: formula-like cells are quoted
+            writer.writerow(safe_row([row["at"].isoformat()] + [row[k] for k in ("kind", "layer", "user", "what")]))
         return response
     kinds = [("ingest", _("Ingest runs")), ("edit", _("Edits")), ("permission", _("Permission changes"))]
     return render(request, "editor/audit.html", {"rows": rows, "layers": Layer.objects.values_list("slug", flat=True),
                                                  "query": request.GET, "kinds": kinds})
 
-
-def _cell(value: str) -> str:
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

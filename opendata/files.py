@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from psycopg2 import sql
 
 from layers.errors import InvalidParameter
+from layers.spreadsheet import safe_cell
 from layers.vn2000 import VN2000_CRS, crs_for
 from opendata.fields import shapefile_names
 from opendata.query import FeatureQuery, geometry_sql, source_sql, where_sql
@@ -30,6 +31,7 @@ FORMATS = {
     "kml": ("KML", "application/vnd.google-earth.kml+xml"),
 }
 BATCH = 10000  # rows per GDAL append: bounds memory on big layers
+FILE_FORMAT = 2  # part of every cache key: bump when the bytes written for the same query change (2: safe CSV cells)
 
 
 def cache_dir() -> Path:
@@ -44,7 +46,7 @@ def version_stamp(q: FeatureQuery) -> str:
 
 def cache_path(q: FeatureQuery, ext: str) -> Path:
     """Where the file for this layer version and these parameters lives."""
-    key = json.dumps([ext, q.crs.srid, q.bbox, q.bbox_crs.srid, q.properties, q.equals, q.as_of], default=str)
+    key = json.dumps([FILE_FORMAT, ext, q.crs.srid, q.bbox, q.bbox_crs.srid, q.properties, q.equals, q.as_of], default=str)
     digest = hashlib.sha1(key.encode()).hexdigest()[:16]
     return cache_dir() / q.layer.slug / f"{version_stamp(q)}-{digest}.{ext}"
 
@@ -67,8 +69,8 @@ def named_wkt(srid: int, *, esri: bool = False) -> str:
     return wkt[:start] + datum + wkt[wkt.index('"', start):]
 
 
-def _frame(rows: list[tuple], q: FeatureQuery, names: list[str], crs_wkt: str):
-    """A GeoDataFrame of one batch, columns typed by the schema."""
+def _frame(rows: list[tuple], q: FeatureQuery, names: list[str], crs_wkt: str, *, spreadsheet: bool = False):
+    """A GeoDataFrame of one batch, columns typed by the schema; text made formula-safe for a spreadsheet (CSV)."""
     import geopandas as gpd  # imported on first export only: keeps every worker ~100 MB lighter
     import pandas as pd
 
@@ -85,7 +87,8 @@ def _frame(rows: list[tuple], q: FeatureQuery, names: list[str], crs_wkt: str):
         elif kind == "number":
             data[name] = pd.array([float(v) if isinstance(v, (int, float)) else None for v in values], dtype="Float64")
         else:
-            data[name] = pd.array([None if v is None else str(v) for v in values], dtype="object")
+            text = [None if v is None else str(v) for v in values]
+            data[name] = pd.array([safe_cell(t) for t in text] if spreadsheet else text, dtype="object")
     return gpd.GeoDataFrame(data, geometry=list(geoms), crs=crs_wkt)
 
 
@@ -94,7 +97,10 @@ def _write(q: FeatureQuery, ext: str, target: Path) -> None:
     import pyogrio
     driver = FORMATS[ext][0]
     names = q.properties if q.properties is not None else [spec["name"] for spec in q.fields]
-    rename = shapefile_names(names) if driver == "ESRI Shapefile" else {n: n for n in names}
+    if driver == "ESRI Shapefile":
+        rename = shapefile_names(names)
+    else:  # a schemaless layer's names come from its data: a CSV header is a cell like any other
+        rename = {n: safe_cell(n) if driver == "CSV" else n for n in names}
     options: dict = {}
     if driver == "ESRI Shapefile":
         options["encoding"] = "UTF-8"  # writes the .cpg
@@ -117,7 +123,7 @@ def _write(q: FeatureQuery, ext: str, target: Path) -> None:
                 rows = cursor.fetchmany(BATCH)
                 if not rows and written:
                     break
-                frame = _frame(rows, q, names, crs_wkt).rename(columns=rename)
+                frame = _frame(rows, q, names, crs_wkt, spreadsheet=driver == "CSV").rename(columns=rename)
                 pyogrio.write_dataframe(frame, target, driver=driver, layer=q.layer.slug, append=written,
                                         promote_to_multi=True if driver == "ESRI Shapefile" else None, **options)
                 written = True
@@ -142,8 +148,8 @@ def _zip_shapefile(folder: Path, slug: str, q: FeatureQuery, target: Path) -> No
     ]
     for name in names:
         spec = labels.get(name, {})
-        lines.append("\t".join([mapping[name], name, spec.get("type", "text"),
-                                spec.get("label_vi", name), spec.get("label_en", name)]))
+        lines.append("\t".join(safe_cell(str(v)) for v in [mapping[name], name, spec.get("type", "text"),
+                                                           spec.get("label_vi", name), spec.get("label_en", name)]))
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for part in sorted(folder.iterdir()):
             archive.write(part, part.name)
