@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 import shapely
 from django.conf import settings
@@ -20,6 +21,7 @@ from psycopg2 import sql
 from layers.errors import InvalidParameter
 from layers.spreadsheet import safe_cell
 from layers.vn2000 import VN2000_CRS, crs_for
+from opendata import exportlimits
 from opendata.fields import shapefile_names
 from opendata.query import FeatureQuery, geometry_sql, source_sql, where_sql
 
@@ -156,13 +158,37 @@ def _zip_shapefile(folder: Path, slug: str, q: FeatureQuery, target: Path) -> No
         archive.writestr("fields.txt", "\n".join(lines) + "\n")
 
 
-def export_file(q: FeatureQuery, ext: str) -> Path:
-    """The cached file for this query, written first if missing (atomic rename, old versions removed)."""
+def export_file(q: FeatureQuery, ext: str) -> BinaryIO:
+    """The cached file for this query, open for reading; built first if missing, one build per file and at
+    most OPENDATA_EXPORT_BUILDS at once (503 beyond), then the cache is trimmed to its cap."""
     if ext == "kml" and q.crs.srid != 4326:
         raise InvalidParameter("KML luôn dùng WGS 84 (crs=4326).", "KML is always WGS 84 (crs=4326).", parameter="crs")
     path = cache_path(q, ext)
-    if path.exists():
-        return path
+    handle = _open_cached(path)
+    if handle is not None:
+        return handle
+    with exportlimits.file_lock(path):
+        handle = _open_cached(path)  # built by the request we waited for
+        if handle is None:
+            with exportlimits.build_slot():
+                _build(q, ext, path)
+            handle = open(path, "rb")  # opened before eviction: still readable if the cap removes it
+    exportlimits.evict(cache_dir())
+    return handle
+
+
+def _open_cached(path: Path) -> BinaryIO | None:
+    """The cached file, open and marked as just used, or None."""
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        return None
+    exportlimits.touch(path)
+    return handle
+
+
+def _build(q: FeatureQuery, ext: str, path: Path) -> None:
+    """Writes the file in a work folder beside it and renames it into place; older layer versions go."""
     path.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="export-", dir=path.parent))
     try:
@@ -183,7 +209,6 @@ def export_file(q: FeatureQuery, ext: str) -> Path:
     for old in path.parent.glob("*"):  # files of older layer versions are never served again
         if old.is_file() and not old.name.startswith(stamp):
             old.unlink(missing_ok=True)
-    return path
 
 
 def _release_memory() -> None:
