@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gisportal.middleware.ContentSecurityPolicyMiddleware",
     "gisportal.errors.DomainErrorMiddleware",
+    "gisportal.throttle.FairUseMiddleware",  # search, click-to-see, history and diff: per-caller limits
     "axes.middleware.AxesMiddleware",  # last: login rate limiting
 ]
 
