@@ -2,6 +2,7 @@
 import csv
 import datetime as dt
 import json
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,6 +22,7 @@ from layers.history import feature_versions, layer_diff, parse_moment
 from layers.models import FeatureVersion, Layer, PermissionChange
 from layers.permissions import can_edit, edit_area, is_data_admin
 from layers.selectors import layer_for, layers_visible_to
+from layers.spreadsheet import safe_row
 
 AUDIT_ROWS = 500
 
@@ -132,25 +134,63 @@ def _moment(text: str | None, name: str, default: dt.datetime) -> dt.datetime:
     return parse_moment(text, name) if text else default
 
 
+DIFF_PAGE = 1000  # features per diff page (GeoJSON or HTML) unless ?limit= says fewer
+DIFF_MAX_PAGE = 10000
+
+
+def _query_int(request: HttpRequest, name: str, default: int, low: int, high: int) -> int:
+    text = request.GET.get(name, "")
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit() and len(text) <= 12 and low <= int(text) <= high):
+        raise InvalidParameter(f"{name} phải là số nguyên từ {low} đến {high}.",
+                               f"{name} must be a whole number from {low} to {high}.", parameter=name)
+    return int(text)
+
+
+def _diff_page(catalog_layer: Layer, since: dt.datetime, until: dt.datetime, *, after: int, limit: int):
+    """One page of the diff and the id to read on from (None on the last page)."""
+    diff = layer_diff(catalog_layer, since, until, after=after, limit=limit + 1)
+    ids = sorted(row["id"] for rows in diff.values() for row in rows)
+    if len(ids) <= limit:
+        return diff, None
+    last = ids[limit - 1]
+    return {change: [row for row in rows if row["id"] <= last] for change, rows in diff.items()}, last
+
+
 @require_GET
 def diff_page(request: HttpRequest, layer: str) -> HttpResponse:
-    """Added, removed and changed features between two times (?from=&to=), as a page or as GeoJSON (?f=geojson)."""
+    """Added, removed and changed features between two times (?from=&to=), as a page or as GeoJSON (?f=geojson),
+    DIFF_PAGE features at a time (?limit=, up to DIFF_MAX_PAGE) with a link to the next page (?after=)."""
     catalog_layer = layer_for(request.user, layer, kind="vector")
     now = timezone.now()
     since = _moment(request.GET.get("from"), "from", now - dt.timedelta(days=1))
     until = _moment(request.GET.get("to"), "to", now)
     if since > until:
         raise InvalidParameter("'from' phải trước 'to'.", "'from' must come before 'to'.", parameter="from")
-    diff = layer_diff(catalog_layer, since, until)
+    limit = _query_int(request, "limit", DIFF_PAGE, 1, DIFF_MAX_PAGE)
+    after = _query_int(request, "after", 0, 0, 10 ** 12)
+    diff, next_after = _diff_page(catalog_layer, since, until, after=after, limit=limit)
+    # The next page keeps the resolved times: a default 'to' of now must not move between pages.
+    next_url = None if next_after is None else "?" + urlencode({
+        "from": since.isoformat(), "to": until.isoformat(), "limit": limit, "after": next_after,
+        **({"f": "geojson"} if request.GET.get("f") == "geojson" else {})})
     if request.GET.get("f") == "geojson":
         features = [{"type": "Feature", "id": row["id"], "geometry": json.loads(row["geojson"]),
                      "properties": {"change": change, "area_before_m2": row["area_before"], "area_after_m2": row["area_after"],
                                     "version_before": row["version_before"], "version_after": row["version_after"],
                                     **(row["properties"] or row["properties_before"] or {})}}
                     for change, rows in diff.items() for row in rows]
-        return JsonResponse({"type": "FeatureCollection", "features": features, "from": since.isoformat(),
-                             "to": until.isoformat()}, json_dumps_params={"ensure_ascii": False})
-    return render(request, "editor/diff.html", {"layer": catalog_layer, "diff": diff, "since": since, "until": until})
+        links = [{"rel": "next", "type": "application/geo+json", "href": request.build_absolute_uri(next_url)}] \
+            if next_url else []
+        response = JsonResponse({"type": "FeatureCollection", "features": features, "from": since.isoformat(),
+                                 "to": until.isoformat(), "numberReturned": len(features), "links": links},
+                                json_dumps_params={"ensure_ascii": False})
+        if next_url:
+            response["Link"] = f'<{request.build_absolute_uri(next_url)}>; rel="next"'
+        return response
+    return render(request, "editor/diff.html", {"layer": catalog_layer, "diff": diff, "since": since, "until": until,
+                                                "next_url": next_url})
 
 
 def _audit_rows(request: HttpRequest):
@@ -193,14 +233,10 @@ def audit_page(request: HttpRequest) -> HttpResponse:
         response.write("\ufeff")  # Excel opens UTF-8 Vietnamese correctly with a BOM
         writer = csv.writer(response)
         writer.writerow(["at", "kind", "layer", "user", "what"])
-        for row in rows:  # a leading = + - @ would be a formula in a spreadsheet
-            writer.writerow([row["at"].isoformat()] + [_cell(row[k]) for k in ("kind", "layer", "user", "what")])
+        for row in rows:  # comments, file names and usernames are free text: formula-like cells are quoted
+            writer.writerow(safe_row([row["at"].isoformat()] + [row[k] for k in ("kind", "layer", "user", "what")]))
         return response
     kinds = [("ingest", _("Ingest runs")), ("edit", _("Edits")), ("permission", _("Permission changes"))]
     return render(request, "editor/audit.html", {"rows": rows, "layers": Layer.objects.values_list("slug", flat=True),
                                                  "query": request.GET, "kinds": kinds})
 
-
-def _cell(value: str) -> str:
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

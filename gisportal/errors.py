@@ -15,11 +15,16 @@ def _wants_html(request: HttpRequest) -> bool:
 def domain_error_response(request: HttpRequest, error: DomainError) -> HttpResponse:
     """A DomainError as a short page in the visitor's language, or as JSON {code, description, description_vi, parameter}."""
     if _wants_html(request):
-        return render(request, "error.html", {"message": error.message(get_language() or "vi")}, status=error.status)
-    body = {"code": error.code, "description": error.message_en, "description_vi": error.message_vi}
-    if error.parameter:
-        body["parameter"] = error.parameter
-    return JsonResponse(body, status=error.status, json_dumps_params={"ensure_ascii": False})
+        response = render(request, "error.html", {"message": error.message(get_language() or "vi")}, status=error.status)
+    else:
+        body = {"code": error.code, "description": error.message_en, "description_vi": error.message_vi}
+        if error.parameter:
+            body["parameter"] = error.parameter
+        response = JsonResponse(body, status=error.status, json_dumps_params={"ensure_ascii": False})
+    retry_after = getattr(error, "retry_after", None)  # 429 and 503 tell the client when to come back
+    if retry_after is not None:
+        response["Retry-After"] = str(max(1, int(retry_after)))
+    return response
 
 
 class DomainErrorMiddleware:

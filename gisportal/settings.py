@@ -47,16 +47,20 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gisportal.middleware.ContentSecurityPolicyMiddleware",
     "gisportal.errors.DomainErrorMiddleware",
+    "gisportal.throttle.FairUseMiddleware",  # search, click-to-see, history and diff: per-caller limits
     "axes.middleware.AxesMiddleware",  # last: login rate limiting
 ]
 
-# Login: django-axes locks an IP + username out after repeated failures (429, then a cool-off).
+# Login: django-axes locks out a client IP after repeated failures whatever the usernames, and a username
+# after as many failures from any IPs (a list of single parameters means "either"); 429 with Retry-After
+# and how long, in vi/en (gisportal/lockout.py), then a cool-off.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = env_int("GISPORTAL_LOGIN_FAILURES", 5)
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_CALLABLE = "gisportal.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
-AXES_RESET_ON_SUCCESS = True
+AXES_RESET_ON_SUCCESS = False  # else one valid account could reset its IP's count between guesses at others
 AXES_VERBOSE = False
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/edit/"

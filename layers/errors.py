@@ -53,3 +53,14 @@ class StaleVersion(DomainError):
 class IngestRejected(DomainError):
     status = 422
     code = "ingest-rejected"
+
+
+class ServiceUnavailable(DomainError):
+    """The server cannot take this now (busy, or a dependency is down); the client should retry after `retry_after` s."""
+
+    status = 503
+    code = "service-unavailable"
+
+    def __init__(self, message_vi: str, message_en: str, *, retry_after: int = 30, parameter: str | None = None):
+        super().__init__(message_vi, message_en, parameter=parameter)
+        self.retry_after = retry_after

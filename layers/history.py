@@ -107,12 +107,20 @@ def layer_as_of(layer: Layer, at: dt.datetime, bbox: tuple[float, float, float, 
     )
 
 
-def layer_diff(layer: Layer, since: dt.datetime, until: dt.datetime) -> dict[str, list[dict]]:
-    """Features added, removed and changed between two times, with areas (m², VN-2000) before and after."""
+# The as-of state of the features after a feature id: a diff page only reads the histories it shows.
+_AS_OF_AFTER_SQL = AS_OF_SQL.replace("WHERE layer_id = %(layer)s::bigint",
+                                     "WHERE layer_id = %(layer)s::bigint AND feature_id > %(after)s::bigint")
+assert "%(after)s" in _AS_OF_AFTER_SQL, "AS_OF_SQL changed: keep the page filter inside both states"
+
+
+def layer_diff(layer: Layer, since: dt.datetime, until: dt.datetime, *, after: int = 0,
+               limit: int | None = None) -> dict[str, list[dict]]:
+    """Features added, removed and changed between two times, with areas (m², VN-2000) before and after;
+    a page of them (feature id > after, at most limit, in id order) when limit is given."""
     rows = _fetch(
         f"""
-        WITH a AS ({AS_OF_SQL}),
-             b AS ({AS_OF_SQL.replace("%(at)s", "%(until)s")})
+        WITH a AS ({_AS_OF_AFTER_SQL}),
+             b AS ({_AS_OF_AFTER_SQL.replace("%(at)s", "%(until)s")})
         SELECT coalesce(a.feature_id, b.feature_id) AS id,
                CASE WHEN a.feature_id IS NULL THEN 'added' WHEN b.feature_id IS NULL THEN 'removed' ELSE 'changed' END AS change,
                a.version AS version_before, b.version AS version_after,
@@ -122,9 +130,9 @@ def layer_diff(layer: Layer, since: dt.datetime, until: dt.datetime) -> dict[str
                ST_AsGeoJSON(coalesce(b.geom, a.geom), 7) AS geojson
         FROM a FULL JOIN b ON a.feature_id = b.feature_id
         WHERE a.feature_id IS NULL OR b.feature_id IS NULL OR a.version_id <> b.version_id
-        ORDER BY 1
+        ORDER BY 1 LIMIT %(limit)s
         """,
-        {"layer": layer.pk, "at": since, "until": until},
+        {"layer": layer.pk, "at": since, "until": until, "after": after, "limit": limit},
     )
     out: dict[str, list[dict]] = {"added": [], "removed": [], "changed": []}
     for row in rows:

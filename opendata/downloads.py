@@ -40,8 +40,7 @@ def download(request: HttpRequest, layer: str, fmt: str):
     elif fmt == "geojson":
         response = StreamingHttpResponse(stream_collection(q), content_type="application/geo+json")
     else:
-        path = export_file(q, fmt)
-        response = FileResponse(open(path, "rb"), content_type=FORMATS[fmt][1])
+        response = FileResponse(export_file(q, fmt), content_type=FORMATS[fmt][1])
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Content-Crs"] = f"<{q.crs.uri}>"
     response["Cache-Control"] = _cache_control(catalog_layer)

@@ -1,7 +1,8 @@
 """Fair use for public endpoints: per-IP rate limits for anonymous callers, higher ones for tokens, CORS.
 
 Counters live in a database table (one upsert per request), so the limit holds across gunicorn
-workers, where a per-process cache would multiply it.
+workers, where a per-process cache would multiply it. Doors that cost more per request (search,
+click-to-see, history and diff) count in their own bucket with lower limits, never above the API's.
 """
 import functools
 import random
@@ -33,16 +34,33 @@ class RateLimited(DomainError):
     status = 429
     code = "rate-limited"
 
+    def __init__(self, message_vi: str, message_en: str, *, limit: int, retry_after: int):
+        super().__init__(message_vi, message_en)
+        self.limit = limit
+        self.retry_after = retry_after
+
+
+# bucket: (anonymous default, token/signed-in default); settings OPENDATA_RATE_<BUCKET>_ANON / _TOKEN
+BUCKETS = {
+    "search": (120, 1200),  # search box and click-to-see: 0.1-1 s of database time each
+    "history": (60, 600),  # feature history, layer diff pages
+}
+
 
 def _setting(name: str, default: int) -> int:
     value = getattr(settings, name, None)
     return int(value) if value is not None else env_int(name, default)
 
 
-def limits() -> tuple[int, int, int]:
-    """(anonymous per window, token per window, window seconds), from settings or the environment."""
-    return (_setting("OPENDATA_RATE_ANON", 300), _setting("OPENDATA_RATE_TOKEN", 3000),
-            _setting("OPENDATA_RATE_WINDOW", 60))
+def limits(bucket: str = "api") -> tuple[int, int, int]:
+    """(anonymous per window, token per window, window seconds) of a bucket, from settings or the environment."""
+    anon, token, window = (_setting("OPENDATA_RATE_ANON", 300), _setting("OPENDATA_RATE_TOKEN", 3000),
+                           _setting("OPENDATA_RATE_WINDOW", 60))
+    if bucket in BUCKETS:
+        name, (anon_default, token_default) = f"OPENDATA_RATE_{bucket.upper()}", BUCKETS[bucket]
+        anon = min(anon, _setting(f"{name}_ANON", anon_default))
+        token = min(token, _setting(f"{name}_TOKEN", token_default))
+    return anon, token, window
 
 
 def _token_from(request: HttpRequest) -> str | None:
@@ -111,26 +129,39 @@ def public_api(view):
     return wrapper
 
 
+def admit(request: HttpRequest, bucket: str = "api") -> tuple[int, int]:
+    """Counts this request in its bucket: (limit, remaining); RateLimited (429, Retry-After) past the limit."""
+    key, raised = caller_key(request)
+    anon, token, window = limits(bucket)
+    limit = token if raised else anon
+    count, reset = hit(key if bucket == "api" else f"{bucket}|{key}", window)
+    if count > limit:
+        raise RateLimited(
+            f"Quá nhiều yêu cầu: tối đa {limit} mỗi {window} giây. Vui lòng thử lại sau {reset} giây"
+            f"{'' if raised else ', hoặc dùng mã API để được hạn mức cao hơn'}.",
+            f"Too many requests: at most {limit} per {window} s. Please try again in {reset} s"
+            f"{'' if raised else ', or use an API token for a higher limit'}.",
+            limit=limit, retry_after=reset,
+        )
+    return limit, max(0, limit - count)
+
+
+def _rate_headers(response: HttpResponse, limit: int, remaining: int) -> HttpResponse:
+    response["X-RateLimit-Limit"] = str(limit)
+    response["X-RateLimit-Remaining"] = str(remaining)
+    return response
+
+
 def _limited(view, request: HttpRequest, *args, **kwargs) -> HttpResponse:
     try:
-        key, raised = caller_key(request)
+        limit, remaining = admit(request)
+    except RateLimited as error:
+        return _rate_headers(domain_error_response(request, error), error.limit, 0)
     except DomainError as error:
         return domain_error_response(request, error)
-    anon, token, window = limits()
-    limit = token if raised else anon
-    count, reset = hit(key, window)
-    if count > limit:
-        error = RateLimited(
-            f"Quá nhiều yêu cầu: tối đa {limit} mỗi {window} giây. Dùng mã API để được hạn mức cao hơn.",
-            f"Too many requests: at most {limit} per {window} s. An API token raises the limit.",
-        )
+    try:
+        response = view(request, *args, **kwargs)
+    except DomainError as error:  # answered here so the CORS headers are added too
         response = domain_error_response(request, error)
-        response["Retry-After"] = str(reset)
-    else:
-        try:
-            response = view(request, *args, **kwargs)
-        except DomainError as error:  # answered here so the CORS headers are added too
-            response = domain_error_response(request, error)
-    response["X-RateLimit-Limit"] = str(limit)
-    response["X-RateLimit-Remaining"] = str(max(0, limit - count))
-    return response
+    return _rate_headers(response, limit, remaining)
+

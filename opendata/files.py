@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 import shapely
 from django.conf import settings
@@ -19,8 +20,10 @@ from django.db import connection, transaction
 from psycopg2 import sql
 
 from layers.errors import InvalidParameter
+from layers.spreadsheet import safe_cell
 from layers.values import NUMBER_LIMIT
 from layers.vn2000 import VN2000_CRS, crs_for
+from opendata import exportlimits
 from opendata.fields import shapefile_names
 from opendata.query import FeatureQuery, geometry_sql, source_sql, where_sql
 
@@ -32,6 +35,7 @@ FORMATS = {
     "kml": ("KML", "application/vnd.google-earth.kml+xml"),
 }
 BATCH = 10000  # rows per GDAL append: bounds memory on big layers
+FILE_FORMAT = 2  # part of every cache key: bump when the bytes written for the same query change (2: safe CSV cells)
 
 
 def cache_dir() -> Path:
@@ -46,7 +50,7 @@ def version_stamp(q: FeatureQuery) -> str:
 
 def cache_path(q: FeatureQuery, ext: str) -> Path:
     """Where the file for this layer version and these parameters lives."""
-    key = json.dumps([ext, q.crs.srid, q.bbox, q.bbox_crs.srid, q.properties, q.equals, q.as_of], default=str)
+    key = json.dumps([FILE_FORMAT, ext, q.crs.srid, q.bbox, q.bbox_crs.srid, q.properties, q.equals, q.as_of], default=str)
     digest = hashlib.sha1(key.encode()).hexdigest()[:16]
     return cache_dir() / q.layer.slug / f"{version_stamp(q)}-{digest}.{ext}"
 
@@ -89,8 +93,8 @@ def _float(value) -> float | None:
     return number if math.isfinite(number) and abs(number) <= NUMBER_LIMIT else None
 
 
-def _frame(rows: list[tuple], q: FeatureQuery, names: list[str], crs_wkt: str):
-    """A GeoDataFrame of one batch, columns typed by the schema."""
+def _frame(rows: list[tuple], q: FeatureQuery, names: list[str], crs_wkt: str, *, spreadsheet: bool = False):
+    """A GeoDataFrame of one batch, columns typed by the schema; text made formula-safe for a spreadsheet (CSV)."""
     import geopandas as gpd  # imported on first export only: keeps every worker ~100 MB lighter
     import pandas as pd
 
@@ -108,7 +112,8 @@ def _frame(rows: list[tuple], q: FeatureQuery, names: list[str], crs_wkt: str):
         elif kind == "number":
             data[name] = pd.array([_float(v) for v in values], dtype="Float64")
         else:
-            data[name] = pd.array([None if v is None else str(v) for v in values], dtype="object")
+            text = [None if v is None else str(v) for v in values]
+            data[name] = pd.array([safe_cell(t) for t in text] if spreadsheet else text, dtype="object")
     return gpd.GeoDataFrame(data, geometry=list(geoms), crs=crs_wkt)
 
 
@@ -117,7 +122,10 @@ def _write(q: FeatureQuery, ext: str, target: Path) -> None:
     import pyogrio
     driver = FORMATS[ext][0]
     names = q.properties if q.properties is not None else [spec["name"] for spec in q.fields]
-    rename = shapefile_names(names) if driver == "ESRI Shapefile" else {n: n for n in names}
+    if driver == "ESRI Shapefile":
+        rename = shapefile_names(names)
+    else:  # a schemaless layer's names come from its data: a CSV header is a cell like any other
+        rename = {n: safe_cell(n) if driver == "CSV" else n for n in names}
     options: dict = {}
     if driver == "ESRI Shapefile":
         options["encoding"] = "UTF-8"  # writes the .cpg
@@ -140,7 +148,7 @@ def _write(q: FeatureQuery, ext: str, target: Path) -> None:
                 rows = cursor.fetchmany(BATCH)
                 if not rows and written:
                     break
-                frame = _frame(rows, q, names, crs_wkt).rename(columns=rename)
+                frame = _frame(rows, q, names, crs_wkt, spreadsheet=driver == "CSV").rename(columns=rename)
                 pyogrio.write_dataframe(frame, target, driver=driver, layer=q.layer.slug, append=written,
                                         promote_to_multi=True if driver == "ESRI Shapefile" else None, **options)
                 written = True
@@ -165,21 +173,45 @@ def _zip_shapefile(folder: Path, slug: str, q: FeatureQuery, target: Path) -> No
     ]
     for name in names:
         spec = labels.get(name, {})
-        lines.append("\t".join([mapping[name], name, spec.get("type", "text"),
-                                spec.get("label_vi", name), spec.get("label_en", name)]))
+        lines.append("\t".join(safe_cell(str(v)) for v in [mapping[name], name, spec.get("type", "text"),
+                                                           spec.get("label_vi", name), spec.get("label_en", name)]))
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for part in sorted(folder.iterdir()):
             archive.write(part, part.name)
         archive.writestr("fields.txt", "\n".join(lines) + "\n")
 
 
-def export_file(q: FeatureQuery, ext: str) -> Path:
-    """The cached file for this query, written first if missing (atomic rename, old versions removed)."""
+def export_file(q: FeatureQuery, ext: str) -> BinaryIO:
+    """The cached file for this query, open for reading; built first if missing, one build per file and at
+    most OPENDATA_EXPORT_BUILDS at once (503 beyond), then the cache is trimmed to its cap."""
     if ext == "kml" and q.crs.srid != 4326:
         raise InvalidParameter("KML luôn dùng WGS 84 (crs=4326).", "KML is always WGS 84 (crs=4326).", parameter="crs")
     path = cache_path(q, ext)
-    if path.exists():
-        return path
+    handle = _open_cached(path)
+    if handle is not None:
+        return handle
+    with exportlimits.file_lock(path):
+        handle = _open_cached(path)  # built by the request we waited for
+        if handle is None:
+            with exportlimits.build_slot():
+                _build(q, ext, path)
+            handle = open(path, "rb")  # opened before eviction: still readable if the cap removes it
+    exportlimits.evict(cache_dir())
+    return handle
+
+
+def _open_cached(path: Path) -> BinaryIO | None:
+    """The cached file, open and marked as just used, or None."""
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        return None
+    exportlimits.touch(path)
+    return handle
+
+
+def _build(q: FeatureQuery, ext: str, path: Path) -> None:
+    """Writes the file in a work folder beside it and renames it into place; older layer versions go."""
     path.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="export-", dir=path.parent))
     try:
@@ -200,7 +232,6 @@ def export_file(q: FeatureQuery, ext: str) -> Path:
     for old in path.parent.glob("*"):  # files of older layer versions are never served again
         if old.is_file() and not old.name.startswith(stamp):
             old.unlink(missing_ok=True)
-    return path
 
 
 def _release_memory() -> None:
