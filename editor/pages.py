@@ -20,6 +20,7 @@ from layers.errors import DomainError, InvalidParameter, NotFound
 from layers.history import feature_versions, layer_diff, parse_moment
 from layers.models import FeatureVersion, Layer, PermissionChange
 from layers.permissions import can_edit, edit_area, is_data_admin
+from layers.personal import redact_diff, redact_versions, visible_schema
 from layers.selectors import layer_for, layers_visible_to
 
 AUDIT_ROWS = 500
@@ -42,7 +43,8 @@ def editor_page(request: HttpRequest, layer: str) -> HttpResponse:
         raise PermissionDenied
     area = edit_area(request.user, catalog_layer)
     config = {
-        "slug": catalog_layer.slug, "geometryType": catalog_layer.geometry_type, "schema": catalog_layer.schema,
+        "slug": catalog_layer.slug, "geometryType": catalog_layer.geometry_type,
+        "schema": visible_schema(request.user, catalog_layer),
         "extent": catalog_layer.extent.extent if catalog_layer.extent else None,
         "area": json.loads(area.geojson) if area is not None else None,
         "language": request.LANGUAGE_CODE, "strings": _editor_strings(),
@@ -83,7 +85,8 @@ def _editor_strings() -> dict[str, str]:
 def history_page(request: HttpRequest, layer: str, feature_id: int) -> HttpResponse:
     """A feature's timeline: who changed what and when, with its shapes over time on a map."""
     catalog_layer = layer_for(request.user, layer, kind="vector")
-    versions = [v for v in feature_versions(feature_id) if v["layer_id"] == catalog_layer.pk]
+    versions = redact_versions(request.user, catalog_layer,
+                               [v for v in feature_versions(feature_id) if v["layer_id"] == catalog_layer.pk])
     if not versions:
         raise NotFound("Không có lịch sử cho đối tượng này.", "No history for this feature.")
     shapes = [{"version": v["version"], "op": v["op"], "geometry": json.loads(v["geojson"])} for v in versions]
@@ -138,7 +141,7 @@ def diff_page(request: HttpRequest, layer: str) -> HttpResponse:
     until = _moment(request.GET.get("to"), "to", now)
     if since > until:
         raise InvalidParameter("'from' phải trước 'to'.", "'from' must come before 'to'.", parameter="from")
-    diff = layer_diff(catalog_layer, since, until)
+    diff = redact_diff(request.user, catalog_layer, layer_diff(catalog_layer, since, until))
     if request.GET.get("f") == "geojson":
         features = [{"type": "Feature", "id": row["id"], "geometry": json.loads(row["geojson"]),
                      "properties": {"change": change, "area_before_m2": row["area_before"], "area_after_m2": row["area_after"],
@@ -172,7 +175,8 @@ def _audit_rows(request: HttpRequest):
         changes = changes.filter(layer_slug=slug) if slug else changes
         changes = changes.filter(by__username=who) if who else changes
         rows += [{"at": c.at, "kind": "permission", "layer": c.layer_slug, "user": c.by.username if c.by else "",
-                  "what": f"{c.action} {c.subject} {'edit' if c.can_edit else 'view'} {c.area_label}".strip(), "ref": c.pk}
+                  "what": f"{c.action} {c.subject} {'edit' if c.can_edit else 'view'}"
+                          f"{' +personal' if c.can_see_personal else ''} {c.area_label}".strip(), "ref": c.pk}
                  for c in changes[:AUDIT_ROWS]]
     return sorted(rows, key=lambda r: r["at"], reverse=True)[:AUDIT_ROWS]
 
