@@ -32,7 +32,8 @@ class City:
     centrelines: list[dict]  # {road_name, road_class, width_m, geom}
     water: list[dict]  # {name, water_type, geom}
     zones: list[dict]
-    parcels: dict  # columns: geom (array), ward_code, map_sheet, parcel_no, land_use, legal_area, address
+    parcels: dict  # columns: geom (array), ward_code, map_sheet, parcel_no, land_use, legal_area, address,
+    # chu_su_dung, so_cccd (made-up owners: personal fields, so the platform really carries such data)
     elevation: tuple[np.ndarray, tuple[float, float, float, float], float]  # grid, bounds, pixel size
 
 
@@ -173,6 +174,25 @@ def _parcels(rng, corners, clipped, inside, ward_of_cell, sheet_of_cell, wards_i
     }
 
 
+_SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ",
+             "Ngô", "Dương", "Lý"]
+_MIDDLE = ["Văn", "Thị", "Hữu", "Minh", "Ngọc", "Thanh", "Quốc", "Đức", "Thu", "Kim"]
+_GIVEN = ["Ánh", "Bảo", "Chi", "Diệp", "Giang", "Hạnh", "Hiếu", "Khang", "Khuê", "Lộc", "Mẫn", "Nhàn", "Phúc",
+          "Quyên", "Sang", "Tâm", "Thắm", "Tín", "Uyên", "Vỹ", "Xuân", "Yến", "Duyên", "Ngân"]
+
+
+def _owners(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Made-up land users' names and 12-digit CCCD numbers (079: Ho Chi Minh City), one per parcel.
+    Their own generator: the rest of the city is the same with or without them."""
+    rng = np.random.default_rng([seed, 132023])  # 13/2023: the personal-data decree
+    names = [f"{_SURNAMES[a]} {_MIDDLE[b]} {_GIVEN[c]}" for a, b, c in zip(
+        rng.integers(0, len(_SURNAMES), n), rng.integers(0, len(_MIDDLE), n), rng.integers(0, len(_GIVEN), n))]
+    # CCCD: province 079, century-and-sex digit, two digits of the birth year, six random digits.
+    ids = [f"079{s}{y:02d}{r:06d}" for s, y, r in zip(
+        rng.integers(0, 4, n), rng.integers(0, 100, n), rng.integers(0, 1_000_000, n))]
+    return np.array(names), np.array(ids)
+
+
 def _main_part(geom):
     parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"]
     return max(parts, key=lambda p: p.area) if parts else Polygon()
@@ -311,6 +331,7 @@ def generate_city(*, parcels: int, seed: int, zones: int = 2000) -> City:
     roads, centrelines, row_names = _roads(nodes, boundary)
     road_of_cell = [row_names.get(int(i), "Đường số 1") for i in rows_i]
     parcel_cols = _parcels(rng, corners, clipped, inside, ward_of_cell, sheet_of_cell, wards, road_of_cell, parcels)
+    parcel_cols["chu_su_dung"], parcel_cols["so_cccd"] = _owners(seed, len(parcel_cols["geom"]))
     return City(
         boundary=boundary,
         wards=wards,

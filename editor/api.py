@@ -14,16 +14,18 @@ from layers import editing
 from layers.errors import InvalidParameter
 from layers.history import layer_as_of, parse_moment
 from layers.models import Feature
+from layers.personal import hidden_fields, keep_hidden, without
 from layers.selectors import layer_for
 from layers.validation import ValidationFailed
 
 MAX_FEATURES = 2000
 
 
-def feature_json(feature: Feature) -> dict:
-    """A feature as GeoJSON, its version beside the properties (the editor sends it back on save)."""
+def feature_json(feature: Feature, hidden: list[str] = ()) -> dict:
+    """A feature as GeoJSON, its version beside the properties (the editor sends it back on save), without
+    the fields hidden from the user."""
     return {"type": "Feature", "id": feature.pk, "version": feature.version,
-            "geometry": json.loads(feature.geom.geojson), "properties": feature.properties}
+            "geometry": json.loads(feature.geom.geojson), "properties": without(feature.properties, hidden)}
 
 
 def _body(request: HttpRequest) -> dict:
@@ -71,9 +73,9 @@ def _problems(error: ValidationFailed) -> JsonResponse:
                          "problems": [p.__dict__ for p in error.problems]}, status=400, json_dumps_params={"ensure_ascii": False})
 
 
-def _stale(stale: editing.StaleFeature) -> JsonResponse:
+def _stale(stale: editing.StaleFeature, hidden: list[str]) -> JsonResponse:
     return JsonResponse({"code": stale.code, "description": stale.message_en, "description_vi": stale.message_vi,
-                         "current": feature_json(stale.current)}, status=409, json_dumps_params={"ensure_ascii": False})
+                         "current": feature_json(stale.current, hidden)}, status=409, json_dumps_params={"ensure_ascii": False})
 
 
 def _line(body: dict) -> GEOSGeometry:
@@ -95,36 +97,40 @@ def _properties(body: dict) -> dict | None:
 def features(request: HttpRequest, layer: str) -> JsonResponse:
     """GET ?bbox= lists features to edit; POST creates one."""
     catalog_layer = layer_for(request.user, layer, kind="vector")
+    hidden = hidden_fields(request.user, catalog_layer)
     if request.method == "GET":
         box = _bbox(request.GET.get("bbox", ""))
         if request.GET.get("as_of"):  # the layer as it was then, from its history
             at = parse_moment(request.GET["as_of"], "as_of")
             items = [{"type": "Feature", "id": row["id"], "version": row["version"], "geometry": json.loads(row["geojson"]),
-                      "properties": row["properties"]} for row in layer_as_of(catalog_layer, at, box.extent)[: MAX_FEATURES + 1]]
+                      "properties": without(row["properties"], hidden)}
+                     for row in layer_as_of(catalog_layer, at, box.extent)[: MAX_FEATURES + 1]]
         else:
             rows = Feature.objects.filter(layer=catalog_layer, geom__bboverlaps=box).order_by("id")[: MAX_FEATURES + 1]
-            items = [feature_json(f) for f in rows]
+            items = [feature_json(f, hidden) for f in rows]
         return JsonResponse({"type": "FeatureCollection", "features": items[:MAX_FEATURES],
                              "truncated": len(items) > MAX_FEATURES}, json_dumps_params={"ensure_ascii": False})
     body = _body(request)
     try:
+        # A user who may not see the personal fields does not write them either.
         feature = editing.feature_create(layer=catalog_layer, geom=parse_geometry(body.get("geometry")),
-                                         properties=_properties(body) or {}, user=request.user,
+                                         properties=without(_properties(body) or {}, hidden), user=request.user,
                                          comment=str(body.get("comment", ""))[:1000])
     except ValidationFailed as error:
         return _problems(error)
-    return JsonResponse(feature_json(feature), status=201, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(feature_json(feature, hidden), status=201, json_dumps_params={"ensure_ascii": False})
 
 
 @require_http_methods(["GET", "PUT", "DELETE"])
 def feature(request: HttpRequest, layer: str, feature_id: int) -> JsonResponse:
     """GET one; PUT {geometry?, properties?, version, comment?}; DELETE ?version=."""
     catalog_layer = layer_for(request.user, layer, kind="vector")
+    hidden = hidden_fields(request.user, catalog_layer)
     if request.method == "GET":
         found = Feature.objects.filter(pk=feature_id, layer=catalog_layer).first()
         if found is None:
             raise editing.FeatureNotFound()
-        return JsonResponse(feature_json(found), json_dumps_params={"ensure_ascii": False})
+        return JsonResponse(feature_json(found, hidden), json_dumps_params={"ensure_ascii": False})
     try:
         if request.method == "DELETE":
             editing.feature_delete(layer=catalog_layer, feature_id=feature_id, user=request.user,
@@ -136,13 +142,23 @@ def feature(request: HttpRequest, layer: str, feature_id: int) -> JsonResponse:
             layer=catalog_layer, feature_id=feature_id, user=request.user,
             expected_version=_body_int(body, "version"),
             geom=parse_geometry(geometry) if geometry is not None else None,
-            properties=_properties(body), comment=str(body.get("comment", ""))[:1000],
+            properties=_kept_personal(catalog_layer, feature_id, _properties(body), hidden),
+            comment=str(body.get("comment", ""))[:1000],
         )
     except ValidationFailed as error:
         return _problems(error)
     except editing.StaleFeature as stale:
-        return _stale(stale)
-    return JsonResponse(feature_json(updated), json_dumps_params={"ensure_ascii": False})
+        return _stale(stale, hidden)
+    return JsonResponse(feature_json(updated, hidden), json_dumps_params={"ensure_ascii": False})
+
+
+def _kept_personal(layer, feature_id: int, properties: dict | None, hidden: list[str]) -> dict | None:
+    """Properties sent by an editor who cannot see the hidden fields: the stored values kept for those
+    (they were never shown, so leaving them out of a save must not wipe them)."""
+    if properties is None or not hidden:
+        return properties
+    stored = Feature.objects.filter(pk=feature_id, layer=layer).values_list("properties", flat=True).first()
+    return keep_hidden(properties, stored, hidden)
 
 
 @require_http_methods(["POST"])
@@ -157,8 +173,9 @@ def split(request: HttpRequest, layer: str, feature_id: int) -> JsonResponse:
     except ValidationFailed as error:
         return _problems(error)
     except editing.StaleFeature as stale:
-        return _stale(stale)
-    return JsonResponse({"features": [feature_json(f) for f in parts]}, json_dumps_params={"ensure_ascii": False})
+        return _stale(stale, hidden_fields(request.user, catalog_layer))
+    hidden = hidden_fields(request.user, catalog_layer)
+    return JsonResponse({"features": [feature_json(f, hidden) for f in parts]}, json_dumps_params={"ensure_ascii": False})
 
 
 @require_http_methods(["POST"])
@@ -176,7 +193,8 @@ def revert(request: HttpRequest, layer: str, feature_id: int) -> JsonResponse:
         return _problems(error)
     except editing.StaleFeature as stale:
         return _stale(stale)
-    return JsonResponse(feature_json(restored), json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(feature_json(restored, hidden_fields(request.user, catalog_layer)),
+                        json_dumps_params={"ensure_ascii": False})
 
 
 @require_http_methods(["POST"])

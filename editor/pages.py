@@ -21,6 +21,7 @@ from layers.errors import DomainError, InvalidParameter, NotFound
 from layers.history import feature_versions, layer_diff, parse_moment
 from layers.models import FeatureVersion, Layer, PermissionChange
 from layers.permissions import can_edit, edit_area, is_data_admin
+from layers.personal import redact_diff, redact_versions, visible_schema
 from layers.selectors import layer_for, layers_visible_to
 from layers.spreadsheet import safe_row
 
@@ -44,7 +45,8 @@ def editor_page(request: HttpRequest, layer: str) -> HttpResponse:
         raise PermissionDenied
     area = edit_area(request.user, catalog_layer)
     config = {
-        "slug": catalog_layer.slug, "geometryType": catalog_layer.geometry_type, "schema": catalog_layer.schema,
+        "slug": catalog_layer.slug, "geometryType": catalog_layer.geometry_type,
+        "schema": visible_schema(request.user, catalog_layer),
         "extent": catalog_layer.extent.extent if catalog_layer.extent else None,
         "area": json.loads(area.geojson) if area is not None else None,
         "language": request.LANGUAGE_CODE, "strings": _editor_strings(),
@@ -85,7 +87,8 @@ def _editor_strings() -> dict[str, str]:
 def history_page(request: HttpRequest, layer: str, feature_id: int) -> HttpResponse:
     """A feature's timeline: who changed what and when, with its shapes over time on a map."""
     catalog_layer = layer_for(request.user, layer, kind="vector")
-    versions = [v for v in feature_versions(feature_id) if v["layer_id"] == catalog_layer.pk]
+    versions = redact_versions(request.user, catalog_layer,
+                               [v for v in feature_versions(feature_id) if v["layer_id"] == catalog_layer.pk])
     if not versions:
         raise NotFound("Không có lịch sử cho đối tượng này.", "No history for this feature.")
     shapes = [{"version": v["version"], "op": v["op"], "geometry": json.loads(v["geojson"])} for v in versions]
@@ -171,6 +174,7 @@ def diff_page(request: HttpRequest, layer: str) -> HttpResponse:
     limit = _query_int(request, "limit", DIFF_PAGE, 1, DIFF_MAX_PAGE)
     after = _query_int(request, "after", 0, 0, 10 ** 12)
     diff, next_after = _diff_page(catalog_layer, since, until, after=after, limit=limit)
+    diff = redact_diff(request.user, catalog_layer, diff)
     # The next page keeps the resolved times: a default 'to' of now must not move between pages.
     next_url = None if next_after is None else "?" + urlencode({
         "from": since.isoformat(), "to": until.isoformat(), "limit": limit, "after": next_after,
@@ -215,7 +219,8 @@ def _audit_rows(request: HttpRequest):
         changes = changes.filter(layer_slug=slug) if slug else changes
         changes = changes.filter(by__username=who) if who else changes
         rows += [{"at": c.at, "kind": "permission", "layer": c.layer_slug, "user": c.by.username if c.by else "",
-                  "what": f"{c.action} {c.subject} {'edit' if c.can_edit else 'view'} {c.area_label}".strip(), "ref": c.pk}
+                  "what": f"{c.action} {c.subject} {'edit' if c.can_edit else 'view'}"
+                          f"{' +personal' if c.can_see_personal else ''} {c.area_label}".strip(), "ref": c.pk}
                  for c in changes[:AUDIT_ROWS]]
     return sorted(rows, key=lambda r: r["at"], reverse=True)[:AUDIT_ROWS]
 

@@ -17,6 +17,7 @@ from layers import core
 from layers.errors import InvalidParameter, NotFound
 from layers.history import parse_moment
 from layers.lookup import features_at, parcel_by_key, parcel_report
+from layers.personal import visible_properties, visible_schema
 from layers.search import clean_query, search
 from layers.wards import Ward, all_wards, former_wards_of, resolve_ward
 
@@ -99,13 +100,14 @@ def parcel_page(request: HttpRequest, ward: str, sheet: int, number: int) -> Htt
         raise NotFound("Không tìm thấy thửa đất.", "Parcel not found.")
     parcel = parcel_by_key(request.user, ward, sheet, number)
     report = parcel_report(request.user, parcel)
-    fields = {spec["name"]: _label(spec) for spec in parcel.layer.schema}
+    fields = {spec["name"]: _label(spec) for spec in visible_schema(request.user, parcel.layer)}
     zone_fields = {}
     for zone_layer in report.data_versions:
         if zone_layer.slug == "planning-zones":
-            zone_fields = {spec["name"]: _label(spec) for spec in zone_layer.schema}
+            zone_fields = {spec["name"]: _label(spec) for spec in visible_schema(request.user, zone_layer)}
     return render(request, "portal/parcel.html", {
-        "parcel": parcel, "props": parcel.properties, "report": report, "fields": fields, "zone_fields": zone_fields,
+        "parcel": parcel, "props": visible_properties(request.user, parcel.layer, parcel.properties), "report": report,
+        "fields": fields, "zone_fields": zone_fields,
         "land_use_name": report.land_use[1] if _english() else report.land_use[0],
         "zones": [{"share": z, "function": z.function_label[1] if _english() else z.function_label[0]} for z in report.zones],
         "zones_total_m2": sum(z.area_m2 for z in report.zones),

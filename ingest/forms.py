@@ -20,6 +20,13 @@ class UploadForm(forms.Form):
     column_map = forms.CharField(label="Đổi tên cột / Rename columns (src=dst, …)", required=False, max_length=2000)
     max_rejects = forms.IntegerField(label="Số dòng được phép từ chối / Rows that may be rejected", min_value=0, initial=0)
     dry_run = forms.BooleanField(label="Chỉ kiểm tra / Check only (change nothing)", required=False)
+    not_personal = forms.CharField(
+        label="Không coi là dữ liệu cá nhân / Not personal data (fields, comma-separated)", required=False, max_length=2000,
+        help_text="Trường giống dữ liệu cá nhân (họ tên, CCCD, điện thoại…) được ẩn mặc định / "
+                  "Fields that look personal (names, ID and phone numbers…) are hidden by default")
+
+    def clean_not_personal(self) -> list[str]:
+        return [name.strip() for name in self.cleaned_data["not_personal"].split(",") if name.strip()]
 
     def clean_column_map(self) -> dict[str, str]:
         text = self.cleaned_data["column_map"]

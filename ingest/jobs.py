@@ -83,7 +83,7 @@ def run_job(run_id: int) -> IngestRun:
             encoding=options.get("encoding") or None, source_layer=options.get("source_layer") or None,
             column_map=options.get("column_map") or {}, max_rejects=int(options.get("max_rejects") or 0),
             dry_run=bool(options.get("dry_run")), key=options.get("key") or None, user=run.user, run=run,
-            progress=writer, wait_for_lock=True,
+            progress=writer, wait_for_lock=True, not_personal=list(options.get("not_personal") or []),
         )
     except DomainError:
         pass  # recorded on the run by ingest_file

@@ -20,6 +20,7 @@ class Report:
     rejected: list[dict] = field(default_factory=list)
     repaired: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    personal: list[dict] = field(default_factory=list)  # personal fields: {field, reason_vi, reason_en}
     crs_found: str = ""
     crs_used: str = ""
     source_layer: str | None = None
@@ -56,6 +57,7 @@ class Report:
             "rejected_count": self.rejected_count, "repaired_count": self.repaired_count,
             "crs_found": self.crs_found, "crs_used": self.crs_used, "source_layer": self.source_layer,
             "encoding": self.encoding, "dry_run": self.dry_run, "warnings": self.warnings, "error": self.error,
+            "personal_fields": self.personal,
             "rejected": sorted(self.rejected, key=lambda r: r["row"]),
             "repaired": sorted(self.repaired, key=lambda r: r["row"]),
             "details_truncated": self.rejected_count > len(self.rejected) or self.repaired_count > len(self.repaired),

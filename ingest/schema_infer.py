@@ -3,6 +3,7 @@ import re
 from pathlib import Path
 
 from ingest.validate import FAMILY
+from layers.personal import name_looks_personal
 
 _TYPES = {"int": "integer", "float": "number", "datetime64": "date", "bool": "text"}
 
@@ -21,7 +22,8 @@ def infer_geometry_type(declared: str | None) -> str:
 
 
 def infer_schema(info: dict, column_map: dict[str, str]) -> list[dict]:
-    """Schema fields (text, integer, number, date) from the file's column types; nothing required."""
+    """Schema fields (text, integer, number, date) from the file's column types; nothing required; fields
+    whose names denote personal data marked personal."""
     fields = []
     for i, (name, dtype, ogr_type) in enumerate(zip(info.get("fields", []), info.get("dtypes", []), info.get("ogr_types", []))):
         target = column_map.get(str(name), str(name).lower())
@@ -30,6 +32,9 @@ def infer_schema(info: dict, column_map: dict[str, str]) -> list[dict]:
             kind = "date"
         elif ogr_type in ("OFTDateTime", "OFTTime"):
             kind = "text"
-        fields.append({"name": target, "type": kind, "label_vi": str(name), "label_en": str(name),
-                       "required": False, "display": i < 8})
+        spec = {"name": target, "type": kind, "label_vi": str(name), "label_en": str(name),
+                "required": False, "display": i < 8}
+        if name_looks_personal(str(name), target):  # owners' names, ID and phone numbers: hidden by default
+            spec.update(personal=True, display=False)
+        fields.append(spec)
     return fields

@@ -17,6 +17,7 @@ from ingest.loader import (ChunkWriter, apply_replace, apply_upsert, create_stag
                            duplicate_keys, layer_bounds, layer_has_rows, lock_layer)
 from ingest.models import IngestRun
 from ingest.readers import Source, open_source, read_chunks
+from ingest.personal import mark_personal
 from ingest.report import Report
 from ingest.safety import reject_remote
 from ingest.schema_infer import infer_geometry_type, infer_schema, title_from_file
@@ -80,6 +81,7 @@ class _Pipeline:
         self.is_wgs84 = False
         self.swap_xy: bool | None = None
         self.text_samples: list[str] = []
+        self.value_samples: dict[str, list] = {}  # per column, for the personal-data check (ingest/personal.py)
 
     def columns(self, frame: pd.DataFrame) -> pd.DataFrame:
         return frame.rename(columns=lambda c: self.column_map.get(c, c.lower()))
@@ -120,6 +122,7 @@ class _Pipeline:
         frame = validate.check_attributes(frame, self.layer.schema, ok, offset, report)
         keys = self._keys(frame, ok, offset) if self.key else None
         self._sample_text(frame)
+        self._sample_values(frame)
         if report.rejected_count > self.max_rejects:
             raise self.too_many()
         rows = np.flatnonzero(ok)
@@ -169,6 +172,12 @@ class _Pipeline:
             if is_text(frame[name]):
                 self.text_samples.extend(v for v in frame[name].head(200).tolist() if isinstance(v, str))
 
+    def _sample_values(self, frame: pd.DataFrame) -> None:
+        for name in frame.columns:
+            kept = self.value_samples.setdefault(str(name), [])
+            if len(kept) < 200:
+                kept.extend(frame[name].head(200 - len(kept)).tolist())
+
     def too_many(self) -> IngestRejected:
         n, limit = self.report.rejected_count, self.max_rejects
         return IngestRejected(f"{n} dòng bị từ chối, vượt giới hạn {limit}; không có gì thay đổi.",
@@ -202,7 +211,8 @@ def refresh_planner_statistics() -> None:
 
 
 def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: Report, *, crs, column_map, key,
-          max_rejects, dry_run, user, run_id, file_name, progress: Progress | None, wait_for_lock: bool) -> Layer | None:
+          max_rejects, dry_run, user, run_id, file_name, progress: Progress | None, wait_for_lock: bool,
+          not_personal: list[str]) -> Layer | None:
     user_id = user.pk if user is not None and getattr(user, "pk", None) else None
     with transaction.atomic():
         lock_layer(slug, wait=wait_for_lock)
@@ -241,6 +251,7 @@ def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: 
             report.warn(f"Text looks like mojibake: it reads as Vietnamese with --encoding {mojibake}.")
         if report.rejected_count > max_rejects:
             raise pipeline.too_many()
+        mark_personal(layer, pipeline.value_samples, report, created=existing is None, not_personal=not_personal)
         if dry_run:
             transaction.set_rollback(True)
             return existing
@@ -265,8 +276,10 @@ def ingest_file(*, path: Path, layer: Layer | str, mode: str = "replace", crs: s
                 encoding: str | None = None, source_layer: str | None = None,
                 column_map: dict[str, str] | None = None, max_rejects: int = 0, dry_run: bool = False,
                 user=None, key: str | None = None, progress: Progress | None = None,
-                run: IngestRun | None = None, wait_for_lock: bool = False) -> IngestRun:
-    """Loads a file into a layer atomically and records the run; any failure leaves the layer as it was."""
+                run: IngestRun | None = None, wait_for_lock: bool = False,
+                not_personal: list[str] | None = None) -> IngestRun:
+    """Loads a file into a layer atomically and records the run; any failure leaves the layer as it was.
+    Likely personal fields of a new layer are marked personal, except those named in `not_personal`."""
     raw_path, path = str(path), Path(path)
     user_id = user.pk if user is not None and getattr(user, "pk", None) else None
     slug = layer.slug if isinstance(layer, Layer) else str(layer)
@@ -288,7 +301,7 @@ def ingest_file(*, path: Path, layer: Layer | str, mode: str = "replace", crs: s
             run.progress_total = source.feature_count
             loaded_layer = _load(source, existing, slug, mode, report, crs=crs, column_map=column_map or {}, key=key,
                                  max_rejects=max_rejects, dry_run=dry_run, user=user, run_id=run.pk, file_name=path.name,
-                                 progress=progress, wait_for_lock=wait_for_lock)
+                                 progress=progress, wait_for_lock=wait_for_lock, not_personal=list(not_personal or []))
         finally:
             source.close()
         run.layer = loaded_layer

@@ -66,7 +66,8 @@ def upload(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         path = _save_upload(data["file"])
-        options = {k: data[k] for k in ("key", "crs", "encoding", "source_layer", "column_map", "max_rejects", "dry_run")}
+        options = {k: data[k] for k in ("key", "crs", "encoding", "source_layer", "column_map", "max_rejects", "dry_run",
+                                          "not_personal")}
         layer = Layer.objects.filter(slug=data["layer"]).first()
         run = IngestRun.objects.create(layer=layer, layer_slug=data["layer"], user=request.user,
                                        file_name=Path(data["file"].name).name[:500], mode=data["mode"],

@@ -7,16 +7,22 @@ from layers import editing
 from layers.errors import DomainError
 from layers.models import Feature, Layer, LayerGrant, PermissionChange
 from layers.permissions import authorize_change, can_edit, is_data_admin
+from layers.schemas import personal_field_names
 from layers.services import grant_create, grant_revoke
 from layers.validation import ValidationFailed, check_feature
 
 
 @admin.register(Layer)
 class LayerAdmin(LeafletGeoAdmin):
-    list_display = ["slug", "title_vi", "category", "kind", "is_public", "feature_count", "last_changed"]
+    list_display = ["slug", "title_vi", "category", "kind", "is_public", "personal_fields", "feature_count", "last_changed"]
     list_filter = ["category", "kind", "is_public", "basemap_role"]
     search_fields = ["slug", "title_vi", "title_en"]
     readonly_fields = ["feature_count", "last_changed", "extent", "raster_path", "created_at"]
+
+    @admin.display(description="Trường dữ liệu cá nhân / Personal fields")
+    def personal_fields(self, obj: Layer) -> str:
+        """Marked with "personal": true in the schema; set it to false there to unmark a field."""
+        return ", ".join(personal_field_names(obj.schema or [])) or "—"
 
 
 class FeatureForm(forms.ModelForm):
@@ -91,9 +97,9 @@ class FeatureAdmin(LeafletGeoAdmin):
 
 @admin.register(LayerGrant)
 class LayerGrantAdmin(LeafletGeoAdmin):
-    list_display = ["layer", "user", "group", "can_edit", "area_label", "granted_by", "granted_at"]
-    list_filter = ["layer", "can_edit"]
-    fields = ["layer", "user", "group", "can_edit", "area", "area_label"]
+    list_display = ["layer", "user", "group", "can_edit", "can_see_personal", "area_label", "granted_by", "granted_at"]
+    list_filter = ["layer", "can_edit", "can_see_personal"]
+    fields = ["layer", "user", "group", "can_edit", "can_see_personal", "area", "area_label"]
 
     def has_module_permission(self, request):
         return is_data_admin(request.user)
@@ -103,7 +109,7 @@ class LayerGrantAdmin(LeafletGeoAdmin):
             grant_revoke(grant=LayerGrant.objects.get(pk=obj.pk), by=request.user)
         try:
             grant_create(layer=obj.layer, by=request.user, user=obj.user, group=obj.group, can_edit=obj.can_edit,
-                         area=obj.area, area_label=obj.area_label)
+                         area=obj.area, area_label=obj.area_label, can_see_personal=obj.can_see_personal)
         except DomainError as error:
             self.message_user(request, error.message_en, level="error")
 
@@ -117,7 +123,7 @@ class LayerGrantAdmin(LeafletGeoAdmin):
 
 @admin.register(PermissionChange)
 class PermissionChangeAdmin(admin.ModelAdmin):
-    list_display = ["at", "by", "action", "layer_slug", "subject", "can_edit", "area_label"]
+    list_display = ["at", "by", "action", "layer_slug", "subject", "can_edit", "can_see_personal", "area_label"]
     list_filter = ["action", "layer_slug"]
 
     def has_add_permission(self, request):

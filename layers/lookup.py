@@ -21,6 +21,7 @@ from layers import core
 from layers.errors import InvalidParameter, NotFound
 from layers.history import as_of_sql
 from layers.models import Feature, Layer
+from layers.personal import hidden_fields, without
 from layers.schemas import LAND_USE_CODES, ZONE_FUNCTIONS, display_fields
 from layers.selectors import can_view, layers_visible_to
 from layers.vn2000 import LEGAL_AREA_SRID
@@ -134,9 +135,10 @@ def parcel_report(user, parcel: Feature) -> ParcelReport:
         neighbours_geojson={"type": "FeatureCollection", "features": as_dict(neighbours)},
         parcel_geojson=json.loads(parcel.geom.geojson),
     )
+    zone_hidden = hidden_fields(user, zones) if zones is not None else []
     for row in as_dict(zone_rows):
         if row["area"] > 0.005:  # a shared edge is no overlap
-            props = row["properties"]
+            props = without(row["properties"], zone_hidden)
             report.zones.append(ZoneShare(props, row["area"], 100.0 * row["area"] / area if area else 0.0,
                                           ZONE_FUNCTIONS.get(props.get("function"), (props.get("function"),) * 2)))
     report.raster_values = _raster_values([layer for layer in visible.values() if layer.kind == "raster"], parcel)

@@ -61,7 +61,8 @@ class Layer(models.Model):
     min_zoom = models.PositiveSmallIntegerField(default=0)
     max_zoom = models.PositiveSmallIntegerField(default=22)
     style = models.JSONField(default=dict, blank=True, help_text='{"attribute": …, "colors": {value: "#rrggbb"}, "default": "#rrggbb"}')
-    schema = models.JSONField(default=list, blank=True, help_text="Attribute fields: name, type, labels, required, choices, display")
+    schema = models.JSONField(default=list, blank=True, help_text="Attribute fields: name, type, labels, required, choices, display, "
+                              "personal (true: personal data, hidden from the public)")
     extent = models.PolygonField(srid=4326, null=True, blank=True)
     feature_count = models.PositiveIntegerField(default=0)
     last_changed = models.DateTimeField(null=True, blank=True)
@@ -169,6 +170,9 @@ class LayerGrant(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="layer_grants")
     group = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="layer_grants")
     can_edit = models.BooleanField(default=False)
+    # Personal fields (owners' names, ID numbers) are shown only with this flag: an edit grant does not
+    # imply it (Decree 13/2023/NĐ-CP: personal data only to those who need it).
+    can_see_personal = models.BooleanField(default=False, help_text="May see the layer's personal fields")
     area = models.MultiPolygonField(srid=4326, null=True, blank=True, help_text="Edits only inside this area")
     area_label = models.CharField(max_length=200, blank=True, help_text="e.g. the ward the area comes from")
     granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -184,7 +188,8 @@ class LayerGrant(models.Model):
 
     def __str__(self) -> str:
         who = self.user or self.group
-        return f"{who} → {self.layer} ({'edit' if self.can_edit else 'view'})"
+        personal = ", personal" if self.can_see_personal else ""
+        return f"{who} → {self.layer} ({'edit' if self.can_edit else 'view'}{personal})"
 
 
 class PermissionChange(models.Model):
@@ -196,6 +201,7 @@ class PermissionChange(models.Model):
     layer_slug = models.CharField(max_length=64)
     subject = models.CharField(max_length=200, help_text="user:NAME or group:NAME")
     can_edit = models.BooleanField()
+    can_see_personal = models.BooleanField(default=False)
     area_label = models.CharField(max_length=200, blank=True)
 
     class Meta:

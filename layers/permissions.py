@@ -63,6 +63,16 @@ def can_edit(user, layer: Layer) -> bool:
     return is_data_admin(user) or grants_of(user, layer).filter(can_edit=True).exists()
 
 
+def can_see_personal(user, layer: Layer) -> bool:
+    """Data administrators, or users with a grant that includes personal data (an edit grant alone does not)."""
+    return is_data_admin(user) or grants_of(user, layer).filter(can_see_personal=True).exists()
+
+
+def can_see_editors(user, layer: Layer) -> bool:
+    """Who changed a feature (username, comment) is shown to staff and the layer's editors only."""
+    return bool(user and user.is_authenticated and user.is_staff) or can_edit(user, layer)
+
+
 def edit_area(user, layer: Layer) -> GEOSGeometry | None:
     """Where the user may edit: None for anywhere; else the union of their grants' areas."""
     if is_data_admin(user):

@@ -3,6 +3,8 @@
 A schema is a list of fields: {name, type, label_vi, label_en, required, choices, display}, and optionally
 max_length (text, code), min and max (integer, number). Types: text, integer, number, date, code (one of
 `choices`); what values each type takes, and their limits, is in layers/values.py.
+A `personal` field holds personal data (owners' names, ID card numbers, phones: Decree 13/2023/NĐ-CP):
+it never leaves through a public door (see layers/personal.py for who may see it).
 """
 import math
 from dataclasses import dataclass
@@ -13,12 +15,14 @@ from layers.values import (MAX_EXTRA, MAX_PROPERTIES, NAME_MAX_LENGTH, BadValue,
 FIELD_TYPES = {"text", "integer", "number", "date", "code"}
 
 
-def field(name, type_, label_vi, label_en, *, required=False, choices=None, display=False) -> dict:
+def field(name, type_, label_vi, label_en, *, required=False, choices=None, display=False, personal=False) -> dict:
     """One schema field as stored in Layer.schema."""
     out = {"name": name, "type": type_, "label_vi": label_vi, "label_en": label_en,
            "required": required, "display": display}
     if choices is not None:
         out["choices"] = list(choices)
+    if personal:
+        out["personal"] = True
     return out
 
 
@@ -94,6 +98,9 @@ PARCELS_SCHEMA = [
           display=True),
     field("legal_area", "number", "Diện tích pháp lý (m²)", "Legal area (m²)", required=True, display=True),
     field("address", "text", "Địa chỉ", "Address", display=True),
+    # Land users' data: not released without consent (Decree 101/2024/NĐ-CP Art. 61).
+    field("chu_su_dung", "text", "Chủ sử dụng đất", "Land user (owner)", personal=True),
+    field("so_cccd", "text", "Số CCCD của chủ sử dụng", "Owner's citizen ID no.", personal=True),
 ]
 
 ROAD_RESERVES_SCHEMA = [
@@ -176,6 +183,17 @@ def validate_properties(schema: list[dict], properties: dict) -> tuple[dict, lis
     return clean, errors
 
 
+def is_personal(spec: dict) -> bool:
+    """True for a field marked as personal data (any truthy mark: an unclear mark hides, never shows)."""
+    return bool(spec.get("personal")) and spec.get("personal") not in ("false", "False", "0", "no")
+
+
+def personal_field_names(schema: list[dict]) -> list[str]:
+    """The names of a schema's personal fields."""
+    return [spec["name"] for spec in schema if is_personal(spec)]
+
+
 def display_fields(schema: list[dict]) -> list[dict]:
-    """The fields a layer shows in tiles, popups and tables."""
-    return [spec for spec in schema if spec.get("display")]
+    """The fields a layer shows in tiles, popups and tables: never personal ones (tiles and popups are
+    shared by every visitor, and cached for all of them)."""
+    return [spec for spec in schema if spec.get("display") and not is_personal(spec)]

@@ -12,6 +12,7 @@ from django.db import OperationalError, connection, transaction
 from layers.core import SEARCHABLE_KEYS
 from layers.errors import NotFound
 from layers.lookup import as_dict, parcel_by_key
+from layers.personal import hidden_fields, visible_properties
 from layers.selectors import layers_visible_to
 from layers.wards import fold, resolve_ward
 
@@ -53,8 +54,9 @@ def _parcel_hits(user, query: str) -> list[Hit]:
             parcel = parcel_by_key(user, ward.code, int(match["sheet"]), int(match["number"]))
         except NotFound:
             continue
+        props = visible_properties(user, parcel.layer, parcel.properties)
         hits.append(Hit("parcel", f"{ward.name} / {match['sheet']} / {match['number']}",
-                        parcel.properties.get("address", ""), parcel.layer.slug, parcel.pk, ward.code,
+                        props.get("address", ""), parcel.layer.slug, parcel.pk, ward.code,
                         int(match["sheet"]), int(match["number"]), parcel.geom.extent))
     return hits
 
@@ -74,7 +76,10 @@ def _label_rows(sql_filter: str, params: dict) -> list[tuple]:
 
 def _label_hits(user, query: str, limit: int) -> list[Hit]:
     """Features whose labels contain the query (any accents), then near spellings if too few."""
-    layers = {layer.pk: layer for layer in layers_visible_to(user).filter(kind="vector")}
+    # A layer whose searchable keys include a field hidden from the user is not searched at all: a match
+    # on a personal value would reveal it even with the value left out of the result.
+    layers = {layer.pk: layer for layer in layers_visible_to(user).filter(kind="vector")
+              if not set(hidden_fields(user, layer)) & set(SEARCHABLE_KEYS)}
     if not layers:
         return []
     folded = fold(query)

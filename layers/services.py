@@ -67,15 +67,18 @@ def _subject(grant) -> str:
 
 
 @transaction.atomic
-def grant_create(*, layer: Layer, by, user=None, group=None, can_edit: bool = False, area=None, area_label: str = ""):
-    """Gives a user or a group a right on a layer (optionally an edit area), and records it."""
+def grant_create(*, layer: Layer, by, user=None, group=None, can_edit: bool = False, area=None, area_label: str = "",
+                 can_see_personal: bool = False):
+    """Gives a user or a group a right on a layer (optionally an edit area, optionally its personal fields),
+    and records it."""
     from layers.models import LayerGrant, PermissionChange
 
-    grant = LayerGrant(layer=layer, user=user, group=group, can_edit=can_edit, area=area, area_label=area_label, granted_by=by)
+    grant = LayerGrant(layer=layer, user=user, group=group, can_edit=can_edit, area=area, area_label=area_label,
+                       can_see_personal=can_see_personal, granted_by=by)
     grant.full_clean()
     grant.save()
     PermissionChange.objects.create(by=by, action="grant", layer_slug=layer.slug, subject=_subject(grant),
-                                    can_edit=can_edit, area_label=area_label)
+                                    can_edit=can_edit, can_see_personal=can_see_personal, area_label=area_label)
     return grant
 
 
@@ -85,5 +88,6 @@ def grant_revoke(*, grant, by) -> None:
     from layers.models import PermissionChange
 
     PermissionChange.objects.create(by=by, action="revoke", layer_slug=grant.layer.slug, subject=_subject(grant),
-                                    can_edit=grant.can_edit, area_label=grant.area_label)
+                                    can_edit=grant.can_edit, can_see_personal=grant.can_see_personal,
+                                    area_label=grant.area_label)
     grant.delete()

@@ -1,9 +1,10 @@
 """Whole-layer downloads: /data/{layer}.{geojson|gpkg|shp.zip|csv|kml}?crs=&bbox=&properties=."""
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 
+from layers.personal import personal_fields
 from layers.selectors import layer_for
 from opendata.fairuse import public_api
-from opendata.fields import field_names, layer_fields
+from opendata.fields import hidden_to, layer_fields
 from opendata.files import FORMATS, export_file
 from opendata.geojson import stream_collection
 from opendata.params import parse_bbox, parse_crs, parse_datetime_param, parse_field_list
@@ -14,19 +15,22 @@ DOWNLOAD_FORMATS = ("geojson", *FORMATS)
 
 def download_query(request: HttpRequest, layer) -> FeatureQuery:
     """Parses ?crs=, ?bbox= (WGS 84 lon/lat), ?properties= and ?as_of= into a FeatureQuery (400 on bad input)."""
-    fields = layer_fields(layer)
+    fields = layer_fields(layer, request.user)
     return FeatureQuery(
         layer=layer,
         fields=fields,
+        hidden=hidden_to(request.user, layer),
         crs=parse_crs(request.GET.get("crs")),
         bbox=parse_bbox(request.GET.get("bbox")),
-        properties=parse_field_list(request.GET.get("properties"), field_names(layer)),
+        properties=parse_field_list(request.GET.get("properties"), [spec["name"] for spec in fields]),
         as_of=parse_datetime_param(request.GET.get("as_of"), parameter="as_of"),
     )
 
 
-def _cache_control(layer) -> str:
-    return "public, max-age=300" if layer.is_public else "private, no-store"
+def _cache_control(layer, q: FeatureQuery) -> str:
+    # A file that carries personal fields (the user may see them) never goes to a shared cache.
+    shows_personal = any(name not in q.hidden for name in personal_fields(layer))
+    return "public, max-age=300" if layer.is_public and not shows_personal else "private, no-store"
 
 
 @public_api
@@ -43,5 +47,5 @@ def download(request: HttpRequest, layer: str, fmt: str):
         response = FileResponse(export_file(q, fmt), content_type=FORMATS[fmt][1])
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Content-Crs"] = f"<{q.crs.uri}>"
-    response["Cache-Control"] = _cache_control(catalog_layer)
+    response["Cache-Control"] = _cache_control(catalog_layer, q)
     return response

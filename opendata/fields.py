@@ -4,18 +4,22 @@ import re
 from django.db import connection
 
 from layers.models import Layer
+from layers.personal import hidden_fields, personal_fields
 
 _cache: dict[tuple[int, str], list[dict]] = {}
 
 
-def layer_fields(layer: Layer) -> list[dict]:
-    """The layer's schema fields; for a layer without a schema, the keys its features carry (as text).
+def layer_fields(layer: Layer, user=None) -> list[dict]:
+    """The layer's schema fields this user may see (no user: the public, who never see personal fields);
+    for a layer without a schema, the keys its features carry (as text).
 
     Names come from the catalog or the database, never from the request: they are the allow-list
-    for CQL2, sortby, property filters and exports.
+    for CQL2, sortby, property filters and exports, so a hidden field is an unknown field there
+    (a filter on it would be an oracle for its values).
     """
     if layer.schema:
-        return [dict(spec) for spec in layer.schema]
+        hidden = set(hidden_to(user, layer))
+        return [dict(spec) for spec in layer.schema if spec["name"] not in hidden]
     key = (layer.pk, str(layer.last_changed))
     if key not in _cache:
         with connection.cursor() as cursor:
@@ -30,8 +34,13 @@ def layer_fields(layer: Layer) -> list[dict]:
     return [dict(spec) for spec in _cache[key]]
 
 
-def field_names(layer: Layer) -> list[str]:
-    return [spec["name"] for spec in layer_fields(layer)]
+def hidden_to(user, layer: Layer) -> list[str]:
+    """The layer's fields this user may not see (no user: every personal field)."""
+    return hidden_fields(user, layer) if user is not None else personal_fields(layer)
+
+
+def field_names(layer: Layer, user=None) -> list[str]:
+    return [spec["name"] for spec in layer_fields(layer, user)]
 
 
 def shapefile_names(names: list[str]) -> dict[str, str]:

@@ -50,7 +50,10 @@ def version_stamp(q: FeatureQuery) -> str:
 
 def cache_path(q: FeatureQuery, ext: str) -> Path:
     """Where the file for this layer version and these parameters lives."""
-    key = json.dumps([FILE_FORMAT, ext, q.crs.srid, q.bbox, q.bbox_crs.srid, q.properties, q.equals, q.as_of], default=str)
+    # The field set is part of the key: a file with personal fields is never served to the public.
+    fields = [spec["name"] for spec in q.fields]
+    key = json.dumps([FILE_FORMAT, ext, q.crs.srid, q.bbox, q.bbox_crs.srid, q.properties, q.equals, q.as_of, fields,
+                      sorted(q.hidden or [])], default=str)
     digest = hashlib.sha1(key.encode()).hexdigest()[:16]
     return cache_dir() / q.layer.slug / f"{version_stamp(q)}-{digest}.{ext}"
 

@@ -11,7 +11,7 @@ from psycopg2 import sql
 from layers.errors import InvalidParameter
 from layers.models import Layer
 from opendata import cql2
-from opendata.fields import layer_fields
+from opendata.fields import hidden_to, layer_fields
 from opendata.params import (CRS84_URI, check_text, parse_bbox, parse_crs, parse_datetime_param, parse_field_list,
                              parse_int, supported_crs_uris)
 from opendata.query import FeatureQuery, count_sql
@@ -69,9 +69,10 @@ def _type_schema(spec: dict) -> dict:
     return out
 
 
-def parse_items(params: QueryDict, layer: Layer) -> ItemsRequest:
-    """Checks every query parameter of /items; 400 naming the first bad one."""
-    fields = layer_fields(layer)
+def parse_items(params: QueryDict, layer: Layer, user=None) -> ItemsRequest:
+    """Checks every query parameter of /items for this user (a field hidden from them is unknown); 400 naming
+    the first bad one."""
+    fields = layer_fields(layer, user)
     names = [spec["name"] for spec in fields]
     for key in params:
         check_text(key, "query")
@@ -91,6 +92,7 @@ def parse_items(params: QueryDict, layer: Layer) -> ItemsRequest:
     q = FeatureQuery(
         layer=layer,
         fields=fields,
+        hidden=hidden_to(user, layer),
         crs=parse_crs(params.get("crs"), ogc_axis_order=True),
         bbox=parse_bbox(params.get("bbox"), bbox_crs),
         bbox_crs=bbox_crs,
@@ -219,10 +221,10 @@ def collections(root: str, layers) -> dict:
     }
 
 
-def queryables(root: str, layer: Layer) -> dict:
-    """The JSON schema of the fields usable in filter, sortby and field=value (Part 3)."""
+def queryables(root: str, layer: Layer, user=None) -> dict:
+    """The JSON schema of the fields this user may use in filter, sortby and field=value (Part 3)."""
     props = {"geometry": {"$ref": "https://geojson.org/schema/Geometry.json", "x-ogc-role": "primary-geometry"}}
-    for spec in layer_fields(layer):
+    for spec in layer_fields(layer, user):
         props[spec["name"]] = _type_schema(spec)
     return {
         "$schema": "https://json-schema.org/draft/2019-09/schema",

@@ -10,6 +10,8 @@ from layers.errors import InvalidParameter, NotFound
 from layers.selectors import layer_for, layers_visible_to
 from opendata import ogc, seek
 from opendata.fairuse import public_api
+from layers.personal import personal_fields
+from opendata.fields import hidden_to
 from opendata.geojson import fetch_page
 from opendata.openapi import openapi_document
 from opendata.params import CRS84_URI, parse_crs
@@ -37,8 +39,10 @@ def _json(data: dict, content_type: str = ogc.JSON, status: int = 200) -> JsonRe
     return JsonResponse(data, status=status, content_type=content_type, json_dumps_params={"ensure_ascii": False})
 
 
-def _cache(response: HttpResponse, layer=None) -> HttpResponse:
-    private = layer is not None and not layer.is_public
+def _cache(response: HttpResponse, layer=None, user=None) -> HttpResponse:
+    # Restricted layers, and answers that may carry personal fields (the user may see them), stay private.
+    private = layer is not None and (not layer.is_public or (user is not None and len(hidden_to(user, layer))
+                                                             < len(personal_fields(layer))))
     response["Cache-Control"] = "private, no-store" if private else "public, max-age=60"
     return response
 
@@ -100,10 +104,10 @@ def collection(request: HttpRequest, collection_id: str) -> HttpResponse:
 @public_api
 def queryables(request: HttpRequest, collection_id: str) -> HttpResponse:
     layer = layer_for(request.user, collection_id, kind="vector")
-    doc = ogc.queryables(_root(request), layer)
+    doc = ogc.queryables(_root(request), layer, request.user)
     if wants_html(request):
         return render(request, "opendata/ogc_queryables.html", {"doc": doc, "layer": layer})
-    return _cache(_json(doc, "application/schema+json"), layer)
+    return _cache(_json(doc, "application/schema+json"), layer, request.user)
 
 
 @public_api
@@ -111,7 +115,7 @@ def items(request: HttpRequest, collection_id: str) -> HttpResponse:
     """A page of features: GeoJSON text assembled from rows PostGIS already wrote as JSON."""
     layer = layer_for(request.user, collection_id, kind="vector")
     html = wants_html(request)
-    req = ogc.parse_items(request.GET, layer)
+    req = ogc.parse_items(request.GET, layer, request.user)
     seek.resolve(req.query, req.offset)
     rows = fetch_page(req.query, req.limit, req.offset)
     last_id = _last_id(rows)
@@ -131,7 +135,7 @@ def items(request: HttpRequest, collection_id: str) -> HttpResponse:
     response["Content-Crs"] = f"<{req.query.crs.uri}>"
     if head.get("numberMatchedEstimated"):
         response["OGC-NumberMatched-Estimated"] = "true"
-    return _cache(response, layer)
+    return _cache(response, layer, request.user)
 
 
 def _last_id(rows: list[str]) -> int | None:
@@ -151,7 +155,8 @@ def item(request: HttpRequest, collection_id: str, feature_id: int) -> HttpRespo
         if key not in ("crs", "f", "lang", "api_key"):
             raise InvalidParameter(f"Tham số không được hỗ trợ: {key[:60]}.", f"Unknown query parameter: {key[:60]}.",
                                    parameter=key[:60])
-    q = FeatureQuery(layer=layer, fields=[], crs=parse_crs(request.GET.get("crs"), ogc_axis_order=True))
+    q = FeatureQuery(layer=layer, fields=[], crs=parse_crs(request.GET.get("crs"), ogc_axis_order=True),
+                     hidden=hidden_to(request.user, layer))
     query, params = geojson_rows_sql(q)
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("{} AND f.id = %s").format(query), params + [feature_id])
@@ -167,4 +172,4 @@ def item(request: HttpRequest, collection_id: str, feature_id: int) -> HttpRespo
         return render(request, "opendata/ogc_item.html", {"layer": layer, "feature": feature})
     response = _json(feature, ogc.GEOJSON)
     response["Content-Crs"] = f"<{q.crs.uri}>"
-    return _cache(response, layer)
+    return _cache(response, layer, request.user)

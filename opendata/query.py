@@ -12,6 +12,7 @@ from psycopg2 import sql
 
 from layers.errors import InvalidParameter
 from layers.models import Layer
+from layers.personal import personal_fields
 from opendata.cql2 import _error
 from opendata.params import CRS84, GEOGRAPHIC_SRIDS, Crs
 
@@ -35,6 +36,13 @@ class FeatureQuery:
     sortby: list[tuple[str, bool]] = field(default_factory=list)  # (name, descending)
     after_id: int | None = None  # keyset paging (id order only): features with a greater id
     as_of: datetime | None = None  # read the layer as it was then, from its history
+    # Fields never output (personal ones the user may not see). None: the public's, every personal field,
+    # so a query built without a user is safe; [] for those allowed to see them.
+    hidden: list[str] | None = None
+
+    def __post_init__(self):
+        if self.hidden is None:
+            self.hidden = personal_fields(self.layer)
 
     @property
     def by_name(self) -> dict[str, dict]:
@@ -47,7 +55,7 @@ class FeatureQuery:
 
 
 def _field(q: FeatureQuery, name: str, *, parameter: str = "filter") -> dict:
-    spec = q.by_name.get(name)
+    spec = q.by_name.get(name) if name not in (q.hidden or ()) else None
     if spec is None:
         raise InvalidParameter(
             f"Trường không tồn tại trong lớp: {name[:100]}.", f"Unknown field for this layer: {name[:100]}.",
@@ -218,11 +226,16 @@ def geometry_sql(q: FeatureQuery) -> sql.Composable:
 def properties_sql(q: FeatureQuery) -> tuple[sql.Composable, list]:
     """The properties object, whole or cut to the requested fields."""
     if q.properties is None:
+        if q.hidden:  # every property but the hidden ones (extra attributes outside the schema included)
+            return sql.SQL("(f.properties - %s::text[])"), [list(q.hidden)]
         return sql.SQL("f.properties"), []
     if not q.properties:
         return sql.SQL("'{}'::jsonb"), []
-    pairs = sql.SQL(", ").join(sql.SQL("%s::text, f.properties->%s") for _ in q.properties)
-    params = [p for name in q.properties for p in (name, name)]
+    names = [name for name in q.properties if name not in (q.hidden or ())]
+    if not names:
+        return sql.SQL("'{}'::jsonb"), []
+    pairs = sql.SQL(", ").join(sql.SQL("%s::text, f.properties->%s") for _ in names)
+    params = [p for name in names for p in (name, name)]
     return sql.SQL("jsonb_strip_nulls(jsonb_build_object({}))").format(pairs), params
 
 

@@ -1,4 +1,5 @@
-"""manage.py ingest PATH --layer SLUG [--mode create|replace|append|upsert] [--key F] [--crs …] [--encoding …] [--map a=b,…]"""
+"""manage.py ingest PATH --layer SLUG [--mode create|replace|append|upsert] [--key F] [--crs …] [--encoding …] [--map a=b,…]
+[--not-personal a,b]"""
 import json
 import time
 from pathlib import Path
@@ -60,6 +61,8 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true")
         parser.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
         parser.add_argument("--report", help="write the run's report as JSON to this path")
+        parser.add_argument("--not-personal", default="",
+                            help="fields not to mark as personal data, comma-separated (likely ones are marked by default)")
 
     def handle(self, *args, **options):
         path = Path(options["path"])
@@ -72,6 +75,7 @@ class Command(BaseCommand):
                 encoding=options["encoding"], source_layer=options["source_layer"], key=options["key"],
                 column_map=parse_map(options["map"]), max_rejects=options["max_rejects"],
                 dry_run=options["dry_run"], progress=bar,
+                not_personal=[n.strip() for n in options["not_personal"].split(",") if n.strip()],
             )
         except DomainError as error:
             bar.close()
@@ -86,6 +90,8 @@ class Command(BaseCommand):
             f"unchanged {report['unchanged']}, deleted {report['deleted']}), repaired {run.repaired_count}, "
             f"rejected {run.rejected_count}; CRS {run.crs_used}; run #{run.pk}"
         )
+        for item in report.get("personal_fields", []):
+            self.stdout.write(f"personal field: {item['field']} ({item['reason_en']}): hidden from the public")
         for warning in report["warnings"]:
             self.stdout.write(f"warning: {warning}")
         for row in report["rejected"][:20]:
