@@ -192,7 +192,7 @@ def revert(request: HttpRequest, layer: str, feature_id: int) -> JsonResponse:
     except ValidationFailed as error:
         return _problems(error)
     except editing.StaleFeature as stale:
-        return _stale(stale)
+        return _stale(stale, hidden_fields(request.user, catalog_layer))
     return JsonResponse(feature_json(restored, hidden_fields(request.user, catalog_layer)),
                         json_dumps_params={"ensure_ascii": False})
 
