@@ -41,6 +41,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gisportal.middleware.VietnameseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "gisportal.errors.MethodMiddleware",  # before CSRF: a write to a read-only route is a 405
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -49,6 +50,9 @@ MIDDLEWARE = [
     "gisportal.errors.DomainErrorMiddleware",
     "axes.middleware.AxesMiddleware",  # last: login rate limiting
 ]
+
+# CSRF failures answer from the error table (JSON on API paths, a page in vi/en elsewhere).
+CSRF_FAILURE_VIEW = "gisportal.errors.csrf_failure"
 
 # Login: django-axes locks an IP + username out after repeated failures (429, then a cool-off).
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
