@@ -42,6 +42,7 @@ MIDDLEWARE = [
     "gisportal.middleware.VietnameseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "gisportal.errors.MethodMiddleware",  # before CSRF: a write to a read-only route is a 405
+    "gisportal.inputs.NulCharacterMiddleware",  # no NUL reaches PostgreSQL from any door
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

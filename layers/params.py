@@ -42,7 +42,7 @@ _EPSG_PATTERNS = (
 )
 _CRS84_NAMES = {CRS84_URI.lower(), "crs84", "ogc:crs84", "urn:ogc:def:crs:ogc:1.3:crs84", "[ogc:crs84]"}
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,64}")
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,64}")
 
 
 def _invalid(parameter: str, vi: str, en: str) -> InvalidParameter:
@@ -66,7 +66,7 @@ def check_text(value: str, parameter: str, *, max_length: int = MAX_PARAM_LENGTH
 
 def parse_slug(raw: str | None, *, parameter: str = "layer") -> str:
     """A layer slug (letters, digits, '-', '_', at most 64): never a path, never SQL."""
-    if not isinstance(raw, str) or not _SLUG.fullmatch(raw):
+    if not isinstance(raw, str) or not SLUG.fullmatch(raw):
         raise _invalid(parameter, f"{parameter} phải là mã lớp gồm chữ, số, '-' hoặc '_' (tối đa 64 ký tự).",
                        f"{parameter} must be a layer slug of letters, digits, '-' or '_' (at most 64 characters).")
     return raw
@@ -340,6 +340,23 @@ def json_depth(raw: bytes) -> int:
     return int(np.cumsum(steps).max()) if steps.size else 0
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: Python's json accepts them, JSON does not
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 would become inf
+        raise ValueError(text)
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_LENGTH:  # int('9' * 5000) is slow, then refused by Python itself
+        raise ValueError(text[:20])
+    return int(text)
+
+
 def parse_json(raw: bytes | str, *, parameter: str = "body", max_depth: int = MAX_JSON_DEPTH):
     """JSON text as Python values; 400 when it is not JSON or nests deeper than max_depth."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
@@ -347,6 +364,9 @@ def parse_json(raw: bytes | str, *, parameter: str = "body", max_depth: int = MA
         raise _invalid(parameter, f"JSON lồng quá sâu (tối đa {max_depth} cấp).",
                        f"The JSON nests too deeply (at most {max_depth} levels).")
     try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise _invalid(parameter, "Nội dung không phải JSON hợp lệ.", "The request body is not valid JSON.") from None
+        value = json.loads(data, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_bounded_int)
+        # A lone surrogate ("\ud800") is valid JSON but no UTF-8 text: the database could not store it.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeError, RecursionError):
+        raise _invalid(parameter, "Nội dung không phải JSON hợp lệ (UTF-8).", "The request body is not valid JSON (UTF-8).") from None
+    return value

@@ -63,8 +63,8 @@ def _numeric(spec: dict) -> bool:
 
 def _value(spec: dict, value, parameter: str = "filter"):
     """A literal coerced to the field's type (numbers for numeric fields, text otherwise)."""
-    if isinstance(value, bool):
-        return value
+    if isinstance(value, bool):  # text fields compare with the text jsonb gives a boolean ('true')
+        return value if _numeric(spec) else ("true" if value else "false")
     if _numeric(spec):
         if isinstance(value, int):
             return value

@@ -223,3 +223,26 @@ def test_one_tile_url_builder_for_the_map_tilejson_and_editor(client, parcels):
     tilejson_url = client.get("/tiles/parcels.json").json()["tiles"][0]
     assert map_url == "/tiles/parcels/{z}/{x}/{y}.pbf"
     assert tilejson_url == "http://testserver/tiles/parcels/{z}/{x}/{y}.pbf"
+
+
+def test_a_boolean_literal_on_a_text_field_compares_as_text(client, parcels):
+    """Found by the CQL2 fuzz: `land_use = TRUE` made PostgreSQL compare text with boolean (a 500)."""
+    assert ogc_items(client, filter="land_use = TRUE").json()["numberReturned"] == 0
+    assert ogc_items(client, filter="land_use IN (TRUE, 'ODT')").json()["numberReturned"] == 3
+
+
+@pytest.mark.parametrize("path", ["/tiles/%00.json", "/audit/?layer=%00", "/api/search?q=a%00", "/ogc/collections/parcels/items?filter=land_use%3D%27%00%27",
+                                  "/data/parcels.geojson?properties=%00"])
+def test_a_nul_character_anywhere_is_a_400_not_a_database_error(client, parcels, path):
+    client.force_login(User.objects.create_superuser("root-nul"))
+    refused(client.get(path, HTTP_ACCEPT="application/json"))
+
+
+@pytest.mark.parametrize("body", ['{"geometry": {"type": "Point", "coordinates": [106.7, 10.8]}, "comment": "a\\u0000b"}',
+                                  '{"geometry": {"type": "Point", "coordinates": [106.7, 10.8]}, "comment": "\\ud800"}',
+                                  '{"geometry": {"type": "Point", "coordinates": [106.7, NaN]}}',
+                                  '{"geometry": {"type": "Point", "coordinates": [106.7, 1e400]}}'])
+def test_json_that_no_database_can_hold_is_refused(parcels, planner, body):
+    before = Feature.objects.filter(layer=parcels).count()
+    refused(planner.post("/api/layers/parcels/features", body, content_type="application/json"))
+    assert Feature.objects.filter(layer=parcels).count() == before
