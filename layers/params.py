@@ -346,8 +346,8 @@ def _no_constant(name: str):
 
 def _finite_float(text: str) -> float:
     value = float(text)
-    if not math.isfinite(value):  # 1e400 would become inf
-        raise ValueError(text)
+    if not math.isfinite(value) or (value == 0 and any(c in "123456789" for c in text.split("e")[0].split("E")[0])):
+        raise ValueError(text)  # 1e400 would become inf, 1e-400 zero
     return value
 
 

@@ -165,15 +165,7 @@ class Parser:
                 self.i += 1
                 nums.append(self.number())
             self.take("punct", ")")
-            if len(nums) not in (4, 6):
-                raise _error("BBOX cần 4 hoặc 6 số.", "BBOX needs 4 or 6 numbers.")
-            if len(nums) == 6:  # 3D: drop the heights
-                nums = [nums[0], nums[1], nums[3], nums[4]]
-            # Whatever the axis order, the first corner is the lower one on both axes; an inverted
-            # box is refused like the bbox parameter (shapely would silently swap it).
-            if nums[0] > nums[2] or nums[1] > nums[3]:
-                raise _error("BBOX ngược: cực tiểu lớn hơn cực đại.", "inverted BBOX: a minimum is greater than its maximum.")
-            return ("wkt", shapely.box(*nums).wkt)
+            return ("wkt", bbox_wkt(nums))
         if _WKT_START.fullmatch(name):
             return ("wkt", self.wkt())
         raise _error(f"không phải hình học: {name[:50]}.", f"not a geometry: {name[:50]}.")
@@ -208,18 +200,8 @@ class Parser:
         """DATE('YYYY-MM-DD') or TIMESTAMP('…Z'): the text, once it names a real day or instant."""
         self.take("punct", "(")
         tok = self.take("string")
-        value = tok.value[1:-1]
         self.take("punct", ")")
-        pattern = _DATE if word == "DATE" else _TIMESTAMP
-        try:
-            if not pattern.fullmatch(value):
-                raise ValueError(value)
-            dt.date.fromisoformat(value) if word == "DATE" else dt.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
-        except ValueError:
-            example = "DATE('2025-07-01')" if word == "DATE" else "TIMESTAMP('2025-07-01T08:00:00Z')"
-            raise _error(f"{word} không hợp lệ ở vị trí {tok.pos}; ví dụ {example}.",
-                         f"invalid {word} at position {tok.pos}; e.g. {example}.") from None
-        return value
+        return temporal_value(word, tok.value[1:-1], f"vị trí {tok.pos}", f"position {tok.pos}")
 
     def field(self) -> str:
         tok = self.take()
@@ -280,6 +262,33 @@ class Parser:
             raise _error("NOT đặt sai chỗ.", "misplaced NOT.")
         op = self.take("op").value
         return ("cmp", op, name, self.literal())
+
+
+def temporal_value(word: str, value: str, where_vi: str, where_en: str) -> str:
+    """The text of a DATE ('YYYY-MM-DD') or TIMESTAMP ('…T…Z' or with an offset), once it names a real day
+    or instant; 400 otherwise (CQL2 text and CQL2-JSON both read them here)."""
+    pattern = _DATE if word == "DATE" else _TIMESTAMP
+    try:
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise ValueError(value)
+        dt.date.fromisoformat(value) if word == "DATE" else dt.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        example = "DATE('2025-07-01')" if word == "DATE" else "TIMESTAMP('2025-07-01T08:00:00Z')"
+        raise _error(f"{word} không hợp lệ ở {where_vi}; ví dụ {example}.",
+                     f"invalid {word} at {where_en}; e.g. {example}.") from None
+    return value
+
+
+def bbox_wkt(numbers: list[float]) -> str:
+    """A BBOX's 4 or 6 numbers as WKT; an inverted box is refused like the bbox parameter (shapely would
+    silently swap it). Whatever the axis order, the first corner is the lower one on both axes."""
+    if len(numbers) not in (4, 6):
+        raise _error("BBOX cần 4 hoặc 6 số.", "BBOX needs 4 or 6 numbers.")
+    if len(numbers) == 6:  # 3D: drop the heights
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if numbers[0] > numbers[2] or numbers[1] > numbers[3]:
+        raise _error("BBOX ngược: cực tiểu lớn hơn cực đại.", "inverted BBOX: a minimum is greater than its maximum.")
+    return shapely.box(*numbers).wkt
 
 
 def parse(text: str) -> tuple:

@@ -246,3 +246,35 @@ def test_json_that_no_database_can_hold_is_refused(parcels, planner, body):
     before = Feature.objects.filter(layer=parcels).count()
     refused(planner.post("/api/layers/parcels/features", body, content_type="application/json"))
     assert Feature.objects.filter(layer=parcels).count() == before
+
+
+def _json_filter(client, document) -> object:
+    text = document if isinstance(document, str) else json.dumps(document)
+    return ogc_items(client, filter=text, **{"filter-lang": "cql2-json"})
+
+
+@pytest.mark.parametrize("document", [
+    '{"op": "not", "args": [' * 990 + '{"op": "isNull", "args": [{"property": "land_use"}]}' + "]}" * 990,
+    '{"op": "and", "args": [' * 100 + "]}" * 100,
+    '{"op": ">", "args": [{"property": "legal_area"}, 1e999]}',
+    '{"op": ">", "args": [{"property": "legal_area"}, NaN]}',
+    {"op": "=", "args": [{"property": "land_use"}, {"date": "not a date"}]},
+    {"op": "=", "args": [{"property": "land_use"}, {"timestamp": "2025-07-01"}]},
+    {"op": "s_intersects", "args": [{"property": "geometry"}, {"bbox": [107, 11, 106, 10]}]},
+    {"op": "s_intersects", "args": [{"property": "geometry"}, {"type": "Point", "coordinates": [1e30, 1e30]}]},
+    {"op": "in", "args": [{"property": "legal_area"}, [[[[1]]]]]},
+    {"op": "like", "args": [{"property": "nope"}, "x"]},
+    [1, 2, 3],
+])
+def test_cql2_json_refuses_what_cql2_text_refuses(client, parcels, document):
+    assert refused(_json_filter(client, document))["parameter"] == "filter"
+
+
+def test_cql2_json_answers_like_cql2_text(client, parcels):
+    document = {"op": "and", "args": [
+        {"op": ">", "args": [{"property": "legal_area"}, 100]},
+        {"op": "s_intersects", "args": [{"property": "geometry"}, {"bbox": [106.72, 10.79, 106.74, 10.81]}]}]}
+    by_json = _json_filter(client, document).json()
+    by_text = ogc_items(client, filter="legal_area > 100 AND S_INTERSECTS(geometry, BBOX(106.72, 10.79, 106.74, 10.81))").json()
+    assert by_json["numberReturned"] == by_text["numberReturned"] == 2
+    assert {f["id"] for f in by_json["features"]} == {f["id"] for f in by_text["features"]}

@@ -1,13 +1,15 @@
 """CQL2 text: any text parses to an AST or is refused with a 4xx; generated filters (any nesting up to the
 limit) parse, compile to SQL, and run against PostGIS through the OGC API without a 500."""
+import json
+
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from layers.errors import DomainError
 from layers.models import Layer
 from layers.params import CRS84
-from opendata import cql2
+from opendata import cql2, cql2_json
 from opendata.query import FeatureQuery, compile_cql
 from tests.factories import make_feature, make_parcel_layer, square
 from tests.fuzz.test_params import refused
@@ -95,3 +97,76 @@ def fuzz_parcels(db, settings):
     layer = make_parcel_layer(slug="fuzz-parcels")
     make_feature(layer, square(106.7, 10.8), {"legal_area": 100.0, "land_use": "ODT", "map_sheet": 3})
     return layer
+
+
+# CQL2-JSON: the same filters written both ways read into the same AST.
+JSON_FIELD = st.sampled_from(["legal_area", "land_use", "map_sheet"])
+JSON_VALUE = st.one_of(st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False),
+                       st.text(alphabet="abcODT %_", max_size=6))
+
+
+def _text_literal(value) -> str:
+    return "'" + value.replace("'", "''") + "'" if isinstance(value, str) else repr(value)
+
+
+PAIR_PREDICATE = st.one_of(
+    st.tuples(JSON_FIELD, st.sampled_from(["=", "<>", "<", ">", "<=", ">="]), JSON_VALUE).map(
+        lambda t: (f"{t[0]} {t[1]} {_text_literal(t[2])}", {"op": t[1], "args": [{"property": t[0]}, t[2]]})),
+    st.tuples(JSON_FIELD, st.lists(JSON_VALUE, min_size=1, max_size=3)).map(
+        lambda t: (f"{t[0]} IN ({', '.join(map(_text_literal, t[1]))})", {"op": "in", "args": [{"property": t[0]}, t[1]]})),
+    JSON_FIELD.map(lambda f: (f"{f} IS NULL", {"op": "isNull", "args": [{"property": f}]})),
+    st.lists(st.floats(-1e6, 1e6), min_size=4, max_size=4).map(sorted).map(lambda b: [b[0], b[1], b[2], b[3]]).map(
+        lambda b: (f"S_INTERSECTS(geometry, BBOX({', '.join(map(repr, b))}))",
+                   {"op": "s_intersects", "args": [{"property": "geometry"}, {"bbox": b}]})),
+)
+PAIRS = st.recursive(PAIR_PREDICATE, lambda inner: st.one_of(
+    inner.map(lambda p: (f"NOT ({p[0]})", {"op": "not", "args": [p[1]]})),
+    st.tuples(inner, inner, st.sampled_from(["AND", "OR"])).map(
+        lambda t: (f"({t[0][0]}) {t[2]} ({t[1][0]})", {"op": t[2].lower(), "args": [t[0][1], t[1][1]]}))), max_leaves=8)
+JSON_SOUP = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=4)
+    | st.sampled_from(["and", "or", "not", "=", "in", "between", "like", "isNull", "s_intersects", "geometry"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["op", "args", "property", "bbox", "date", "timestamp", "type", "coordinates"]), inner, max_size=3),
+    max_leaves=25)
+
+
+def _flat(ast):
+    """The AST with and/or runs flattened (text reads 'a AND (b AND c)' as one run, JSON keeps the nesting)."""
+    if isinstance(ast, tuple) and ast and ast[0] in ("and", "or"):
+        items = []
+        for child in ast[1]:
+            child = _flat(child)
+            items += child[1] if isinstance(child, tuple) and child[0] == ast[0] else [child]
+        return (ast[0], items)
+    if isinstance(ast, tuple) and ast and ast[0] == "not":
+        return ("not", _flat(ast[1]))
+    return ast
+
+
+@given(PAIRS)
+def test_cql2_json_reads_as_the_same_ast_as_text(pair):
+    text, document = pair
+    from_text = refused(cql2.parse, text)
+    assume(from_text is not None)  # a text too deep for the limit
+    from_json = cql2_json.parse(json.dumps(document))
+    if from_text[0] != "spatial":
+        assert _flat(from_json) == _flat(from_text)
+
+
+@given(JSON_SOUP.map(json.dumps) | st.text(max_size=100) | st.integers(1, 3000).map(
+    lambda n: '{"op": "not", "args": [' * n + '{"op": "isNull", "args": [{"property": "x"}]}' + "]}" * n))
+def test_any_cql2_json_parses_or_is_refused(text):
+    ast = refused(cql2_json.parse, text)
+    if ast is not None:
+        q = FeatureQuery(layer=Layer(slug="fuzz"), fields=FIELDS, filter_crs=CRS84)
+        refused(compile_cql, q, ast)
+
+
+@pytest.mark.django_db
+@settings(max_examples=30)
+@given(document=JSON_SOUP | PAIRS.map(lambda p: p[1]))
+def test_cql2_json_never_makes_the_ogc_api_answer_500(client, fuzz_parcels, document):
+    response = client.get(f"/ogc/collections/{fuzz_parcels.slug}/items",
+                          {"filter": json.dumps(document), "filter-lang": "cql2-json"}, HTTP_ACCEPT="application/geo+json")
+    assert response.status_code in (200, 400), (document, response.content[:300])
