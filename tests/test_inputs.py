@@ -278,3 +278,10 @@ def test_cql2_json_answers_like_cql2_text(client, parcels):
     by_text = ogc_items(client, filter="legal_area > 100 AND S_INTERSECTS(geometry, BBOX(106.72, 10.79, 106.74, 10.81))").json()
     assert by_json["numberReturned"] == by_text["numberReturned"] == 2
     assert {f["id"] for f in by_json["features"]} == {f["id"] for f in by_text["features"]}
+
+
+@pytest.mark.parametrize("path", ["/ingest/runs/1/", "/ingest/runs/1.json"])
+def test_writes_to_read_only_pages_of_ingest_are_405(parcels, path):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(User.objects.create_superuser("root-405"))
+    assert refused(client.put(path, HTTP_ACCEPT="application/json"), 405)["code"] == "method-not-allowed"
