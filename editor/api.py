@@ -12,9 +12,10 @@ from django.views.decorators.http import require_http_methods
 from editor.geojson import parse_geometry
 from layers import editing
 from layers.errors import InvalidParameter
-from layers.history import layer_as_of, parse_moment
+from layers.history import layer_as_of
 from layers.models import Feature
 from layers.personal import hidden_fields, keep_hidden, without
+from layers.params import parse_bbox, parse_json, parse_moment
 from layers.selectors import layer_for
 from layers.validation import ValidationFailed
 
@@ -29,10 +30,7 @@ def feature_json(feature: Feature, hidden: list[str] = ()) -> dict:
 
 
 def _body(request: HttpRequest) -> dict:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidParameter("Nội dung không phải JSON hợp lệ.", "The request body is not valid JSON.", parameter="body") from None
+    body = parse_json(request.body or b"{}")
     if not isinstance(body, dict):
         raise InvalidParameter("Nội dung phải là một đối tượng JSON.", "The request body must be a JSON object.", parameter="body")
     return body
@@ -57,13 +55,11 @@ def _body_int(body: dict, name: str) -> int:
 
 
 def _bbox(text: str) -> Polygon:
-    try:
-        west, south, east, north = (float(v) for v in text.split(","))
-    except ValueError:
-        raise InvalidParameter("bbox cần 4 số: tây,nam,đông,bắc.", "bbox needs 4 numbers: west,south,east,north.", parameter="bbox") from None
-    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise InvalidParameter("bbox không hợp lệ.", "bbox is out of range or out of order.", parameter="bbox")
-    box = Polygon.from_bbox((west, south, east, north))
+    """The editor's view box: WGS 84 west,south,east,north (required; no antimeridian crossing here)."""
+    bounds = parse_bbox(text, antimeridian=False)
+    if bounds is None:
+        raise InvalidParameter("bbox cần 4 số: tây,nam,đông,bắc.", "bbox needs 4 numbers: west,south,east,north.", parameter="bbox")
+    box = Polygon.from_bbox(bounds)
     box.srid = 4326
     return box
 

@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -19,11 +18,13 @@ from ingest.models import IngestRun
 from layers import editing
 from layers.errors import DomainError, InvalidParameter, NotFound
 from layers.history import feature_versions, layer_diff, parse_moment
+from layers.params import parse_int
 from layers.models import FeatureVersion, Layer, PermissionChange
 from layers.permissions import can_edit, edit_area, is_data_admin
 from layers.personal import redact_diff, redact_versions, visible_schema
 from layers.selectors import layer_for, layers_visible_to
 from layers.spreadsheet import safe_row
+from layers.tileurls import tile_url_template
 
 AUDIT_ROWS = 500
 
@@ -50,8 +51,7 @@ def editor_page(request: HttpRequest, layer: str) -> HttpResponse:
         "extent": catalog_layer.extent.extent if catalog_layer.extent else None,
         "area": json.loads(area.geojson) if area is not None else None,
         "language": request.LANGUAGE_CODE, "strings": _editor_strings(),
-        "context": [{"slug": ctx.slug, "url": reverse("vector-tile", kwargs={"layer": ctx.slug, "z": 0, "x": 0, "y": 0})
-                     .replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf"), "color": color}
+        "context": [{"slug": ctx.slug, "url": tile_url_template("vector-tile", ctx.slug), "color": color}
                     for ctx, color in _context_layers(request.user, catalog_layer)],
     }
     return render(request, "editor/editor.html", {"layer": catalog_layer, "config": config})
@@ -128,9 +128,9 @@ def revert_page(request: HttpRequest, layer: str, feature_id: int) -> HttpRespon
 
 def _posted_int(request: HttpRequest, name: str) -> int:
     value = request.POST.get(name, "")
-    if not (value.isascii() and value.isdigit() and len(value) <= 10):
+    if not value.strip():
         raise InvalidParameter(f"{name} phải là số nguyên.", f"{name} must be a whole number.", parameter=name)
-    return int(value)
+    return parse_int(value, parameter=name, default=0, minimum=0, maximum=2**31 - 1)
 
 
 def _moment(text: str | None, name: str, default: dt.datetime) -> dt.datetime:

@@ -3,7 +3,7 @@
 Views parse and check input, call one selector in layers/, and render. Bad input answers 4xx with a
 message in the page's language (DomainError for the APIs, the form itself for pages).
 """
-import math
+import re
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -15,15 +15,16 @@ from django.views.decorators.http import require_GET
 
 from layers import core
 from layers.errors import InvalidParameter, NotFound
-from layers.history import parse_moment
 from layers.lookup import features_at, parcel_by_key, parcel_report
 from layers.personal import visible_properties, visible_schema
+from layers.params import check_text, parse_datetime_param, parse_int, parse_lonlat
 from layers.search import clean_query, search
 from layers.wards import Ward, all_wards, former_wards_of, resolve_ward
 
 MAX_SHEET = 9999
 MAX_PARCEL = 999999
 MAX_LAYERS = 20
+MAX_ZOOM = 24
 
 
 def _english() -> bool:
@@ -36,7 +37,7 @@ def _label(spec: dict) -> str:
 
 def _whole_number(text: str, limit: int) -> int | None:
     text = text.strip()
-    return int(text) if text.isdigit() and 0 < int(text) <= limit else None
+    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) and 0 < int(text) <= limit else None
 
 
 def parcel_url(ward_code: str, sheet: int, number: int) -> str:
@@ -116,29 +117,17 @@ def parcel_page(request: HttpRequest, ward: str, sheet: int, number: int) -> Htt
     })
 
 
-def _float(request: HttpRequest, name: str) -> float:
-    try:
-        value = float(request.GET.get(name, ""))
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise InvalidParameter(f"Tham số {name} phải là một số.", f"Parameter {name} must be a number.", parameter=name)
-    return value
-
-
 @require_GET
 def features_at_api(request: HttpRequest) -> JsonResponse:
     """Click-to-see: GET /api/at?lon=&lat=&z=&layers=a,b[&as_of=] → every visible layer's features at the point
     (as they were at as_of, when given)."""
-    lon, lat = _float(request, "lon"), _float(request, "lat")
-    zoom = request.GET.get("z", "16")
-    if not zoom.isdigit() or int(zoom) > 24:
-        raise InvalidParameter("Mức thu phóng z phải từ 0 đến 24.", "Zoom z must be between 0 and 24.", parameter="z")
-    slugs = [s for s in request.GET.get("layers", "").split(",") if s][:MAX_LAYERS + 1]
+    lon, lat = parse_lonlat(request.GET.get("lon"), request.GET.get("lat"))
+    zoom = parse_int(request.GET.get("z"), parameter="z", default=16, minimum=0, maximum=MAX_ZOOM)
+    slugs = [s for s in check_text(request.GET.get("layers", ""), "layers").split(",") if s][:MAX_LAYERS + 1]
     if not slugs or len(slugs) > MAX_LAYERS:
         raise InvalidParameter(f"Cần từ 1 đến {MAX_LAYERS} lớp.", f"Give between 1 and {MAX_LAYERS} layers.", parameter="layers")
-    at = parse_moment(request.GET["as_of"]) if request.GET.get("as_of") else None
-    results = features_at(request.user, lon=lon, lat=lat, zoom=int(zoom), slugs=slugs, at=at)
+    at = parse_datetime_param(request.GET.get("as_of"), parameter="as_of")
+    results = features_at(request.user, lon=lon, lat=lat, zoom=zoom, slugs=slugs, at=at)
     return JsonResponse({"results": [{
         "layer": r["layer"].slug, "title": r["layer"].title,
         "features": [{"id": f["id"], "fields": [{"label": _label(spec), "value": value} for spec, value in f["values"]],

@@ -13,10 +13,8 @@ from django.utils.translation import get_language, gettext, pgettext
 
 from layers.models import BasemapRole, Category, Layer
 from layers.schemas import LAND_USE_CODES, ZONE_FUNCTIONS, display_fields
+from layers.tileurls import tile_url_template
 
-# Tile URL templates: reversed with sentinel numbers (replaced from the right, after the slug),
-# so a SCRIPT_NAME prefix is kept and the routes stay tiles/'s business.
-_SENTINEL = {"z": 7777701, "x": 7777702, "y": 7777703}
 # Style colours reach a style attribute and the canvas: only plain hex colours pass.
 _HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 _FALLBACK_COLOUR = "#3388ff"
@@ -27,18 +25,7 @@ _STACK = {"environment": 1, "other": 2, "planning": 3, "land": 4, "infrastructur
 
 def _tile_url(name: str, slug: str, **extra: str) -> str | None:
     """The tile URL template for a layer ('{z}/{x}/{y}' placeholders), None if no such route exists yet."""
-    for layer_kwarg in ("layer", "layers"):  # tiles/ names it 'layers' where a tile may hold several
-        try:
-            url = reverse(name, kwargs={layer_kwarg: slug, **_SENTINEL, **extra})
-            break
-        except NoReverseMatch:
-            continue
-    else:
-        return None
-    for key, value in _SENTINEL.items():
-        head, _, tail = url.rpartition(f"/{value}")
-        url = f"{head}/{{{key}}}{tail}"
-    return url
+    return tile_url_template(name, slug, **extra)
 
 
 def _english() -> bool:

@@ -41,6 +41,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "gisportal.middleware.VietnameseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "gisportal.errors.MethodMiddleware",  # before CSRF: a write to a read-only route is a 405
+    "gisportal.inputs.NulCharacterMiddleware",  # no NUL reaches PostgreSQL from any door
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -50,6 +52,9 @@ MIDDLEWARE = [
     "gisportal.throttle.FairUseMiddleware",  # search, click-to-see, history and diff: per-caller limits
     "axes.middleware.AxesMiddleware",  # last: login rate limiting
 ]
+
+# CSRF failures answer from the error table (JSON on API paths, a page in vi/en elsewhere).
+CSRF_FAILURE_VIEW = "gisportal.errors.csrf_failure"
 
 # Login: django-axes locks out a client IP after repeated failures whatever the usernames, and a username
 # after as many failures from any IPs (a list of single parameters means "either"); 429 with Retry-After

@@ -21,5 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "gisportal.errors.bad_request"
+handler403 = "gisportal.errors.permission_denied"
 handler404 = "gisportal.errors.not_found"
 handler500 = "gisportal.errors.server_error"

@@ -3,11 +3,13 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from gisportal.map_layers import basemaps, grouped_layers, map_options, map_strings, map_urls
 from layers.selectors import layers_visible_to
 
 
+@require_safe
 def map_page(request: HttpRequest) -> HttpResponse:
     """The city map: the catalog's layers as tiles, grouped by category, with legends; vendored assets only."""
     layers = list(layers_visible_to(request.user))
@@ -23,6 +25,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
     })
 
 
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when the database answers."""
     with connection.cursor() as cursor:

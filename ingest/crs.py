@@ -33,7 +33,7 @@ def parse_crs_option(text: str) -> CRS:
         )
     code = lowered.removeprefix("epsg:")
     try:
-        if code.isdigit():
+        if code.isascii() and code.isdigit() and len(code) <= 9:  # '²'.isdigit() too, and int() refuses it
             return crs_for(int(code))
         return CRS.from_user_input(text)
     except CRSError:
@@ -88,7 +88,7 @@ def decide_crs(declared: CRS | None, override: str | None, bounds: tuple[float, 
             parameter="crs",
         )
     code = (override or "").strip().lower().removeprefix("epsg:")
-    srid = int(code) if code.isdigit() and int(code) in VN2000_CRS else vn2000_srid(crs)
+    srid = int(code) if code.isascii() and code.isdigit() and len(code) <= 9 and int(code) in VN2000_CRS else vn2000_srid(crs)
     if srid:
         crs = crs_for(srid)  # pinned to the official national shift
         used = f"EPSG:{srid} (VN-2000, official shift EPSG:6960)"

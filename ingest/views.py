@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import get_valid_filename
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from ingest import safety
 from ingest.forms import UploadForm
@@ -57,6 +57,7 @@ def _save_upload(upload) -> Path:
     return target
 
 
+@require_http_methods(["GET", "POST"])
 @_login_first
 def upload(request: HttpRequest) -> HttpResponse:
     """GET: the form and recent runs. POST: store the file, queue the run, start its process, show its page."""
@@ -80,6 +81,7 @@ def upload(request: HttpRequest) -> HttpResponse:
                   status=400 if request.method == "POST" else 200)
 
 
+@require_safe
 @_login_first
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """The run's live progress (the page refreshes itself while it runs), then its report."""
@@ -113,6 +115,7 @@ def run_revert(request: HttpRequest, run_id: int) -> HttpResponse:
     return redirect("ingest-run", run_id=run.pk)
 
 
+@require_safe
 @_login_first
 def run_json(request: HttpRequest, run_id: int) -> JsonResponse:
     """The run's status, progress and full report as JSON."""

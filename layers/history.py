@@ -6,28 +6,10 @@ import datetime as dt
 import json
 
 from django.db import connection
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
-from layers.errors import InvalidParameter
 from layers.models import Layer
+from layers.params import parse_moment  # noqa: F401 - doors import it from here too
 from layers.vn2000 import LEGAL_AREA_SRID
-
-
-def parse_moment(text: str, name: str = "as_of") -> dt.datetime:
-    """An ISO 8601 date or date-time from a request (a date means its end, local time when no offset is
-    given); InvalidParameter otherwise. Every door that reads as_of parses it here."""
-    text = (text or "").strip()[:40].replace(" ", "+")  # '+07:00' arrives as ' 07:00' when not URL-encoded
-    try:
-        # A date alone first: parse_datetime would read "2025-07-01" as its midnight (fromisoformat does).
-        day = parse_date(text) if len(text) == 10 else None
-        value = dt.datetime.combine(day, dt.time.max) if day else parse_datetime(text)
-    except ValueError:
-        value = None
-    if value is None:
-        raise InvalidParameter(f"{name} phải là ngày hoặc ngày giờ ISO 8601, ví dụ 2025-07-01.",
-                               f"{name} must be an ISO 8601 date or date-time, e.g. 2025-07-01.", parameter=name)
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
 def change_context(*, user=None, comment: str = "", run_id: int | None = None) -> None:

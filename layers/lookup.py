@@ -18,8 +18,9 @@ from django.db import connection
 from django.db.models.fields.json import KT
 
 from layers import core
-from layers.errors import InvalidParameter, NotFound
+from layers.errors import NotFound
 from layers.history import as_of_sql
+from layers.params import check_lonlat
 from layers.models import Feature, Layer
 from layers.personal import hidden_fields, without
 from layers.schemas import LAND_USE_CODES, ZONE_FUNCTIONS, display_fields
@@ -169,11 +170,6 @@ def _raster_values(rasters: list[Layer], parcel: Feature) -> list[dict]:
     return values
 
 
-def _check_point(lon: float, lat: float) -> None:
-    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
-        raise InvalidParameter("Tọa độ không hợp lệ.", "Invalid coordinates.", parameter="lon/lat")
-
-
 _AT_POINT = (
     "SELECT {id}, properties FROM {source} "
     "AND CASE WHEN ST_Dimension(geom) = 2 THEN ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)) "
@@ -188,7 +184,7 @@ _THEN = _AT_POINT.format(id="feature_id", source=f"({as_of_sql(bbox=True)}) past
 def features_at(user, *, lon: float, lat: float, zoom: int, slugs: list[str], at: dt.datetime | None = None) -> list[dict]:
     """What every visible vector layer has at a point: polygons containing it, lines and points within ~4 px;
     with `at`, what they had then (from their history)."""
-    _check_point(lon, lat)
+    lon, lat = check_lonlat(lon, lat)
     tolerance = 4 * 156543.03 * math.cos(math.radians(lat)) / (2 ** max(0, min(zoom, 24))) / 111320.0
     layers = [layer for layer in layers_visible_to(user).filter(kind="vector", slug__in=slugs)]
     box = {"west": lon - tolerance, "south": lat - tolerance, "east": lon + tolerance, "north": lat + tolerance}

@@ -4,6 +4,7 @@ from django.db.models import QuerySet
 
 from layers.errors import UnknownLayer
 from layers.models import Layer
+from layers.params import SLUG
 from layers.permissions import can_view, visible_filter
 
 __all__ = ["can_view", "layer_for", "layers_visible_to"]
@@ -17,6 +18,8 @@ def layers_visible_to(user) -> QuerySet[Layer]:
 def layer_for(user, slug: str, *, kind: str | None = None) -> Layer:
     """The layer with this slug if the user may see it; UnknownLayer (404) otherwise, revealing nothing."""
     user = user or AnonymousUser()
+    if not isinstance(slug, str) or not SLUG.fullmatch(slug):  # no slug can match: no query (NUL bytes break it)
+        raise UnknownLayer()
     try:
         layer = Layer.objects.get(slug=slug)
     except Layer.DoesNotExist:

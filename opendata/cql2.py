@@ -5,12 +5,14 @@ S_INTERSECTS/S_WITHIN/S_CONTAINS/S_DISJOINT with WKT or BBOX(...), DATE('…')/T
 Field names must be in the layer's allow-list; every literal reaches SQL as a parameter (the
 GeoServer CVE-2023-25157 lesson), and WKT is parsed by GEOS (shapely), never by GDAL.
 """
+import datetime as dt
 import re
 from dataclasses import dataclass
 
 import shapely
 
 from layers.errors import InvalidParameter
+from layers.params import parse_number
 
 GEOMETRY_NAMES = {"geometry", "geom", "the_geom"}
 SPATIAL_FUNCTIONS = {"S_INTERSECTS": "ST_Intersects", "S_WITHIN": "ST_Within",
@@ -26,7 +28,10 @@ _TOKEN = re.compile(r"""
   | (?P<punct>[(),])
 """, re.X)
 _WKT_START = re.compile(r"(MULTI)?(POINT|LINESTRING|POLYGON)|GEOMETRYCOLLECTION", re.I)
-MAX_DEPTH = 40
+MAX_DEPTH = 40  # nesting of NOT, parentheses and function calls together: each costs Python frames
+MAX_WKT_DEPTH = 8  # GEOMETRYCOLLECTION(MULTIPOLYGON(((…)))) is 4; GEOS's reader recurses per level
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})", re.I)
 
 
 def _error(vi: str, en: str) -> InvalidParameter:
@@ -88,15 +93,17 @@ class Parser:
             self.take("end")  # raises: trailing tokens
         return node
 
-    def expr(self) -> tuple:
+    def enter(self) -> None:
+        """One level deeper (NOT, parenthesis, function call): refused past MAX_DEPTH, before Python's own limit."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise _error("lồng quá sâu.", "nested too deeply.")
+            raise _error(f"lồng quá sâu (tối đa {MAX_DEPTH} cấp).", f"nested too deeply (at most {MAX_DEPTH} levels).")
+
+    def expr(self) -> tuple:
         items = [self.term()]
         while self.word() == "OR":
             self.i += 1
             items.append(self.term())
-        self.depth -= 1
         return items[0] if len(items) == 1 else ("or", items)
 
     def term(self) -> tuple:
@@ -107,18 +114,20 @@ class Parser:
         return items[0] if len(items) == 1 else ("and", items)
 
     def factor(self) -> tuple:
+        self.enter()
         if self.word() == "NOT":
             self.i += 1
-            return ("not", self.factor())
-        tok = self.peek()
-        if tok and tok.value == "(":
+            node = ("not", self.factor())
+        elif (tok := self.peek()) and tok.value == "(":
             self.i += 1
             node = self.expr()
             self.take("punct", ")")
-            return node
-        if self.word() in SPATIAL_FUNCTIONS:
-            return self.spatial()
-        return self.predicate()
+        elif self.word() in SPATIAL_FUNCTIONS:
+            node = self.spatial()
+        else:
+            node = self.predicate()
+        self.depth -= 1
+        return node
 
     def spatial(self) -> tuple:
         name = self.take("ident").value.upper()
@@ -156,9 +165,7 @@ class Parser:
                 self.i += 1
                 nums.append(self.number())
             self.take("punct", ")")
-            if len(nums) != 4:
-                raise _error("BBOX cần 4 số.", "BBOX needs 4 numbers.")
-            return ("wkt", shapely.box(*nums).wkt)
+            return ("wkt", bbox_wkt(nums))
         if _WKT_START.fullmatch(name):
             return ("wkt", self.wkt())
         raise _error(f"không phải hình học: {name[:50]}.", f"not a geometry: {name[:50]}.")
@@ -171,12 +178,30 @@ class Parser:
             tok = self.take()
             if tok.kind not in ("number", "punct", "ident"):
                 raise _error("WKT không hợp lệ.", "invalid WKT.")
+            if tok.kind == "number":
+                parse_number(tok.value, parameter="filter")
             level += {"(": 1, ")": -1}.get(tok.value, 0)
+            if level > MAX_WKT_DEPTH:
+                raise _error("WKT lồng quá sâu.", "the WKT nests too deeply.")
         end = self.tokens[self.i - 1].pos + 1
         return self.text[start:end]
 
     def number(self) -> float:
-        return float(self.take("number").value)
+        return float(self.numeric(self.take("number")))
+
+    def numeric(self, tok: Token) -> int | float:
+        """A number token's value: finite and representable, or 400 (1e999 would match everything)."""
+        try:
+            return parse_number(tok.value, parameter="filter")
+        except InvalidParameter:
+            raise _error(f"số ngoài phạm vi ở vị trí {tok.pos}.", f"number out of range at position {tok.pos}.") from None
+
+    def temporal(self, word: str) -> str:
+        """DATE('YYYY-MM-DD') or TIMESTAMP('…Z'): the text, once it names a real day or instant."""
+        self.take("punct", "(")
+        tok = self.take("string")
+        self.take("punct", ")")
+        return temporal_value(word, tok.value[1:-1], f"vị trí {tok.pos}", f"position {tok.pos}")
 
     def field(self) -> str:
         tok = self.take()
@@ -189,17 +214,14 @@ class Parser:
     def literal(self):
         tok = self.take()
         if tok.kind == "number":
-            return float(tok.value) if any(c in tok.value for c in ".eE") else int(tok.value)
+            return self.numeric(tok)
         if tok.kind == "string":
             return tok.value[1:-1].replace("''", "'")
         word = tok.value.upper() if tok.kind == "ident" else ""
         if word in ("TRUE", "FALSE"):
             return word == "TRUE"
         if word in ("DATE", "TIMESTAMP"):
-            self.take("punct", "(")
-            value = self.take("string").value[1:-1]
-            self.take("punct", ")")
-            return value
+            return self.temporal(word)
         raise _error(f"cần một giá trị ở vị trí {tok.pos}.", f"expected a value at position {tok.pos}.")
 
     def predicate(self) -> tuple:
@@ -240,6 +262,33 @@ class Parser:
             raise _error("NOT đặt sai chỗ.", "misplaced NOT.")
         op = self.take("op").value
         return ("cmp", op, name, self.literal())
+
+
+def temporal_value(word: str, value: str, where_vi: str, where_en: str) -> str:
+    """The text of a DATE ('YYYY-MM-DD') or TIMESTAMP ('…T…Z' or with an offset), once it names a real day
+    or instant; 400 otherwise (CQL2 text and CQL2-JSON both read them here)."""
+    pattern = _DATE if word == "DATE" else _TIMESTAMP
+    try:
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise ValueError(value)
+        dt.date.fromisoformat(value) if word == "DATE" else dt.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        example = "DATE('2025-07-01')" if word == "DATE" else "TIMESTAMP('2025-07-01T08:00:00Z')"
+        raise _error(f"{word} không hợp lệ ở {where_vi}; ví dụ {example}.",
+                     f"invalid {word} at {where_en}; e.g. {example}.") from None
+    return value
+
+
+def bbox_wkt(numbers: list[float]) -> str:
+    """A BBOX's 4 or 6 numbers as WKT; an inverted box is refused like the bbox parameter (shapely would
+    silently swap it). Whatever the axis order, the first corner is the lower one on both axes."""
+    if len(numbers) not in (4, 6):
+        raise _error("BBOX cần 4 hoặc 6 số.", "BBOX needs 4 or 6 numbers.")
+    if len(numbers) == 6:  # 3D: drop the heights
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if numbers[0] > numbers[2] or numbers[1] > numbers[3]:
+        raise _error("BBOX ngược: cực tiểu lớn hơn cực đại.", "inverted BBOX: a minimum is greater than its maximum.")
+    return shapely.box(*numbers).wkt
 
 
 def parse(text: str) -> tuple:

@@ -126,6 +126,7 @@ def public_api(view):
             response.headers.setdefault(name, value)
         return response
 
+    wrapper.allowed_methods = ("GET", "HEAD", "OPTIONS")  # read by gisportal.errors.MethodMiddleware
     return wrapper
 
 

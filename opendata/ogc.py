@@ -10,7 +10,7 @@ from psycopg2 import sql
 
 from layers.errors import InvalidParameter
 from layers.models import Layer
-from opendata import cql2
+from opendata import cql2, cql2_json
 from opendata.fields import hidden_to, layer_fields
 from opendata.params import (CRS84_URI, check_text, parse_bbox, parse_crs, parse_datetime_param, parse_field_list,
                              parse_int, supported_crs_uris)
@@ -27,6 +27,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
     "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
@@ -37,6 +38,7 @@ CONFORMANCE = [
 # instead of skipping `offset` rows again; offset alone still works for clients that compute it.
 STANDARD_PARAMS = {"limit", "offset", "bbox", "bbox-crs", "crs", "filter", "filter-lang", "filter-crs",
                    "sortby", "properties", "datetime", "f", "lang", "api_key", "after", "as_of"}
+FILTER_LANGS = {"cql2-text": cql2.parse, "cql2-json": cql2_json.parse}  # both read into one AST
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
@@ -79,10 +81,10 @@ def parse_items(params: QueryDict, layer: Layer, user=None) -> ItemsRequest:
         if key not in STANDARD_PARAMS and key not in names:
             raise InvalidParameter(f"Tham số không được hỗ trợ: {key[:60]}.", f"Unknown query parameter: {key[:60]}.",
                                    parameter=key[:60])
-    lang = params.get("filter-lang")
-    if lang not in (None, "", "cql2-text"):
-        raise InvalidParameter("Chỉ hỗ trợ filter-lang=cql2-text.", "Only filter-lang=cql2-text is supported.",
-                               parameter="filter-lang")
+    lang = params.get("filter-lang") or "cql2-text"
+    if lang not in FILTER_LANGS:
+        raise InvalidParameter("Chỉ hỗ trợ filter-lang=cql2-text hoặc cql2-json.",
+                               "Only filter-lang=cql2-text or cql2-json is supported.", parameter="filter-lang")
     if params.get("datetime"):  # layers carry no time dimension yet: only open intervals match all
         if check_text(params["datetime"], "datetime").strip() not in ("..", "../..", "*"):
             raise InvalidParameter("Lớp này không có chiều thời gian.", "This collection has no temporal dimension.",
@@ -96,7 +98,7 @@ def parse_items(params: QueryDict, layer: Layer, user=None) -> ItemsRequest:
         crs=parse_crs(params.get("crs"), ogc_axis_order=True),
         bbox=parse_bbox(params.get("bbox"), bbox_crs),
         bbox_crs=bbox_crs,
-        cql=cql2.parse(check_text(filter_text, "filter")) if filter_text else None,
+        cql=FILTER_LANGS[lang](check_text(filter_text, "filter")) if filter_text else None,
         filter_crs=parse_crs(params.get("filter-crs"), parameter="filter-crs", ogc_axis_order=True),
         equals=[(name, check_text(params[name], name)) for name in names if name in params and name not in STANDARD_PARAMS],
         properties=parse_field_list(params.get("properties"), names),

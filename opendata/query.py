@@ -3,6 +3,7 @@
 Builds parameterised SQL over layers_feature. Field names only from the layer's allow-list (and even
 those travel as parameters, `properties->%s`); values only as parameters.
 """
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +15,7 @@ from layers.errors import InvalidParameter
 from layers.models import Layer
 from layers.personal import personal_fields
 from opendata.cql2 import _error
-from opendata.params import CRS84, GEOGRAPHIC_SRIDS, Crs
+from layers.params import CRS84, GEOGRAPHIC_SRIDS, Crs, check_bbox, check_in_crs, parse_number
 
 NUMERIC_TYPES = {"integer", "number"}
 _COMPARE = {"=", "<>", "<", ">", "<=", ">="}
@@ -70,15 +71,21 @@ def _numeric(spec: dict) -> bool:
 
 def _value(spec: dict, value, parameter: str = "filter"):
     """A literal coerced to the field's type (numbers for numeric fields, text otherwise)."""
-    if isinstance(value, bool):
-        return value
+    if isinstance(value, bool):  # text fields compare with the text jsonb gives a boolean ('true')
+        return value if _numeric(spec) else ("true" if value else "false")
     if _numeric(spec):
-        try:
-            return float(value) if not isinstance(value, int) else value
-        except (TypeError, ValueError):
+        if isinstance(value, int):
+            return value
+        try:  # text as the one number parser reads it: finite, no 1e999 that would match every row
+            number = parse_number(value, parameter=parameter) if isinstance(value, str) else float(value)
+        except (TypeError, ValueError, InvalidParameter):
+            number = math.nan
+        if not math.isfinite(number):
             raise InvalidParameter(
-                f"Trường {spec['name']} cần một số.", f"Field {spec['name']} needs a number.", parameter=parameter,
-            ) from None
+                f"Trường {spec['name']} cần một số hữu hạn.", f"Field {spec['name']} needs a finite number.",
+                parameter=parameter,
+            )
+        return number
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -105,10 +112,8 @@ def _geometry_param(wkt: str, crs: Crs, parameter: str) -> tuple[sql.Composable,
         raise _error("hình học rỗng.", "empty geometry.")
     if crs.lat_first:
         geom = shapely.transform(geom, lambda c: c[:, ::-1])
-    if crs.srid in GEOGRAPHIC_SRIDS:
-        x0, y0, x1, y1 = geom.bounds
-        if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
-            raise _error("tọa độ ngoài phạm vi kinh/vĩ độ.", "coordinates out of longitude/latitude range.")
+    # Finite and inside the CRS's area of use: PROJ cannot transform a point at 1e30 (a 500 before).
+    check_in_crs(tuple(float(v) for v in geom.bounds), crs, parameter=parameter)
     expr = sql.SQL("ST_GeomFromText(%s, %s)")
     if crs.srid != 4326:
         expr = sql.SQL("ST_Transform(ST_GeomFromText(%s, %s), 4326)")
@@ -168,8 +173,7 @@ def _bbox_sql(q: FeatureQuery) -> tuple[sql.Composable, list]:
             return (sql.SQL("(ST_Intersects(f.geom, ST_MakeEnvelope(%s, %s, 180, %s, 4326)) OR "
                             "ST_Intersects(f.geom, ST_MakeEnvelope(-180, %s, %s, %s, 4326)))"), [w, s, n, s, e, n])
         return sql.SQL("ST_Intersects(f.geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))"), [w, s, e, n]
-    if w > e:
-        raise InvalidParameter("bbox không hợp lệ.", "Invalid bbox.", parameter="bbox")
+    check_bbox([w, s, e, n], Crs(srid, q.bbox_crs.uri), antimeridian=False)  # also when built in code
     # A projected box's edges curve in WGS 84: densify before transforming.
     step = max(e - w, n - s) / 32 or 1
     return (sql.SQL("ST_Intersects(f.geom, ST_Transform(ST_Segmentize(ST_MakeEnvelope(%s, %s, %s, %s, %s), %s), 4326))"),

@@ -4,13 +4,12 @@ from django.shortcuts import render
 from django.contrib.auth.decorators import login_required
 from django.views.decorators.http import require_GET, require_http_methods
 
-from layers.errors import InvalidParameter
 from layers.models import Category
 from layers.selectors import layer_for
 from opendata import catalog, dcat, fairuse, services
 from opendata.models import ApiToken
 from opendata.fairuse import public_api
-from opendata.params import check_text
+from opendata.params import check_text, parse_int
 
 
 def _bbox(layer) -> list[float] | None:
@@ -73,9 +72,8 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
     new_key = None
     if request.method == "POST":
         if request.POST.get("revoke"):
-            if not request.POST["revoke"].isdigit():
-                raise InvalidParameter("Mã không hợp lệ.", "Invalid token id.", parameter="revoke")
-            services.api_token_revoke(user=request.user, token_id=int(request.POST["revoke"]))
+            token_id = parse_int(request.POST["revoke"], parameter="revoke", default=0, minimum=1, maximum=2**63 - 1)
+            services.api_token_revoke(user=request.user, token_id=token_id)
         else:
             _, new_key = services.api_token_create(user=request.user, name=request.POST.get("name", ""))
     anon, token_limit, window = fairuse.limits()

@@ -55,7 +55,8 @@ def parse_tile(z: str, x: str, y: str) -> Tile:
     """The Tile named by URL parts; InvalidTile (400) for anything that names no tile."""
     values = {}
     for name, raw in (("z", z), ("x", x), ("y", y)):
-        if not _DIGITS.fullmatch(raw or ""):
+        raw = raw if isinstance(raw, str) else ""
+        if not _DIGITS.fullmatch(raw):
             raise _bad(f"{name} phải là số nguyên không âm, không phải {raw[:20]!r}.",
                        f"{name} must be a non-negative whole number, not {raw[:20]!r}.", name)
         values[name] = int(raw)

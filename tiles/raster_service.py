@@ -1,11 +1,11 @@
 """The Django side of raster tiles: the layer's file under MEDIA_ROOT, errors as DomainErrors."""
-import math
 from pathlib import Path
 
 from django.conf import settings
 
 from layers.errors import InvalidParameter, NotFound
 from layers.models import Layer
+from layers.params import parse_lonlat  # noqa: F401 - the one lon/lat parser, used by views
 from tiles import raster
 from tiles.cache import CachedTile
 from tiles.coords import Tile
@@ -35,21 +35,6 @@ def raster_tile(layer: Layer, tile: Tile, fmt: str) -> CachedTile | None:
     except FileNotFoundError:  # removed between the check and the read
         raise RasterMissing("Lớp này chưa có tệp ảnh.", "This layer has no raster file.") from None
     return CachedTile.from_body(body) if body else None
-
-
-def parse_lonlat(lon: str | None, lat: str | None) -> tuple[float, float]:
-    """Finite WGS 84 degrees from query text; InvalidParameter (400) otherwise."""
-    values = []
-    for name, text, limit in (("lon", lon, 180.0), ("lat", lat, 90.0)):
-        try:
-            value = float(text) if text is not None and len(text) < 40 else math.nan
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value) or abs(value) > limit:
-            raise InvalidParameter(f"{name} phải là số độ trong khoảng ±{limit:g}.",
-                                   f"{name} must be a number of degrees within ±{limit:g}.", parameter=name)
-        values.append(value)
-    return values[0], values[1]
 
 
 def raster_value(layer: Layer, lon: float, lat: float) -> dict:

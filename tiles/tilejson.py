@@ -1,21 +1,15 @@
 """TileJSON 3.0.0 documents for vector layers (one or a comma list) and raster layers."""
 from django.http import HttpRequest
-from django.urls import reverse
 
 from layers.models import Layer
 from layers.selectors import layer_for
+from layers.tileurls import tile_url_template
 from tiles.mvt import tile_fields
 from tiles.services import WORLD, TileSource, parse_layer_names, tile_source
 
-_SENTINEL = {"z": "9901", "x": "9902", "y": "9903"}
-
-
 def _template(request: HttpRequest, route: str, slug: str) -> str:
     """An absolute tile URL with {z}/{x}/{y} placeholders."""
-    url = request.build_absolute_uri(reverse(route, kwargs={"layer": slug, **_SENTINEL}))
-    for key, value in _SENTINEL.items():
-        url = url.replace(f"/{value}", f"/{{{key}}}", 1)
-    return url
+    return tile_url_template(route, slug, build=request.build_absolute_uri)
 
 
 def _bounds(layers: list[Layer]) -> list[float]:

@@ -19,6 +19,8 @@ class Command(BaseCommand):
             return
         if not 100 <= options["parcels"] <= 2_000_000:
             raise CommandError("--parcels must be between 100 and 2,000,000.")
+        if not 0 <= options["seed"] < 2**32:  # numpy's generators take no other seed
+            raise CommandError("--seed must be between 0 and 4,294,967,295.")
         try:
             make_demo_city(parcels=options["parcels"], seed=options["seed"], say=self.stdout.write)
         except DomainError as error:

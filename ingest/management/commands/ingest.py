@@ -10,6 +10,7 @@ from ingest.raster import ingest_raster_run
 from ingest.services import MODES, ingest_file
 from ingest.models import IngestRun
 from layers.errors import DomainError
+from layers.params import parse_slug
 
 
 def parse_map(text: str | None) -> dict[str, str]:
@@ -65,7 +66,13 @@ class Command(BaseCommand):
                             help="fields not to mark as personal data, comma-separated (likely ones are marked by default)")
 
     def handle(self, *args, **options):
+        try:  # a slug, never a path ('../etc'), checked by the same parser as every other door
+            options["layer"] = parse_slug(options["layer"], parameter="--layer")
+        except DomainError as error:
+            raise CommandError(f"{error.message_en} / {error.message_vi}") from None
         path = Path(options["path"])
+        if not path.is_file():
+            raise CommandError(f"No such file: {path} / Không có tệp: {path}")
         if path.suffix.lower() in (".tif", ".tiff"):
             return self._raster(path, options["layer"], options["report"])
         bar = ProgressBar(self.stderr, options["progress"] or self.stderr.isatty())

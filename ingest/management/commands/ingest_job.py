@@ -1,7 +1,8 @@
 """manage.py ingest_job RUN_ID: runs one queued upload (started detached by the upload page)."""
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from ingest.jobs import run_job
+from ingest.models import IngestRun
 
 
 class Command(BaseCommand):
@@ -11,6 +12,8 @@ class Command(BaseCommand):
         parser.add_argument("run_id", type=int)
 
     def handle(self, *args, **options):
+        if not IngestRun.objects.filter(pk=options["run_id"]).exists():
+            raise CommandError(f"No ingest run #{options['run_id']} / Không có lần nạp #{options['run_id']}")
         run = run_job(options["run_id"])
         self.stdout.write(f"run #{run.pk}: {run.status}, read {run.read_count}, loaded {run.loaded_count}, "
                           f"rejected {run.rejected_count}")

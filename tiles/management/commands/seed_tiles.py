@@ -5,6 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from layers.errors import DomainError
+from layers.params import parse_bbox
 from tiles.seed import parse_zooms, seed_source, seed_tiles
 
 
@@ -42,19 +43,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, layer, zoom, bbox=None, no_progress=False, **options):
         try:
-            box = None
-            if bbox:
-                try:
-                    box = tuple(float(v) for v in bbox.split(","))
-                    assert len(box) == 4 and box[0] <= box[2] and box[1] <= box[3]
-                except (ValueError, AssertionError):
-                    raise CommandError("--bbox must be west,south,east,north") from None
+            box = parse_bbox(bbox, parameter="--bbox", antimeridian=False)  # the one bbox parser, as every door
             source = seed_source(layer)
             zooms = parse_zooms(zoom)
             progress = (lambda done, total: None) if no_progress else ProgressBar(sys.stderr)
             report = seed_tiles(source, zooms, box, progress)
         except DomainError as error:
-            raise CommandError(error.message_en) from None
+            raise CommandError(f"{error.message_en} / {error.message_vi}") from None
         self.stdout.write(
             f"{report.tiles} tiles at zoom {zooms[0]}–{zooms[-1]}: {report.rendered} rendered, "
             f"{report.cached} already cached, {report.empty} empty, in {report.seconds:.1f} s"
