@@ -49,7 +49,9 @@ class Cell:
 
 
 def client_for(world: m.World, role: str) -> Client:
-    client = Client()
+    """The role's client with only its session cookie (nothing a previous cell left, such as messages)."""
+    client = world.clients[role]
+    client.cookies.clear()
     if role != "anonymous":
         client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[role]
     return client
@@ -63,7 +65,7 @@ def send(client: Client, method: str, path: str, body=None, **headers):
     return client.generic(method, path, json.dumps(body or {}), content_type="application/json", **headers)
 
 
-def check(cell: Cell, response, status: int, *, shows=(), hides=(), echoed=(), ghost=None) -> bytes:
+def check(cell: Cell, response, status: int, *, shows=(), hides=(), ghost=None) -> bytes:
     """The exact answer: status, what must and must not appear, a reason in vi/en, and no more than a ghost layer."""
     data = m.body_bytes(response)
     where = f"{cell.name}: got {response.status_code} {data[:300]!r}"
@@ -71,11 +73,14 @@ def check(cell: Cell, response, status: int, *, shows=(), hides=(), echoed=(), g
     leaks = [] if cell.sees else [m.name_token(cell.state), m.title_token(cell.state)]
     leaks += [] if cell.sees_personal else m.personal_tokens(cell.state)
     for token in [*leaks, *hides]:
-        assert token in echoed or not m.contains(data, token), f"{where}; must not carry {token!r}"
+        assert not m.contains(data, token), f"{where}; must not carry {token!r}"
     for token in shows:
         assert m.contains(data, token), f"{where}; must carry {token!r}"
     if 400 <= status < 500:
         assert m.says_why_in_vi_and_en(response, data), f"{where}; a refusal must say why in Vietnamese and English"
+    private = m.personal_tokens(cell.state) + ([] if cell.state.public else [m.name_token(cell.state), m.title_token(cell.state)])
+    if any(m.contains(data, token) for token in private):  # a shared cache would hand it on to others
+        assert "public" not in response.get("Cache-Control", ""), f"{where}; private data with {response['Cache-Control']}"
     if status == 404 and ghost is not None and cell.slug in ghost[1]:
         _like_a_ghost(cell, response, data, *ghost)
     return data

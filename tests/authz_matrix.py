@@ -183,6 +183,8 @@ class World:
     since: str  # ISO time before anything was written: the diff pages' "from"
     tile: tuple[int, int, int]
     sessions: dict[str, str] = dc_field(default_factory=dict)  # role -> session key, logged in once
+    # One test client per role: a new client loads the middleware again (WhiteNoise scans the static files).
+    clients: dict[str, Client] = dc_field(default_factory=dict)
 
     @property
     def layer_ids(self) -> list[int]:
@@ -264,10 +266,11 @@ def build_world(folder: Path) -> World:
         sw.layer.refresh_from_db()
         states[name] = sw
     world = World(users, historian, states, since, tile_of(SPOTS["in"] + 0.00025, LAT + 0.00025))
+    world.clients["anonymous"] = Client()
     for role, user in users.items():  # one login per role for the whole matrix (a login costs more than a cell)
-        client = Client()
-        client.force_login(user)
-        world.sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
+        world.clients[role] = Client()
+        world.clients[role].force_login(user)
+        world.sessions[role] = world.clients[role].cookies[settings.SESSION_COOKIE_NAME].value
     return world
 
 

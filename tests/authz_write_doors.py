@@ -21,7 +21,7 @@ def _write(cell: Cell, method: str, path: str, body, *, ok: int, outside: bool =
     headers = HTML if html else {}
     response = send(cell.client, method, path, body, **headers)
     check(cell, response, status, ghost=(method, path, body, headers))
-    if status != ok:
+    if status != ok or ok >= 400:
         assert snapshot(cell) == before, f"{cell.name}: a refused write changed the layer"
     return status == ok, response
 
@@ -77,6 +77,12 @@ def door_revert(cell: Cell) -> None:
     done, _ = _write(cell, "POST", f"/api/layers/{cell.slug}/features/{cell.id('in')}/revert", _revert_body("in", cell), ok=200)
     if done:
         assert Feature.objects.get(pk=cell.id("in")).properties["name"] == f"{m.name_token(cell.state)} Alpha", cell.name
+
+
+def door_revert_stale(cell: Cell) -> None:
+    """A revert made on a version that is no longer current: 409, like a stale save, and nothing changed."""
+    body = {**_revert_body("in", cell), "expected_version": 1}
+    _write(cell, "POST", f"/api/layers/{cell.slug}/features/{cell.id('in')}/revert", body, ok=409)
 
 
 def door_revert_pull_back(cell: Cell) -> None:
