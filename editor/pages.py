@@ -9,8 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -118,11 +118,11 @@ def revert_page(request: HttpRequest, layer: str, feature_id: int) -> HttpRespon
         restored = editing.feature_revert(layer=catalog_layer, feature_id=feature_id, to_version=version,
                                           expected_version=expected, user=request.user,
                                           comment=request.POST.get("comment", "").strip()[:1000])
-    except DomainError as error:
-        messages.error(request, error.message(get_language() or "vi"))
-    else:
-        messages.success(request, _("Reverted to version %(version)s: the feature is now at version %(current)s.")
-                         % {"version": version, "current": restored.version})
+    except DomainError as error:  # its own status (403, 409, 400) on an error page that leads back to the history
+        error.back_url = reverse("feature-history", args=[catalog_layer.slug, feature_id])  # rendered by gisportal.errors
+        raise
+    messages.success(request, _("Reverted to version %(version)s: the feature is now at version %(current)s.")
+                     % {"version": version, "current": restored.version})
     return redirect("feature-history", layer=catalog_layer.slug, feature_id=feature_id)
 
 

@@ -27,11 +27,13 @@ def wants_html(request: HttpRequest) -> bool:
 
 
 def domain_error_response(request: HttpRequest, error: DomainError) -> HttpResponse:
-    """A DomainError as a page in the visitor's language, or as JSON {code, description, description_vi, parameter}."""
-    if wants_html(request):
+    """A DomainError as a page in the visitor's language, or as JSON {code, description, description_vi, parameter}.
+    A form's view sets `error.back_url`: the refusal is then a page (whatever the Accept header) leading back."""
+    back_url = getattr(error, "back_url", None)
+    if wants_html(request) or back_url:
         language = get_language() or "vi"
         response = render(request, "error.html", {"message": error.message(language), "status": error.status,
-                                                  "code": error.code}, status=error.status)
+                                                  "code": error.code, "back_url": back_url}, status=error.status)
     else:
         body = {"code": error.code, "description": error.message_en, "description_vi": error.message_vi}
         if error.parameter:

@@ -7,9 +7,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.text import get_valid_filename
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -18,9 +18,9 @@ from ingest.forms import UploadForm
 from ingest.jobs import jobs_dir, reap_if_dead, start_job
 from ingest.models import IngestRun
 from layers import editing
-from layers.errors import DomainError, IngestRejected
+from layers.errors import DomainError, IngestRejected, NotFound
 from layers.models import Layer
-from layers.permissions import can_edit, is_data_admin
+from layers.permissions import can_edit, can_view, is_data_admin
 
 
 def _require_admin(request: HttpRequest) -> None:
@@ -85,7 +85,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 @_login_first
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """The run's live progress (the page refreshes itself while it runs), then its report."""
-    run = reap_if_dead(get_object_or_404(IngestRun, pk=run_id))
+    run = reap_if_dead(_visible_run(request.user, run_id))
     return render(request, "ingest/run.html", {"run": run, "report": run.report, "active": run.status in ("queued", "running"),
                                                "can_revert": _may_revert(request.user, run)})
 
@@ -98,28 +98,36 @@ def _may_revert(user, run: IngestRun) -> bool:
 
 @require_POST
 def run_revert(request: HttpRequest, run_id: int) -> HttpResponse:
-    """The run page's undo button: every feature the run touched back as it was before it, then the page with a message."""
-    if not request.user.is_authenticated:
-        raise editing.EditForbidden()
-    run = get_object_or_404(IngestRun, pk=run_id)
+    """The run page's undo button: every feature the run touched back as it was before it, then the page with a
+    message; a refusal is its own status (403 outside the edit area, 409, 400) on an error page leading back."""
+    run = _visible_run(request.user, run_id)
     if run.layer is None or not can_edit(request.user, run.layer):
         raise editing.EditForbidden()
     try:
         count = editing.run_revert(layer=run.layer, run_id=run.pk, user=request.user,
                                    comment=request.POST.get("comment", "").strip()[:1000])
     except DomainError as error:
-        messages.error(request, error.message(get_language() or "vi"))
-    else:
-        messages.success(request, _("Ingest run %(run)s reverted: %(count)s features are back as they were before it.")
-                         % {"run": run.pk, "count": count})
+        error.back_url = reverse("ingest-run", args=[run.pk])  # rendered by gisportal.errors
+        raise
+    messages.success(request, _("Ingest run %(run)s reverted: %(count)s features are back as they were before it.")
+                     % {"run": run.pk, "count": count})
     return redirect("ingest-run", run_id=run.pk)
+
+
+def _visible_run(user, run_id: int) -> IngestRun:
+    """The run, if its layer is one the user may see (a run into a hidden layer answers like no run: 404)."""
+    run = IngestRun.objects.select_related("layer").filter(pk=run_id).first()
+    if run is None or not (is_data_admin(user) or (run.layer is not None and can_view(user, run.layer))
+                           or (run.layer is None and run.user_id == user.pk)):
+        raise NotFound("Không tìm thấy lần nạp dữ liệu.", "No such ingest run.")
+    return run
 
 
 @require_safe
 @_login_first
 def run_json(request: HttpRequest, run_id: int) -> JsonResponse:
     """The run's status, progress and full report as JSON."""
-    run = reap_if_dead(get_object_or_404(IngestRun, pk=run_id))
+    run = reap_if_dead(_visible_run(request.user, run_id))
     return JsonResponse({
         "id": run.pk, "layer": run.layer_slug, "file_name": run.file_name, "file_sha256": run.file_sha256,
         "mode": run.mode, "status": run.status, "user": run.user.get_username() if run.user else None,

@@ -17,9 +17,16 @@ from layers.selectors import layers_visible_to
 from layers.wards import fold, resolve_ward
 
 MAX_QUERY = 100
+
+
+def label_sql(keys) -> str:
+    """The folded label of a feature from these searchable keys."""
+    return "gisportal_fold(" + " || ' ' || ".join(f"coalesce(properties->>'{k}', '')" for k in keys) + ")"
+
+
 # The expression and predicate of the partial index feature_label_trgm (migration 0003), repeated
 # exactly so the planner can use it.
-LABEL_SQL = "gisportal_fold(" + " || ' ' || ".join(f"coalesce(properties->>'{k}', '')" for k in SEARCHABLE_KEYS) + ")"
+LABEL_SQL = label_sql(SEARCHABLE_KEYS)
 HAS_LABEL = "(" + " OR ".join(f"properties ? '{k}'" for k in SEARCHABLE_KEYS) + ")"
 # "Thảo Điền / 12 / 345", "thao dien, tờ 12 thửa 345", "27088-12-345"
 PARCEL_PATTERN = re.compile(r"^(?P<ward>.+?)[\s/,;-]+(?:t[oờ]\s*)?(?P<sheet>\d{1,4})[\s/,;-]+(?:th[uử]a\s*)?(?P<number>\d{1,6})$", re.I)
@@ -74,19 +81,31 @@ def _label_rows(sql_filter: str, params: dict) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _searchable_keys(user, layers) -> dict[int, tuple[str, ...]]:
+    """Per layer, the searchable keys the user may see: a personal key is neither matched (a match would reveal
+    its value even with the value left out) nor shown."""
+    keys = {}
+    for layer in layers:
+        hidden = set(hidden_fields(user, layer))
+        visible = tuple(k for k in SEARCHABLE_KEYS if k not in hidden)
+        if visible:
+            keys[layer.pk] = visible
+    return keys
+
+
 def _label_hits(user, query: str, limit: int) -> list[Hit]:
     """Features whose labels contain the query (any accents), then near spellings if too few."""
-    # A layer whose searchable keys include a field hidden from the user is not searched at all: a match
-    # on a personal value would reveal it even with the value left out of the result.
-    layers = {layer.pk: layer for layer in layers_visible_to(user).filter(kind="vector")
-              if not set(hidden_fields(user, layer)) & set(SEARCHABLE_KEYS)}
-    if not layers:
-        return []
+    layers = {layer.pk: layer for layer in layers_visible_to(user).filter(kind="vector")}
+    keys = _searchable_keys(user, layers.values())
     folded = fold(query)
     like = "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    params = {"q": folded, "like": like, "layers": list(layers), "limit": 5 * limit}
-    rows = _label_rows(f"{LABEL_SQL} LIKE %(like)s", params)
-    if len(rows) < limit:
+    whole = [pk for pk, visible in keys.items() if visible == SEARCHABLE_KEYS]  # the trigram index serves these
+    params = {"q": folded, "like": like, "layers": whole, "limit": 5 * limit}
+    rows = _label_rows(f"{LABEL_SQL} LIKE %(like)s", params) if whole else []
+    for visible in set(keys.values()) - {SEARCHABLE_KEYS}:  # layers with a personal searchable key: exact matches only
+        some = [pk for pk, v in keys.items() if v == visible]
+        rows += _label_rows(f"{label_sql(visible)} LIKE %(like)s", {**params, "layers": some})
+    if len(rows) < limit and whole:
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL statement_timeout = {FUZZY_TIMEOUT_MS}")
@@ -97,7 +116,7 @@ def _label_hits(user, query: str, limit: int) -> list[Hit]:
     hits = []
     for fid, layer_id, raw, *bbox in rows:
         props = as_dict(raw)
-        label = next((str(props[k]) for k in SEARCHABLE_KEYS if props.get(k)), str(fid))
+        label = next((str(props[k]) for k in keys[layer_id] if props.get(k)), str(fid))
         hits.append(Hit("feature", label, layers[layer_id].title, layers[layer_id].slug, fid, bbox=tuple(bbox)))
     # Closest labels first (difflib on folded text: cheap on a few dozen candidates).
     hits.sort(key=lambda h: -difflib.SequenceMatcher(None, folded, fold(h.label)).ratio())
