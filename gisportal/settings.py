@@ -126,6 +126,8 @@ MEDIA_ROOT = Path(env_str("GISPORTAL_MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 GISPORTAL_TILE_CACHE_DIR = env_str("GISPORTAL_TILE_CACHE_DIR", str(VAR_DIR / "tiles"))  # tiles/conf.py has the rest
 
+# Rows per ingest chunk (memory per chunk vs. round trips); the fault tests use small chunks to stop a load mid-way.
+INGEST_CHUNK_ROWS = env_int("GISPORTAL_INGEST_CHUNK_ROWS", 50_000)
 # Uploads are streamed to disk above this size; the ingest issue sets its own file limit.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

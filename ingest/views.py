@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from ingest import safety
 from ingest.forms import UploadForm
-from ingest.jobs import jobs_dir, reap_if_dead, start_job
+from ingest.jobs import jobs_dir, reap_dead_runs, reap_if_dead, start_job
 from ingest.models import IngestRun
 from layers import editing
 from layers.errors import DomainError, IngestRejected
@@ -73,6 +73,7 @@ def upload(request: HttpRequest) -> HttpResponse:
                                        status=IngestRun.Status.QUEUED, options=options, upload_path=str(path))
         transaction.on_commit(lambda: start_job(run))
         return redirect("ingest-run", run_id=run.pk)
+    reap_dead_runs()  # the list never shows a killed run as running
     runs = IngestRun.objects.select_related("user")[:20]
     layers = Layer.objects.filter(kind="vector").order_by("slug").values_list("slug", flat=True)
     return render(request, "ingest/upload.html", {"form": form, "runs": runs, "layers": list(layers)},
