@@ -1,4 +1,6 @@
 """The one table from domain errors to HTTP responses, with messages in vi/en."""
+import sys
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import get_language
@@ -15,11 +17,15 @@ def _wants_html(request: HttpRequest) -> bool:
 def domain_error_response(request: HttpRequest, error: DomainError) -> HttpResponse:
     """A DomainError as a short page in the visitor's language, or as JSON {code, description, description_vi, parameter}."""
     if _wants_html(request):
-        return render(request, "error.html", {"message": error.message(get_language() or "vi")}, status=error.status)
-    body = {"code": error.code, "description": error.message_en, "description_vi": error.message_vi}
-    if error.parameter:
-        body["parameter"] = error.parameter
-    return JsonResponse(body, status=error.status, json_dumps_params={"ensure_ascii": False})
+        response = render(request, "error.html", {"message": error.message(get_language() or "vi")}, status=error.status)
+    else:
+        body = {"code": error.code, "description": error.message_en, "description_vi": error.message_vi}
+        if error.parameter:
+            body["parameter"] = error.parameter
+        response = JsonResponse(body, status=error.status, json_dumps_params={"ensure_ascii": False})
+    if getattr(error, "retry_after", None):
+        response["Retry-After"] = str(int(error.retry_after))
+    return response
 
 
 class DomainErrorMiddleware:
@@ -42,6 +48,11 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    from gisportal.middleware import database_unavailable_response, is_database_outage
+
+    error = sys.exc_info()[1]  # Django calls this inside its except block: the error outside any view
+    if is_database_outage(error):
+        return database_unavailable_response(request)
     return HttpResponse(
         "Lỗi máy chủ. Vui lòng thử lại sau. / Server error. Please try again later.",
         status=500, content_type="text/plain; charset=utf-8",

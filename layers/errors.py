@@ -53,3 +53,14 @@ class StaleVersion(DomainError):
 class IngestRejected(DomainError):
     status = 422
     code = "ingest-rejected"
+
+
+class ServiceUnavailable(DomainError):
+    """The service cannot answer just now (database away, too much work); clients retry after `retry_after` seconds."""
+
+    status = 503
+    code = "service-unavailable"
+
+    def __init__(self, message_vi: str, message_en: str, *, retry_after: int = 5, parameter: str | None = None):
+        super().__init__(message_vi, message_en, parameter=parameter)
+        self.retry_after = retry_after
