@@ -48,11 +48,12 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
-    from gisportal.middleware import database_unavailable_response, is_database_outage
+    from gisportal.middleware import fault_response
 
-    error = sys.exc_info()[1]  # Django calls this inside its except block: the error outside any view
-    if is_database_outage(error):
-        return database_unavailable_response(request)
+    # Django calls this inside its except block: a fault outside any view (middleware, session save).
+    response = fault_response(request, sys.exc_info()[1])
+    if response is not None:
+        return response
     return HttpResponse(
         "Lỗi máy chủ. Vui lòng thử lại sau. / Server error. Please try again later.",
         status=500, content_type="text/plain; charset=utf-8",

@@ -1,4 +1,4 @@
-"""Project middleware: a Content-Security-Policy on the portal's own host, Vietnamese first, 503 when the database is away."""
+"""Project middleware: a Content-Security-Policy on the portal's own host, Vietnamese first, 503 when the database is away, 507 when a disk is full."""
 import logging
 from collections.abc import Callable
 
@@ -9,7 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from layers.errors import ServiceUnavailable
+from ingest.storage import is_disk_full
+from layers.errors import InsufficientStorage, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,8 @@ def database_unavailable_response(request: HttpRequest) -> HttpResponse:
     return response
 
 
-class DatabaseUnavailableMiddleware:
-    """Turns a view's database connection error into 503 + Retry-After (errors outside views: errors.server_error)."""
+class ServiceFaultMiddleware:
+    """A view's database connection error → 503 + Retry-After; a full disk → 507 (errors outside views: errors.server_error)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -98,7 +99,17 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not is_database_outage(exception):
-            return None
-        log.warning("database unavailable on %s: %s", request.path, str(exception).strip()[:200])
+        return fault_response(request, exception)
+
+
+def fault_response(request: HttpRequest, error: BaseException | None) -> HttpResponse | None:
+    """The answer to a fault of the platform (database away, disk full), or None for any other error."""
+    from gisportal.errors import domain_error_response
+
+    if is_database_outage(error):
+        log.warning("database unavailable on %s: %s", request.path, str(error).strip()[:200])
         return database_unavailable_response(request)
+    if is_disk_full(error):
+        log.error("disk full on %s: %s", request.path, error)
+        return domain_error_response(request, InsufficientStorage())
+    return None

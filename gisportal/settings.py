@@ -47,7 +47,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gisportal.middleware.ContentSecurityPolicyMiddleware",
     "gisportal.errors.DomainErrorMiddleware",
-    "gisportal.middleware.DatabaseUnavailableMiddleware",
+    "gisportal.middleware.ServiceFaultMiddleware",
     "axes.middleware.AxesMiddleware",  # last: login rate limiting
 ]
 

@@ -1,4 +1,5 @@
 """Upload page for data administrators: the same pipeline as manage.py ingest, run as a background job."""
+import shutil
 import uuid
 from pathlib import Path
 
@@ -17,8 +18,9 @@ from ingest import safety
 from ingest.forms import UploadForm
 from ingest.jobs import jobs_dir, reap_dead_runs, reap_if_dead, start_job
 from ingest.models import IngestRun
+from ingest.storage import is_disk_full, write_atomically
 from layers import editing
-from layers.errors import DomainError, IngestRejected
+from layers.errors import DomainError, IngestRejected, InsufficientStorage
 from layers.models import Layer
 from layers.permissions import can_edit, is_data_admin
 
@@ -49,11 +51,15 @@ def _save_upload(upload) -> Path:
             parameter="file",
         )
     folder = jobs_dir() / "uploads" / uuid.uuid4().hex
-    folder.mkdir(parents=True)
     target = folder / (get_valid_filename(Path(upload.name).name) or "upload")
-    with target.open("wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
+    try:
+        folder.mkdir(parents=True)
+        write_atomically(target, upload.chunks())
+    except BaseException as error:
+        shutil.rmtree(folder, ignore_errors=True)  # a full disk leaves no half upload behind
+        if is_disk_full(error):
+            raise InsufficientStorage(parameter="file") from None
+        raise
     return target
 
 
