@@ -39,6 +39,13 @@ class RunLock:
             self.connection = None
 
 
+def start_run(**fields) -> tuple[IngestRun, RunLock]:
+    """A new running IngestRun with its lock held: others see the row only once the lock is (never dead at birth)."""
+    with transaction.atomic():
+        run = IngestRun.objects.create(status=IngestRun.Status.RUNNING, pid=os.getpid(), **fields)
+        return run, RunLock(run.pk)
+
+
 def run_lock_held(run_id: int) -> bool:
     """True while some session of this database holds the run's lock."""
     with connection.cursor() as cursor:

@@ -100,15 +100,17 @@ def _convert(src, layer: Layer) -> Layer:
 
 def ingest_raster_run(*, path: Path, layer_slug: str, user=None, run=None):
     """ingest_raster for a layer named by slug, recorded as an IngestRun (both doors use this)."""
+    from ingest.liveness import start_run
     from ingest.models import IngestRun
     from ingest.services import file_sha256
 
     path = Path(path)
     layer = Layer.objects.filter(slug=layer_slug).first()
     user_id = user.pk if user is not None and getattr(user, "pk", None) else None
+    run_lock = None
     if run is None:
-        run = IngestRun.objects.create(layer=layer, layer_slug=layer_slug, user_id=user_id, file_name=path.name[:500],
-                                       mode="replace")
+        run, run_lock = start_run(layer=layer, layer_slug=layer_slug, user_id=user_id, file_name=path.name[:500],
+                                  mode="replace")
     report = {"warnings": [], "rejected": [], "repaired": [], "inserted": 0, "updated": 0, "unchanged": 0, "deleted": 0}
     try:
         if layer is None or layer.kind != "raster":
@@ -129,4 +131,6 @@ def ingest_raster_run(*, path: Path, layer_slug: str, user=None, run=None):
     finally:
         run.report, run.finished_at = report, timezone.now()
         run.save()
+        if run_lock is not None:
+            run_lock.release()
     return run

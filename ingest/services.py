@@ -1,6 +1,5 @@
 """ingest_file: read → CRS → validate/repair → map to schema → COPY to staging → one transaction."""
 import hashlib
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from ingest import validate
 from ingest.crs import CrsDecision, decide_crs, total_bounds
 from ingest.loader import (ChunkWriter, abort_when_client_dies, apply_replace, apply_upsert, create_staging, delete_staged_rows,
                            duplicate_keys, layer_bounds, layer_has_rows, lock_layer)
-from ingest.liveness import RunLock, pause_point, reap_dead_runs
+from ingest.liveness import pause_point, reap_dead_runs, start_run
 from ingest.models import IngestRun
 from ingest.readers import Source, open_source, read_chunks
 from ingest.report import Report
@@ -276,10 +275,8 @@ def ingest_file(*, path: Path, layer: Layer | str, mode: str = "replace", crs: s
     reap_dead_runs(layer_slug=slug)
     run_lock = None
     if run is None:
-        with transaction.atomic():  # the row is seen by others only once its lock is held: never "dead" at birth
-            run = IngestRun.objects.create(layer=layer if isinstance(layer, Layer) else None, layer_slug=slug,
-                                           user_id=user_id, file_name=path.name[:500], mode=mode, pid=os.getpid())
-            run_lock = RunLock(run.pk)
+        run, run_lock = start_run(layer=layer if isinstance(layer, Layer) else None, layer_slug=slug,
+                                  user_id=user_id, file_name=path.name[:500], mode=mode)
     run.status, run.user_id = IngestRun.Status.RUNNING, run.user_id or user_id
     report = Report(dry_run=dry_run)
     try:
