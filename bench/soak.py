@@ -89,7 +89,8 @@ def _report(result: dict, rss: tuple[float, float, float], workers: int, load: t
     kinds = {k: v for k, v in result["kinds"].items() if k != "planner login"}
     say(f"conditions: {_machine()}; load average before {load[0]}, after {load[1]} (other work on the machine counts)")
     say(f"load: {RATE:g} requests/s target for {SECONDS} s (after a {WARM_SECONDS} s warm-up), "
-        f"{result['visitors']} visitors + {result['planners']} planners (Locust), gunicorn {workers} sync workers")
+        f"{result['visitors']} visitors + {result['planners']} planners (Locust, on the same machine), gunicorn "
+        f"{workers} workers × {os.environ.get('GUNICORN_THREADS', '1')} thread(s) (gisportal/gunicorn.conf.py)")
     total = sum(k["n"] for k in kinds.values())
     say(f"requests: {total:,} in {result['seconds']:.0f} s = {total / result['seconds']:.1f}/s")
     say(f"{'kind':<14}{'n':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}  statuses")
