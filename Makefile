@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` and `make test`. Both install what is missing.
-.PHONY: run test bench stop lock deps
+.PHONY: run test bench soak stop lock deps
 
 run:
 	@bash scripts/bootstrap.sh run
@@ -9,6 +9,10 @@ test:
 
 bench:
 	@bash scripts/bootstrap.sh bench
+
+# The portal under constant load (default 10 minutes at 50 requests/s; SOAK_SECONDS, SOAK_RATE; BENCH_SMOKE=1: seconds).
+soak:
+	@bash scripts/bootstrap.sh bench soak
 
 # Stops the project-private PostgreSQL cluster under var/.
 stop:

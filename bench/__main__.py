@@ -10,14 +10,16 @@ import time
 
 # In the order they run; the other modules in bench/ are their helpers and workers.
 BENCHMARKS = ["ingest", "tiles", "download", "lookup", "history"]
+# Run only when named (`make soak` is `python -m bench soak`): ten minutes is not part of `make bench`.
+ON_REQUEST = ["soak"]
 
 
 def _modules() -> list[str]:
-    return BENCHMARKS
+    return BENCHMARKS + ON_REQUEST
 
 
 def main(argv: list[str]) -> int:
-    names = argv or _modules()
+    names = argv or BENCHMARKS
     unknown = set(names) - set(_modules())
     if unknown:
         print(f"unknown benchmark(s): {', '.join(sorted(unknown))}; known: {', '.join(_modules())}")

@@ -5,6 +5,7 @@ failure view (settings.CSRF_FAILURE_VIEW), and 405s from require_http_methods or
 which MethodMiddleware answers before the CSRF check (a write to a read-only API is a 405, not a CSRF page).
 """
 from collections.abc import Callable
+import sys
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -143,7 +144,13 @@ def not_found(request: HttpRequest, exception=None) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """handler500: plain text in both languages (nothing here may fail in turn)."""
+    """handler500: a database or disk fault outside any view (middleware, session save) is its 503/507;
+    anything else plain text or JSON in both languages (nothing here may fail in turn)."""
+    from gisportal.middleware import fault_response  # the middleware imports this module
+
+    response = fault_response(request, sys.exc_info()[1])  # Django calls this inside its except block
+    if response is not None:
+        return response
     if not wants_html(request):
         return JsonResponse({"code": "server-error", "description": "Server error. Please try again later.",
                              "description_vi": "Lỗi máy chủ. Vui lòng thử lại sau."}, status=500,

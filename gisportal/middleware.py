@@ -1,9 +1,18 @@
-"""A Content-Security-Policy that keeps every request on the portal's own host."""
+"""Project middleware: a Content-Security-Policy on the portal's own host, Vietnamese first, 503 when the database is away, 507 when a disk is full."""
+import logging
 from collections.abc import Callable
 
+import psycopg2
+from django import db
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.utils import translation
+
+from ingest.storage import is_disk_full
+from layers.errors import InsufficientStorage, ServiceUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def _policy() -> str:
@@ -51,3 +60,56 @@ class VietnameseFirstLocaleMiddleware:
         response.headers.setdefault("Content-Language", language)
         response.headers.setdefault("Vary", "Cookie")
         return response
+
+
+# The database is away (restart, failover, network): a short 503 that says when to retry, never a 500.
+DATABASE_RETRY_AFTER = 5
+
+
+def is_database_outage(error: BaseException | None) -> bool:
+    """Connection-level database errors (refused, dropped, closed) in Django's wrapping or psycopg2's own."""
+    return isinstance(error, (db.OperationalError, db.InterfaceError, psycopg2.OperationalError,
+                              psycopg2.InterfaceError))
+
+
+def database_unavailable_response(request: HttpRequest) -> HttpResponse:
+    """503 + Retry-After, in vi/en: JSON for machines, a page that needs no database (no session, no user) for people."""
+    from gisportal.errors import _wants_html, domain_error_response
+
+    error = ServiceUnavailable("Cơ sở dữ liệu tạm thời không truy cập được; vui lòng thử lại sau vài giây.",
+                               "The database is briefly unavailable; please try again in a few seconds.",
+                               retry_after=DATABASE_RETRY_AFTER)
+    if _wants_html(request):
+        page = render_to_string("unavailable.html", {"message_vi": error.message_vi, "message_en": error.message_en})
+        response = HttpResponse(page, status=error.status, content_type="text/html; charset=utf-8")
+        response["Retry-After"] = str(error.retry_after)
+    else:
+        response = domain_error_response(request, error)
+    response["Cache-Control"] = "no-store"  # a cache in front must not keep serving the outage
+    return response
+
+
+class ServiceFaultMiddleware:
+    """A view's database connection error → 503 + Retry-After; a full disk → 507 (errors outside views: errors.server_error)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        return fault_response(request, exception)
+
+
+def fault_response(request: HttpRequest, error: BaseException | None) -> HttpResponse | None:
+    """The answer to a fault of the platform (database away, disk full), or None for any other error."""
+    from gisportal.errors import domain_error_response
+
+    if is_database_outage(error):
+        log.warning("database unavailable on %s: %s", request.path, str(error).strip()[:200])
+        return database_unavailable_response(request)
+    if is_disk_full(error):
+        log.error("disk full on %s: %s", request.path, error)
+        return domain_error_response(request, InsufficientStorage())
+    return None

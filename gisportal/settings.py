@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "gisportal.middleware.ContentSecurityPolicyMiddleware",
     "gisportal.errors.DomainErrorMiddleware",
     "gisportal.throttle.FairUseMiddleware",  # search, click-to-see, history and diff: per-caller limits
+    "gisportal.middleware.ServiceFaultMiddleware",
     "axes.middleware.AxesMiddleware",  # last: login rate limiting
 ]
 
@@ -106,6 +107,9 @@ else:
         }
     }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
+# A kept connection is checked before a request reuses it: after a database restart the first request
+# reconnects instead of failing on the dead socket.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # PostgreSQL's JIT compiles big spatial queries for longer than they run (a z12 tile: 4.3 s with, 0.2 s without).
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DATABASES["default"]["TEST"] = {"NAME": env_str("GISPORTAL_TEST_DB", "test_gisportal")}
@@ -135,6 +139,8 @@ MEDIA_ROOT = Path(env_str("GISPORTAL_MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 GISPORTAL_TILE_CACHE_DIR = env_str("GISPORTAL_TILE_CACHE_DIR", str(VAR_DIR / "tiles"))  # tiles/conf.py has the rest
 
+# Rows per ingest chunk (memory per chunk vs. round trips); the fault tests use small chunks to stop a load mid-way.
+INGEST_CHUNK_ROWS = env_int("GISPORTAL_INGEST_CHUNK_ROWS", 50_000)
 # Uploads are streamed to disk above this size; the ingest issue sets its own file limit.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, connections
-from django.utils import timezone
 
+from ingest.liveness import RunLock, reap_dead_runs, reap_if_dead  # noqa: F401 (views import the reaper from here)
 from ingest.models import IngestRun
 from ingest.raster import ingest_raster_run
 from ingest.services import ingest_file
@@ -72,6 +72,7 @@ def run_job(run_id: int) -> IngestRun:
     run = IngestRun.objects.select_related("user").get(pk=run_id)
     if run.status != IngestRun.Status.QUEUED:
         return run
+    lock = RunLock(run.pk)  # first: from now on the run counts as alive exactly while this process is
     IngestRun.objects.filter(pk=run.pk).update(pid=os.getpid())
     options, writer = run.options, ProgressWriter(run.pk)
     try:
@@ -91,35 +92,7 @@ def run_job(run_id: int) -> IngestRun:
         log.exception("ingest job %s failed", run_id)
     finally:
         writer.close()
+        lock.release()
         shutil.rmtree(Path(run.upload_path).parent, ignore_errors=True)
         run.refresh_from_db()
-    return run
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a finished child not yet reaped is a zombie: not alive
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ")[-1][:1] != "Z"
-    except OSError:
-        return True
-
-
-def reap_if_dead(run: IngestRun) -> IngestRun:
-    """A queued/running run whose process has gone (killed, crashed) is marked failed; its transaction rolled back."""
-    if run.status in (IngestRun.Status.QUEUED, IngestRun.Status.RUNNING) and run.pid and not _alive(run.pid):
-        run.refresh_from_db()
-        if run.status in (IngestRun.Status.QUEUED, IngestRun.Status.RUNNING):
-            run.status = IngestRun.Status.FAILED
-            run.finished_at = timezone.now()
-            run.report = {**run.report, "error": {"vi": "Tiến trình nạp dừng đột ngột; lớp không thay đổi.",
-                                                  "en": "The ingest process ended unexpectedly; the layer is unchanged."}}
-            run.save(update_fields=["status", "finished_at", "report"])
     return run

@@ -19,7 +19,8 @@ from rasterio.shutil import copy as copy_dataset
 from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
 
 from ingest import safety
-from layers.errors import IngestRejected
+from ingest.storage import write_atomically
+from layers.errors import DomainError, IngestRejected
 from layers.models import Layer
 from layers.vn2000 import pinned
 
@@ -75,12 +76,14 @@ def _convert(src, layer: Layer) -> Layer:
     out = out_dir / f"{layer.slug}-{digest}.tif"
     profile = {"driver": "GTiff", "height": height, "width": width, "count": 1, "dtype": data.dtype.name,
                "crs": dst_crs, "transform": transform, "nodata": nodata}
-    with MemoryFile() as memfile:
+    # GDAL builds the COG in memory; Python writes it whole or not at all (a full disk leaves no partial file).
+    with MemoryFile() as memfile, MemoryFile() as cog:
         with memfile.open(**profile) as tmp:
             tmp.write(data, 1)
             factors = [f for f in (2, 4, 8, 16, 32) if min(width, height) // f >= 64]
             tmp.build_overviews(factors, Resampling.average)
-            copy_dataset(tmp, out, driver="COG", compress="deflate", overview_resampling="average")
+            copy_dataset(tmp, cog.name, driver="COG", compress="deflate", overview_resampling="average")
+        write_atomically(out, [cog.getbuffer()])
     layer.raster_path = str(out.relative_to(settings.MEDIA_ROOT))
     layer.raster_info = {
         "min": float(valid.min()) if valid.size else None, "max": float(valid.max()) if valid.size else None,
@@ -97,15 +100,17 @@ def _convert(src, layer: Layer) -> Layer:
 
 def ingest_raster_run(*, path: Path, layer_slug: str, user=None, run=None):
     """ingest_raster for a layer named by slug, recorded as an IngestRun (both doors use this)."""
+    from ingest.liveness import start_run
     from ingest.models import IngestRun
     from ingest.services import file_sha256
 
     path = Path(path)
     layer = Layer.objects.filter(slug=layer_slug).first()
     user_id = user.pk if user is not None and getattr(user, "pk", None) else None
+    run_lock = None
     if run is None:
-        run = IngestRun.objects.create(layer=layer, layer_slug=layer_slug, user_id=user_id, file_name=path.name[:500],
-                                       mode="replace")
+        run, run_lock = start_run(layer=layer, layer_slug=layer_slug, user_id=user_id, file_name=path.name[:500],
+                                  mode="replace")
     report = {"warnings": [], "rejected": [], "repaired": [], "inserted": 0, "updated": 0, "unchanged": 0, "deleted": 0}
     try:
         if layer is None or layer.kind != "raster":
@@ -115,11 +120,17 @@ def ingest_raster_run(*, path: Path, layer_slug: str, user=None, run=None):
         run.layer, run.status, run.crs_used = layer, IngestRun.Status.SUCCEEDED, "EPSG:3857 (COG)"
         run.read_count = run.loaded_count = 1
         report["raster"] = {"path": layer.raster_path, **layer.raster_info}
-    except IngestRejected as error:
+    except DomainError as error:
         run.status = IngestRun.Status.FAILED
         report["error"] = {"vi": error.message_vi, "en": error.message_en}
+        raise
+    except Exception as error:
+        run.status = IngestRun.Status.FAILED
+        report["error"] = {"vi": "Lỗi khi nạp ảnh; lớp không thay đổi.", "en": f"Raster ingest failed, layer unchanged: {error}"[:500]}
         raise
     finally:
         run.report, run.finished_at = report, timezone.now()
         run.save()
+        if run_lock is not None:
+            run_lock.release()
     return run

@@ -1,6 +1,5 @@
 """ingest_file: read → CRS → validate/repair → map to schema → COPY to staging → one transaction."""
 import hashlib
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -8,13 +7,15 @@ import numpy as np
 import pandas as pd
 import shapely
 import psycopg2
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ingest import validate
 from ingest.crs import CrsDecision, decide_crs, total_bounds
-from ingest.loader import (ChunkWriter, apply_replace, apply_upsert, create_staging, delete_staged_rows,
+from ingest.loader import (ChunkWriter, abort_when_client_dies, apply_replace, apply_upsert, create_staging, delete_staged_rows,
                            duplicate_keys, layer_bounds, layer_has_rows, lock_layer)
+from ingest.liveness import pause_point, reap_dead_runs, start_run
 from ingest.models import IngestRun
 from ingest.readers import Source, open_source, read_chunks
 from ingest.personal import mark_personal
@@ -31,7 +32,7 @@ from layers.values import BadValue
 from layers.vn2000 import WGS84_SRID, transform_geometries
 
 MODES = ("create", "replace", "append", "upsert")
-CHUNK_SIZE = 50_000
+CHUNK_SIZE = settings.INGEST_CHUNK_ROWS
 Progress = Callable[[int, int | None], None]
 
 
@@ -211,13 +212,14 @@ def refresh_planner_statistics() -> None:
 
 
 def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: Report, *, crs, column_map, key,
-          max_rejects, dry_run, user, run_id, file_name, progress: Progress | None, wait_for_lock: bool,
+          max_rejects, dry_run, user, run: IngestRun, file_name, progress: Progress | None, wait_for_lock: bool,
           not_personal: list[str]) -> Layer | None:
     user_id = user.pk if user is not None and getattr(user, "pk", None) else None
     with transaction.atomic():
+        abort_when_client_dies()
         lock_layer(slug, wait=wait_for_lock)
         # The history triggers record every row this transaction writes under this run, user and comment.
-        change_context(user=user if user_id else None, comment=f"ingest {file_name} ({mode})"[:1000], run_id=run_id)
+        change_context(user=user if user_id else None, comment=f"ingest {file_name} ({mode})"[:1000], run_id=run.pk)
         layer = existing or _create_layer(slug, source, column_map, file_name)
         if existing is not None:
             layer = Layer.objects.select_for_update().get(pk=existing.pk)
@@ -235,6 +237,7 @@ def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: 
                     pipeline.chunk(offset, wkb, frame)
                     if progress:
                         progress(report.read, source.feature_count)
+                    pause_point("load", settle=writer.wait)
             finally:
                 writer.close()
         except (psycopg2.IntegrityError, IntegrityError) as error:
@@ -269,6 +272,10 @@ def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: 
         if report.inserted or report.updated or report.deleted or mode == "create":
             features_changed(layer=layer, bounds=[b for b in (before, pipeline.loaded_bounds()) if b])
             layer_refresh_stats(layer=layer)
+        # The run's success commits with the data or not at all: a kill before COMMIT leaves both as they were.
+        run.layer, run.status = layer, IngestRun.Status.SUCCEEDED
+        _record(run, report)
+        pause_point("final")
         return layer
 
 
@@ -283,9 +290,11 @@ def ingest_file(*, path: Path, layer: Layer | str, mode: str = "replace", crs: s
     raw_path, path = str(path), Path(path)
     user_id = user.pk if user is not None and getattr(user, "pk", None) else None
     slug = layer.slug if isinstance(layer, Layer) else str(layer)
+    reap_dead_runs(layer_slug=slug)
+    run_lock = None
     if run is None:
-        run = IngestRun.objects.create(layer=layer if isinstance(layer, Layer) else None, layer_slug=slug,
-                                       user_id=user_id, file_name=path.name[:500], mode=mode, pid=os.getpid())
+        run, run_lock = start_run(layer=layer if isinstance(layer, Layer) else None, layer_slug=slug,
+                                  user_id=user_id, file_name=path.name[:500], mode=mode)
     run.status, run.user_id = IngestRun.Status.RUNNING, run.user_id or user_id
     report = Report(dry_run=dry_run)
     try:
@@ -300,7 +309,7 @@ def ingest_file(*, path: Path, layer: Layer | str, mode: str = "replace", crs: s
                 report.warn(warning)
             run.progress_total = source.feature_count
             loaded_layer = _load(source, existing, slug, mode, report, crs=crs, column_map=column_map or {}, key=key,
-                                 max_rejects=max_rejects, dry_run=dry_run, user=user, run_id=run.pk, file_name=path.name,
+                                 max_rejects=max_rejects, dry_run=dry_run, user=user, run=run, file_name=path.name,
                                  progress=progress, wait_for_lock=wait_for_lock, not_personal=list(not_personal or []))
         finally:
             source.close()
@@ -319,11 +328,18 @@ def ingest_file(*, path: Path, layer: Layer | str, mode: str = "replace", crs: s
         report.error = {"vi": "Lỗi khi nạp dữ liệu; không có gì thay đổi.", "en": f"Ingest failed, nothing changed: {error}"[:500]}
         raise
     finally:
-        run.crs_found, run.crs_used = report.crs_found[:200], report.crs_used[:200]
-        run.read_count, run.loaded_count = report.read, report.loaded
-        run.repaired_count, run.rejected_count = report.repaired_count, report.rejected_count
-        run.progress_done = report.read
-        run.report = report.as_dict()
-        run.finished_at = timezone.now()
-        run.save()
+        _record(run, report)
+        if run_lock is not None:
+            run_lock.release()
     return run
+
+
+def _record(run: IngestRun, report: Report) -> None:
+    """Saves the run's counts, report and end time (its status is set by the caller)."""
+    run.crs_found, run.crs_used = report.crs_found[:200], report.crs_used[:200]
+    run.read_count, run.loaded_count = report.read, report.loaded
+    run.repaired_count, run.rejected_count = report.repaired_count, report.rejected_count
+    run.progress_done = report.read
+    run.report = report.as_dict()
+    run.finished_at = timezone.now()
+    run.save()

@@ -1,4 +1,5 @@
 """Upload page for data administrators: the same pipeline as manage.py ingest, run as a background job."""
+import shutil
 import uuid
 from pathlib import Path
 
@@ -15,10 +16,11 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from ingest import safety
 from ingest.forms import UploadForm
-from ingest.jobs import jobs_dir, reap_if_dead, start_job
+from ingest.jobs import jobs_dir, reap_dead_runs, reap_if_dead, start_job
 from ingest.models import IngestRun
+from ingest.storage import is_disk_full, write_atomically
 from layers import editing
-from layers.errors import DomainError, IngestRejected, NotFound
+from layers.errors import DomainError, IngestRejected, InsufficientStorage, NotFound
 from layers.models import Layer
 from layers.permissions import can_edit, can_view, is_data_admin
 
@@ -49,11 +51,15 @@ def _save_upload(upload) -> Path:
             parameter="file",
         )
     folder = jobs_dir() / "uploads" / uuid.uuid4().hex
-    folder.mkdir(parents=True)
     target = folder / (get_valid_filename(Path(upload.name).name) or "upload")
-    with target.open("wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
+    try:
+        folder.mkdir(parents=True)
+        write_atomically(target, upload.chunks())
+    except BaseException as error:
+        shutil.rmtree(folder, ignore_errors=True)  # a full disk leaves no half upload behind
+        if is_disk_full(error):
+            raise InsufficientStorage(parameter="file") from None
+        raise
     return target
 
 
@@ -75,6 +81,7 @@ def upload(request: HttpRequest) -> HttpResponse:
                                        status=IngestRun.Status.QUEUED, options=options, upload_path=str(path))
         transaction.on_commit(lambda: start_job(run))
         return redirect("ingest-run", run_id=run.pk)
+    reap_dead_runs()  # the list never shows a killed run as running
     runs = IngestRun.objects.select_related("user")[:20]
     layers = Layer.objects.filter(kind="vector").order_by("slug").values_list("slug", flat=True)
     return render(request, "ingest/upload.html", {"form": form, "runs": runs, "layers": list(layers)},

@@ -134,3 +134,15 @@ class ServiceUnavailable(DomainError):
                  *, retry_after: int = 10, **kwargs):
         super().__init__(message_vi, message_en, **kwargs)
         self.retry_after = retry_after
+
+
+class InsufficientStorage(DomainError):
+    """A disk the platform writes to is full; the write was undone."""
+
+    status = 507
+    code = "insufficient-storage"
+
+    def __init__(self, message_vi: str = "Ổ đĩa lưu trữ của máy chủ đã đầy; không có gì được ghi. Hãy báo quản trị viên.",
+                 message_en: str = "The server's storage disk is full; nothing was written. Please tell the administrator.",
+                 *, parameter: str | None = None):
+        super().__init__(message_vi, message_en, parameter=parameter)

@@ -1,0 +1,132 @@
+"""A throw-away PostgreSQL + PostGIS cluster and a gunicorn serving the portal on it (never the shared cluster).
+
+Same binaries as scripts/bootstrap.sh (the newest PostgreSQL with PostGIS beside it); as the 'postgres'
+user when we are root, since PostgreSQL refuses to run as root.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
+
+
+def pg_bindir() -> Path | None:
+    """Like bootstrap.sh's pg_bindir: the newest /usr/lib/postgresql/N/bin with PostGIS installed for N."""
+    for bindir in sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True):
+        if Path(f"/usr/share/postgresql/{bindir.parent.name}/extension/postgis.control").exists():
+            return bindir
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _as_pg(command: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+class Cluster:
+    """initdb into a temporary folder, start/stop on a free port; remove() deletes everything."""
+
+    def __init__(self, bindir: Path):
+        self.bindir, self.port = bindir, free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="gp-faults-pg-", dir="/tmp"))
+        self.root.chmod(0o755)
+        self.data, self.log = self.root / "data", self.root / "postgres.log"
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._pg("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                 "--locale=C.UTF-8", "--no-sync")
+
+    def _pg(self, tool: str, *args: str) -> None:
+        subprocess.run(_as_pg([str(self.bindir / tool), *args]), check=True, capture_output=True, timeout=120)
+
+    @property
+    def url(self) -> str:
+        return f"postgis://postgres@127.0.0.1:{self.port}/gp_faults"
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off "
+                   "-c max_connections=40 -c shared_buffers=32MB")
+        self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start")
+
+    def stop_immediately(self) -> None:
+        """Like a crash or a failover: every backend dies at once, no checkpoint."""
+        self._pg("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def remove(self) -> None:
+        subprocess.run(_as_pg([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]),
+                       capture_output=True, timeout=60)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def createdb(self) -> None:
+        self._pg("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "gp_faults")
+
+
+def portal_env(database_url: str, folder: Path, **extra: str) -> dict[str, str]:
+    """The portal's environment on that database, with its files (tiles, media) in the test's folder."""
+    return {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "gisportal.settings",
+            "GISPORTAL_TILE_CACHE_DIR": str(folder / "tiles"), "GISPORTAL_MEDIA_ROOT": str(folder / "media"),
+            **extra}
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"manage.py {' '.join(args)}: {result.stdout[-1500:]}{result.stderr[-3000:]}"
+
+
+class Gunicorn:
+    """gunicorn with the project's config, in its own process group (stopped by that group's id only)."""
+
+    def __init__(self, env: dict[str, str], workers: int = 2):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "gisportal.wsgi:application", "--config",
+             str(ROOT / "gisportal" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{self.port}"],
+            env={**env, "GUNICORN_WORKERS": str(workers)}, cwd=ROOT, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def wait_ready(self, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "gunicorn exited"
+            if get(self.base + "/healthz")[0] == 200:
+                return
+            time.sleep(0.2)
+        raise AssertionError("gunicorn never answered /healthz")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def get(url: str, accept: str = "*/*") -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of a GET; connection failures as status 0."""
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return 0, {}, b""
