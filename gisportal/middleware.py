@@ -74,12 +74,12 @@ def is_database_outage(error: BaseException | None) -> bool:
 
 def database_unavailable_response(request: HttpRequest) -> HttpResponse:
     """503 + Retry-After, in vi/en: JSON for machines, a page that needs no database (no session, no user) for people."""
-    from gisportal.errors import _wants_html, domain_error_response
+    from gisportal.errors import domain_error_response, wants_html
 
     error = ServiceUnavailable("Cơ sở dữ liệu tạm thời không truy cập được; vui lòng thử lại sau vài giây.",
                                "The database is briefly unavailable; please try again in a few seconds.",
                                retry_after=DATABASE_RETRY_AFTER)
-    if _wants_html(request):
+    if wants_html(request):
         page = render_to_string("unavailable.html", {"message_vi": error.message_vi, "message_en": error.message_en})
         response = HttpResponse(page, status=error.status, content_type="text/html; charset=utf-8")
         response["Retry-After"] = str(error.retry_after)

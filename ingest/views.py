@@ -122,10 +122,10 @@ def run_revert(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 def _visible_run(user, run_id: int) -> IngestRun:
-    """The run, if its layer is one the user may see (a run into a hidden layer answers like no run: 404)."""
+    """The run, if its layer is one the user may see (a run into a hidden layer answers like no run: 404); a run
+    that made no layer is seen by everyone who may open the ingest pages."""
     run = IngestRun.objects.select_related("layer").filter(pk=run_id).first()
-    if run is None or not (is_data_admin(user) or (run.layer is not None and can_view(user, run.layer))
-                           or (run.layer is None and run.user_id == user.pk)):
+    if run is None or (run.layer is not None and not can_view(user, run.layer)):
         raise NotFound("Không tìm thấy lần nạp dữ liệu.", "No such ingest run.")
     return run
 

@@ -23,7 +23,7 @@ DOORS = {
 def world(django_db_setup, django_db_blocker, tmp_path_factory):
     """The users, grants, layers, history and ingest runs, committed once for the whole matrix, removed after."""
     names = ("OPENDATA_CACHE_DIR", "OPENDATA_RATE_ANON", "OPENDATA_RATE_TOKEN")
-    saved = {name: getattr(settings, name, None) for name in names}
+    saved = {name: getattr(settings, name) for name in names if hasattr(settings, name)}
     settings.OPENDATA_CACHE_DIR = tmp_path_factory.mktemp("mx-exports")
     # The matrix asks the public API a few hundred times a minute; fair use is tested elsewhere.
     settings.OPENDATA_RATE_ANON, settings.OPENDATA_RATE_TOKEN = 100_000, 1_000_000
@@ -32,8 +32,11 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
     yield built
     with django_db_blocker.unblock():
         m.tear_down(built)
-    for name, value in saved.items():
-        setattr(settings, name, value)
+    for name in names:  # as they were: a setting that was not there is removed again, not left as None
+        if name in saved:
+            setattr(settings, name, saved[name])
+        else:
+            delattr(settings, name)
 
 
 CELLS = [pytest.param(door, state, role, id=f"{door}[{state}][{role}]")
