@@ -7,7 +7,8 @@ Prints the conditions, requests, errors by status, p50/p95/p99 per kind, the wor
 start (after a warm-up) and the end, and the targets: no errors but the planners' 409s, p99 of cached
 tiles < 50 ms, memory growth < 10%.
 
-Fair use is lifted for the soak's server (OPENDATA_RATE_ANON/OPENDATA_RATE_TOKEN in its environment):
+Fair use is lifted for the soak's server (OPENDATA_RATE_* of every bucket in its environment): its visitors
+share one address, where a city's residents have thousands;
 the soak measures the portal, not the limiter's 429s.
 
     make soak                                   # 10 minutes at 50 requests/s
@@ -29,6 +30,7 @@ from pathlib import Path
 from bench.demo_db import ROOT, ensure_demo_db
 from bench.tiles_http import Server, free_port
 
+
 SMOKE = os.environ.get("BENCH_SMOKE") == "1"
 SECONDS = int(os.environ.get("SOAK_SECONDS", 12 if SMOKE else 600))
 RATE = float(os.environ.get("SOAK_RATE", 20 if SMOKE else 50))
@@ -37,6 +39,7 @@ WARM_SECONDS = int(os.environ.get("SOAK_WARM_SECONDS", 3 if SMOKE else 30))
 CACHED_TILES_P99_MS, MEMORY_GROWTH = 50.0, 0.10
 VAR = ROOT / "var" / "bench" / "soak"
 OUT = ROOT / "bench" / "out"
+FAIR_USE_BUCKETS = ("SEARCH", "HISTORY")  # opendata.fairuse.BUCKETS (not imported: no Django here)
 
 
 def say(text: str = "") -> None:
@@ -80,12 +83,31 @@ def _locust(plan: Path, port: int, seconds: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _server_times(log: Path, offset: int) -> dict[str, list[float]]:
+    """The server's own time (ms, gunicorn's %(D)s) per kind, from the access log after `offset`: what the
+    portal spent, without the wait in the listen queue and in the load generator on the same cores."""
+    times: dict[str, list[float]] = {}
+    with log.open() as lines:
+        lines.seek(offset)
+        for line in lines:
+            kind, _, micros = line.strip().rpartition("|")
+            if kind and kind != "-" and micros.isdigit():
+                times.setdefault(kind, []).append(int(micros) / 1000)
+    return times
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else float("nan")
+
+
 def _sample_peak(server: Server, stop: threading.Event, peak: list[float]) -> None:
     while not stop.wait(5):
         peak[0] = max(peak[0], _workers_rss(server)[0])
 
 
-def _report(result: dict, rss: tuple[float, float, float], workers: int, load: tuple[str, str]) -> dict:
+def _report(result: dict, rss: tuple[float, float, float], workers: int, load: tuple[str, str],
+            server_ms: dict[str, list[float]]) -> dict:
     kinds = {k: v for k, v in result["kinds"].items() if k != "planner login"}
     say(f"conditions: {_machine()}; load average before {load[0]}, after {load[1]} (other work on the machine counts)")
     say(f"load: {RATE:g} requests/s target for {SECONDS} s (after a {WARM_SECONDS} s warm-up), "
@@ -93,11 +115,15 @@ def _report(result: dict, rss: tuple[float, float, float], workers: int, load: t
         f"{workers} workers × {os.environ.get('GUNICORN_THREADS', '1')} thread(s) (gisportal/gunicorn.conf.py)")
     total = sum(k["n"] for k in kinds.values())
     say(f"requests: {total:,} in {result['seconds']:.0f} s = {total / result['seconds']:.1f}/s")
-    say(f"{'kind':<14}{'n':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}  statuses")
+    say("client: as Locust saw it (queue and load generator included); server: gunicorn's own time per request")
+    say(f"{'kind':<14}{'n':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'server p50':>12}{'p99':>7}  statuses")
     errors: dict[str, int] = {}
     for name, k in kinds.items():
         statuses = " ".join(f"{s}×{n}" for s, n in sorted(k["statuses"].items()))
-        say(f"{name:<14}{k['n']:>8}{k['p50']:>9.1f}{k['p95']:>9.1f}{k['p99']:>9.1f}  {statuses}")
+        own = server_ms.get(name, [])
+        k["server_p50"], k["server_p99"] = _pct(own, 50), _pct(own, 99)
+        say(f"{name:<14}{k['n']:>8}{k['p50']:>9.1f}{k['p95']:>9.1f}{k['p99']:>9.1f}{k['server_p50']:>12.1f}"
+            f"{k['server_p99']:>7.1f}  {statuses}")
         for status, n in k["statuses"].items():
             expected = status.isdigit() and (int(status) < 400 or (name == "edit save" and status == "409"))
             if not expected:
@@ -126,7 +152,9 @@ def main() -> None:
     tiles = VAR / "tiles"
     shutil.rmtree(tiles, ignore_errors=True)  # cold cache: the warm-up decides what is cached
     env = {**env, "DJANGO_SETTINGS_MODULE": "gisportal.settings", "GISPORTAL_TILE_CACHE_DIR": str(tiles),
-           "OPENDATA_RATE_ANON": "1000000000", "OPENDATA_RATE_TOKEN": "1000000000", "PYTHONUNBUFFERED": "1"}
+           "OPENDATA_RATE_ANON": "1000000000", "OPENDATA_RATE_TOKEN": "1000000000",
+           **{f"OPENDATA_RATE_{bucket}_{who}": "1000000000" for bucket in FAIR_USE_BUCKETS for who in ("ANON", "TOKEN")},
+           "PYTHONUNBUFFERED": "1"}
     plan = json.loads(subprocess.run([sys.executable, "-m", "bench.soak_setup"], cwd=ROOT, env=env, check=True,
                                      capture_output=True, text=True).stdout.strip().splitlines()[-1])
     if SMOKE:
@@ -135,8 +163,11 @@ def main() -> None:
         f"cached, {len(plan['edited'])} parcels edited by both planners")
     load_before = _load()
     port = free_port()
+    access = VAR / "access.log"
+    access.unlink(missing_ok=True)
     argv = [str(Path(sys.executable).parent / "gunicorn"), "gisportal.wsgi:application", "--config",
-            str(ROOT / "gisportal" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}"]
+            str(ROOT / "gisportal" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
+            "--access-logfile", str(access), "--access-logformat", "%({x-soak-kind}i)s|%(D)s"]
     with tempfile.NamedTemporaryFile("w", suffix=".json", dir=VAR) as plan_file, \
             Server(argv, env, port, ROOT, VAR / "gunicorn.log") as server:
         json.dump(plan, plan_file)
@@ -144,12 +175,14 @@ def main() -> None:
         _warm_tiles(port, plan["warm_tiles"])
         _locust(Path(plan_file.name), port, WARM_SECONDS)  # every worker has served every kind before we measure
         start, workers = _workers_rss(server)
+        measured_from = access.stat().st_size if access.exists() else 0
         peak, stop = [start], threading.Event()
         sampler = threading.Thread(target=_sample_peak, args=(server, stop, peak), daemon=True)
         sampler.start()
         result = _locust(Path(plan_file.name), port, SECONDS)
         stop.set()
         end, _ = _workers_rss(server)
-    report = _report(result, (start, end, max(peak[0], end)), workers, (load_before, _load()))
+    report = _report(result, (start, end, max(peak[0], end)), workers, (load_before, _load()),
+                     _server_times(access, measured_from))
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / ("soak-smoke.json" if SMOKE else "soak.json")).write_text(json.dumps(report, indent=1, ensure_ascii=False))

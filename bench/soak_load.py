@@ -11,12 +11,13 @@ import time
 from collections import defaultdict
 
 import gevent
-from locust import HttpUser, constant_throughput, events, task
+from locust import FastHttpUser, HttpUser, constant_throughput, events, task
 from locust.env import Environment
 
 PLAN: dict = json.load(open(sys.argv[1])) if __name__ == "__main__" else {}
 RATE = float(sys.argv[3]) if __name__ == "__main__" else 1.0
 VISITORS = max(4, min(60, int(RATE // 2)))
+KIND_HEADER = "X-Soak-Kind"  # gunicorn's access log records it with the server's own time (bench/soak.py)
 CACHED_SHARE = 0.8  # of tile requests: the warmed set; the rest anywhere at z12–z17, cached or not
 latencies: dict[str, list[float]] = defaultdict(list)
 statuses: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -30,8 +31,9 @@ def _record(request_type, name, response_time, response_length, response=None, e
     statuses[name]["error" if not status else str(status)] += 1
 
 
-class Visitor(HttpUser):
-    """Residents, the map and API clients (anonymous; the soak's server lifts the fair-use limits)."""
+class Visitor(FastHttpUser):
+    """Residents, the map and API clients (anonymous; the soak's server lifts the fair-use limits). Locust's
+    fast client (geventhttpclient), lighter than python-requests on the two cores it shares with the portal."""
 
     wait_time = constant_throughput(RATE * 0.99 / VISITORS)
 
@@ -39,7 +41,8 @@ class Visitor(HttpUser):
         self.rng = random.Random()
 
     def _get(self, path: str, name: str) -> None:
-        with self.client.get(path, name=name, headers={"Accept-Encoding": "gzip"}, catch_response=True) as response:
+        with self.client.get(path, name=name, headers={"Accept-Encoding": "gzip", KIND_HEADER: name},
+                             catch_response=True) as response:
             if response.status_code in (200, 204):
                 response.success()
 
@@ -85,7 +88,8 @@ class Planner(HttpUser):
                                "csrfmiddlewaretoken": self.client.cookies.get("csrftoken", "")})
 
     def _read(self, feature_id: int) -> None:
-        response = self.client.get(f"/api/layers/parcels/features/{feature_id}", name="edit read")
+        response = self.client.get(f"/api/layers/parcels/features/{feature_id}", name="edit read",
+                                   headers={KIND_HEADER: "edit read"})
         if response.status_code == 200:
             body = response.json()
             self.seen[feature_id] = (body["version"], body["properties"])
@@ -102,7 +106,7 @@ class Planner(HttpUser):
         body = {"version": version, "comment": f"soak {self.username} #{self.saves}",
                 "properties": {**properties, "address": f"{self.saves % 97 + 1} Đường Võ Văn Ngân ({self.username})"}}
         with self.client.put(f"/api/layers/parcels/features/{feature_id}", json=body, name="edit save",
-                             headers={"X-CSRFToken": self.client.cookies.get("csrftoken", "")},
+                             headers={"X-CSRFToken": self.client.cookies.get("csrftoken", ""), KIND_HEADER: "edit save"},
                              catch_response=True) as response:
             if response.status_code == 200:
                 response.success()
