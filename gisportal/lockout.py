@@ -9,16 +9,11 @@ from axes.helpers import get_cool_off
 from django.http import HttpRequest, HttpResponse
 
 from gisportal.errors import domain_error_response
-from layers.errors import DomainError
+from layers.errors import TooManyRequests
 
 
-class LoginLocked(DomainError):
-    status = 429
+class LoginLocked(TooManyRequests):
     code = "login-locked"
-
-    def __init__(self, message_vi: str, message_en: str, *, retry_after: int):
-        super().__init__(message_vi, message_en)
-        self.retry_after = retry_after
 
 
 def lockout_response(request: HttpRequest, original_response: HttpResponse | None = None,

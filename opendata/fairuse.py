@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from gisportal.env import env_int
 from gisportal.errors import domain_error_response
-from layers.errors import DomainError
+from layers.errors import DomainError, TooManyRequests
 from opendata.models import ApiToken, hash_key
 
 CORS_HEADERS = {
@@ -30,14 +30,12 @@ class InvalidToken(DomainError):
     code = "invalid-token"
 
 
-class RateLimited(DomainError):
-    status = 429
+class RateLimited(TooManyRequests):
     code = "rate-limited"
 
     def __init__(self, message_vi: str, message_en: str, *, limit: int, retry_after: int):
-        super().__init__(message_vi, message_en)
+        super().__init__(message_vi, message_en, retry_after=retry_after)
         self.limit = limit
-        self.retry_after = retry_after
 
 
 # bucket: (anonymous default, token/signed-in default); settings OPENDATA_RATE_<BUCKET>_ANON / _TOKEN
