@@ -7,7 +7,7 @@ import shapely
 
 from ingest.report import Report
 from layers.validation import MAX_VERTICES
-from layers.values import (DATE_MAX, DATE_MIN, MAX_EXTRA, TEXT_MAX_LENGTH, BadValue, check_name, number_bounds, parse_date,
+from layers.values import (DATE_MAX, DATE_MIN, MAX_EXTRA, TEXT_MAX_LENGTH, BadValue, case_clashes, check_name, number_bounds, parse_date,
                            text_limit)
 
 # Control characters but tab and line breaks: the editor refuses them too (layers/values.py).
@@ -189,6 +189,10 @@ def check_extra_columns(frame: pd.DataFrame, schema: list[dict], ok: np.ndarray,
     if len(extra) > MAX_EXTRA:
         raise BadValue(f"Tệp có {len(extra)} cột ngoài lược đồ của lớp (tối đa {MAX_EXTRA}).",
                        f"The file has {len(extra)} columns outside the layer's schema (at most {MAX_EXTRA}).")
+    clashes = case_clashes(frame.columns)
+    if clashes:
+        raise BadValue(f"Cột trùng tên với cột khác, chỉ khác chữ hoa/thường: {', '.join(clashes)[:200]}.",
+                       f"Columns repeat another's name but for upper/lower case: {', '.join(clashes)[:200]}.")
     for name in extra:
         check_name(name)
         column = frame[name]

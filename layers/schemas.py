@@ -9,7 +9,7 @@ it never leaves through a public door (see layers/personal.py for who may see it
 import math
 from dataclasses import dataclass
 
-from layers.values import (MAX_EXTRA, MAX_PROPERTIES, NAME_MAX_LENGTH, BadValue, check_name, coerce_value,
+from layers.values import (MAX_EXTRA, MAX_PROPERTIES, NAME_MAX_LENGTH, BadValue, case_clashes, check_name, coerce_value,
                            extra_value)
 
 FIELD_TYPES = {"text", "integer", "number", "date", "code"}
@@ -161,7 +161,9 @@ def validate_properties(schema: list[dict], properties: dict) -> tuple[dict, lis
         return {}, [FieldError("properties", None, f"Quá nhiều thuộc tính ngoài lược đồ (tối đa {MAX_EXTRA}).",
                                f"Too many properties outside the schema (at most {MAX_EXTRA}).")]
     clean: dict = {}
-    errors: list[FieldError] = []
+    errors: list[FieldError] = [FieldError(name[:NAME_MAX_LENGTH], None, "Tên thuộc tính trùng với tên khác, chỉ khác chữ hoa/thường.",
+                                           "A property name repeats another but for upper/lower case.")
+                                for name in case_clashes(properties)]
     for name in extra:
         clean[name], problems = _extra_errors(name, properties[name])
         errors += problems

@@ -32,6 +32,9 @@ TEXT_MAX_LENGTH_CEILING = 10_000
 MAX_PROPERTIES = 200  # schema fields and extra properties together
 MAX_EXTRA = 50
 NAME_MAX_LENGTH = 64
+# Column names GDAL's writers take for the feature id and the geometry (GeoPackage fid/geom, CSV WKT, the
+# platform's own feature_id): a property of that name would fail a layer's download for everyone.
+RESERVED_NAMES = frozenset({"fid", "ogc_fid", "geom", "geometry", "wkt", "the_geom", "feature_id"})
 
 _INTEGER_TEXT = re.compile(r"[+-]?\d{1,20}(\.0*)?")
 _NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?")
@@ -117,6 +120,8 @@ def _integer(spec: dict, value) -> int:
 def _number(spec: dict, value) -> float | int:
     if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value.strip()):
         value = float(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > NUMBER_LIMIT:
+        value = math.inf  # a 400-digit integer: float() would overflow; refused as out of range below
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise BadValue("Cần một số hữu hạn.", "A finite number is needed.")
     _range(spec, value)
@@ -162,10 +167,26 @@ def coerce_value(spec: dict, value):
 
 
 def check_name(name) -> None:
-    """A property name outside the schema: letters, digits and _, not starting with a digit, at most 64."""
+    """A property name outside the schema: letters, digits and _, not starting with a digit, at most 64,
+    and none of the names the export formats keep for themselves (any case)."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise BadValue(f"Tên thuộc tính phải gồm chữ, số và _ (tối đa {NAME_MAX_LENGTH} ký tự).",
                        f"A property name must be letters, digits and _ (at most {NAME_MAX_LENGTH} characters).")
+    if name.lower() in RESERVED_NAMES:
+        raise BadValue(f"Tên thuộc tính '{name}' được dành cho định dạng tải về; hãy đặt tên khác.",
+                       f"The property name '{name}' is reserved by the download formats; choose another.")
+
+
+def case_clashes(names) -> list[str]:
+    """Names that differ from another only in case (GeoPackage, Shapefile and CSV columns would clash)."""
+    seen: dict[str, str] = {}
+    clashes = []
+    for name in names:
+        folded = str(name).lower()
+        if folded in seen:
+            clashes.append(str(name))
+        seen.setdefault(folded, str(name))
+    return clashes
 
 
 def extra_value(value):

@@ -5,6 +5,7 @@ from django.db import connection
 
 from layers.models import Layer
 from layers.personal import hidden_fields, personal_fields
+from layers.values import RESERVED_NAMES
 
 _cache: dict[tuple[int, str], list[dict]] = {}
 
@@ -41,6 +42,21 @@ def hidden_to(user, layer: Layer) -> list[str]:
 
 def field_names(layer: Layer, user=None) -> list[str]:
     return [spec["name"] for spec in layer_fields(layer, user)]
+
+
+def export_names(names: list[str]) -> dict[str, str]:
+    """Field name -> a column name no GDAL writer refuses: names the formats keep for themselves (fid, geom,
+    WKT…) or that repeat another but for case get a number (one odd name never fails a download)."""
+    taken: set[str] = set()
+    mapping: dict[str, str] = {}
+    for name in names:
+        candidate, number = name, 0
+        while candidate.lower() in RESERVED_NAMES or candidate.lower() in taken:
+            number += 1
+            candidate = f"{name}_{number}"
+        taken.add(candidate.lower())
+        mapping[name] = candidate
+    return mapping
 
 
 def shapefile_names(names: list[str]) -> dict[str, str]:

@@ -24,7 +24,7 @@ from layers.spreadsheet import safe_cell
 from layers.values import NUMBER_LIMIT
 from layers.vn2000 import VN2000_CRS, crs_for
 from opendata import exportlimits
-from opendata.fields import shapefile_names
+from opendata.fields import export_names, shapefile_names
 from opendata.query import FeatureQuery, geometry_sql, source_sql, where_sql
 
 FORMATS = {
@@ -128,7 +128,7 @@ def _write(q: FeatureQuery, ext: str, target: Path) -> None:
     if driver == "ESRI Shapefile":
         rename = shapefile_names(names)
     else:  # a schemaless layer's names come from its data: a CSV header is a cell like any other
-        rename = {n: safe_cell(n) if driver == "CSV" else n for n in names}
+        rename = {n: safe_cell(e) if driver == "CSV" else e for n, e in export_names(names).items()}
     options: dict = {}
     if driver == "ESRI Shapefile":
         options["encoding"] = "UTF-8"  # writes the .cpg
