@@ -2,6 +2,7 @@
 from django.contrib import admin
 
 from ingest.models import IngestRun
+from layers.permissions import is_data_admin
 
 
 @admin.register(IngestRun)
@@ -11,6 +12,14 @@ class IngestRunAdmin(admin.ModelAdmin):
     list_filter = ("status", "mode")
     search_fields = ("layer_slug", "file_name", "file_sha256")
     readonly_fields = [f.name for f in IngestRun._meta.fields]
+
+    # Runs name restricted layers and their reports hold rejected values: data administrators only (the run
+    # pages under /ingest/ show each run to those who may see its layer).
+    def has_module_permission(self, request) -> bool:
+        return is_data_admin(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_data_admin(request.user)
 
     def has_add_permission(self, request) -> bool:
         return False

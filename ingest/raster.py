@@ -22,6 +22,7 @@ from ingest import safety
 from ingest.storage import write_atomically
 from layers.errors import DomainError, IngestRejected
 from layers.models import Layer
+from layers.permissions import authorize_load
 from layers.vn2000 import pinned
 
 MAX_PIXELS = 250_000_000  # a declared (or warped) size beyond this is refused before any pixel is read
@@ -115,6 +116,7 @@ def ingest_raster_run(*, path: Path, layer_slug: str, user=None, run=None):
     try:
         if layer is None or layer.kind != "raster":
             raise IngestRejected(f"Không có lớp ảnh {layer_slug}.", f"No raster layer {layer_slug}.", parameter="layer")
+        authorize_load(user, layer)
         run.file_sha256 = file_sha256(path) if path.is_file() else ""
         ingest_raster(path=path, layer=layer)
         run.layer, run.status, run.crs_used = layer, IngestRun.Status.SUCCEEDED, "EPSG:3857 (COG)"

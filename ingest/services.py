@@ -27,6 +27,7 @@ from ingest.vnencodings import guess_mojibake
 from layers.errors import DomainError, IngestRejected
 from layers.history import change_context
 from layers.models import Layer
+from layers.permissions import authorize_load
 from layers.services import features_changed, layer_create, layer_refresh_stats
 from layers.values import BadValue
 from layers.vn2000 import WGS84_SRID, transform_geometries
@@ -300,6 +301,8 @@ def ingest_file(*, path: Path, layer: Layer | str, mode: str = "replace", crs: s
     try:
         reject_remote(raw_path)
         _check_options(mode, key)
+        # Who may load decides first (the same rule as the upload page's): a hidden layer is 404, not "exists".
+        authorize_load(user, layer if isinstance(layer, Layer) else Layer.objects.filter(slug=slug).first())
         existing, slug = _resolve_layer(layer, mode)
         run.file_sha256 = file_sha256(path) if path.exists() and not str(path).startswith("/vsi") else ""
         source = open_source(path, source_layer=source_layer, encoding=encoding)

@@ -22,7 +22,7 @@ from ingest.storage import is_disk_full, write_atomically
 from layers import editing
 from layers.errors import DomainError, IngestRejected, InsufficientStorage, NotFound
 from layers.models import Layer
-from layers.permissions import can_edit, can_view, is_data_admin
+from layers.permissions import authorize_load, can_edit, can_view, is_data_admin, may_load
 
 
 def _require_admin(request: HttpRequest) -> None:
@@ -72,6 +72,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        authorize_load(request.user, Layer.objects.filter(slug=data["layer"]).first())  # before the file is kept
         path = _save_upload(data["file"])
         options = {k: data[k] for k in ("key", "crs", "encoding", "source_layer", "column_map", "max_rejects", "dry_run",
                                           "not_personal")}
@@ -82,8 +83,8 @@ def upload(request: HttpRequest) -> HttpResponse:
         transaction.on_commit(lambda: start_job(run))
         return redirect("ingest-run", run_id=run.pk)
     reap_dead_runs()  # the list never shows a killed run as running
-    runs = IngestRun.objects.select_related("user")[:20]
-    layers = Layer.objects.filter(kind="vector").order_by("slug").values_list("slug", flat=True)
+    runs = [run for run in IngestRun.objects.select_related("user", "layer")[:100] if _may_see_run(request.user, run)][:20]
+    layers = [layer.slug for layer in Layer.objects.filter(kind="vector").order_by("slug") if may_load(request.user, layer)]
     return render(request, "ingest/upload.html", {"form": form, "runs": runs, "layers": list(layers)},
                   status=400 if request.method == "POST" else 200)
 
@@ -121,11 +122,15 @@ def run_revert(request: HttpRequest, run_id: int) -> HttpResponse:
     return redirect("ingest-run", run_id=run.pk)
 
 
+def _may_see_run(user, run: IngestRun) -> bool:
+    return run.layer is None or can_view(user, run.layer)
+
+
 def _visible_run(user, run_id: int) -> IngestRun:
     """The run, if its layer is one the user may see (a run into a hidden layer answers like no run: 404); a run
     that made no layer is seen by everyone who may open the ingest pages."""
     run = IngestRun.objects.select_related("layer").filter(pk=run_id).first()
-    if run is None or (run.layer is not None and not can_view(user, run.layer)):
+    if run is None or not _may_see_run(user, run):
         raise NotFound("Không tìm thấy lần nạp dữ liệu.", "No such ingest run.")
     return run
 

@@ -5,7 +5,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from layers.errors import DomainError
+from layers.errors import DomainError, UnknownLayer
 from layers.models import Layer, LayerGrant
 
 # Slack around an edit area (degrees, about 1 cm): a vertex snapped onto the area's edge stays inside.
@@ -119,3 +119,34 @@ def authorize_change_sql(*, user, layer: Layer, geometries_sql: str, params: lis
         )
         if cursor.fetchone()[0]:
             raise OutsideEditArea()
+
+
+def may_load(user, layer: Layer | None) -> bool:
+    """authorize_load without the error: for showing the upload form's choices."""
+    try:
+        authorize_load(user, layer)
+    except DomainError:
+        return False
+    return True
+
+
+def authorize_load(user, layer: Layer | None) -> None:
+    """A file load (ingest) can add, replace or delete any feature of a layer, so it is for data administrators
+    and for editors of the layer whose grant has no area limit; a new layer is for data administrators only.
+    `user` None is the command line (the machine's administrator). A layer the user may not see is 404."""
+    if user is None:
+        return
+    if layer is None:
+        if not is_data_admin(user):
+            raise EditForbidden("Chỉ quản trị viên dữ liệu được tạo lớp mới.", "Only data administrators create new layers.")
+        return
+    if not can_view(user, layer):
+        raise UnknownLayer(layer.slug)
+    if not can_edit(user, layer):
+        raise EditForbidden()
+    if edit_area(user, layer) is not None:
+        raise EditForbidden(
+            "Nạp tệp có thể thay đổi mọi đối tượng của lớp, nên chỉ dành cho người được sửa toàn bộ lớp; "
+            "quyền của bạn giới hạn trong một khu vực.",
+            "Loading a file can change any feature of the layer, so it is only for editors of the whole layer; "
+            "your grant is limited to an area.")

@@ -38,7 +38,7 @@ def small_disk(tmp_path):
 
 @pytest.fixture
 def admin_client(client):
-    client.force_login(User.objects.create_user("disk-admin", password="x", is_staff=True))
+    client.force_login(User.objects.create_user("disk-admin", password="x", is_staff=True, is_superuser=True))
     return client
 
 

@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from ingest.jobs import run_job
 from ingest.models import IngestRun
-from layers.models import Feature
+from layers.models import Feature, LayerGrant
 from tests.factories import make_parcel_layer
 from tests.ingest.conftest import parcels_frame, write
 
@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admin_client(client):
-    user = User.objects.create_user("dataadmin", password="x", is_staff=True)
+    # A data administrator: only they create layers and load into any layer (layers.permissions.authorize_load).
+    user = User.objects.create_user("dataadmin", password="x", is_staff=True, is_superuser=True)
     client.force_login(user)
     return client
 
@@ -97,6 +98,7 @@ def test_upload_runs_as_a_detached_process(client, tmp_path, settings):
     user = User.objects.create_user("dataadmin2", password="x", is_staff=True)
     client.force_login(user)
     layer = make_parcel_layer(slug="parcels-bg")
+    LayerGrant.objects.create(layer=layer, user=user, can_edit=True)  # an editor of the whole layer may load it
     path = write(parcels_frame(5), tmp_path / "thua.gpkg")
     with path.open("rb") as handle:
         client.post("/ingest/", {"file": handle, "layer": "parcels-bg", "mode": "replace", "max_rejects": 0})
