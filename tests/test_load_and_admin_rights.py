@@ -54,7 +54,7 @@ def _upload(client, tmp_path, slug, mode="replace"):
 
 def test_a_file_load_needs_an_edit_grant_on_the_whole_layer(tmp_path):
     public = make_parcel_layer(slug="load-public", is_public=True)
-    hidden = make_parcel_layer(slug="load-hidden", is_public=False)
+    make_parcel_layer(slug="load-hidden", is_public=False)
     before = make_feature(public, square(LON, LAT), PARCEL)
     staff = _client(_user("staff-only"))
     ward = _client(_user("ward-loader", perms=["add_ingestrun"], layer=public, area=WARD))
