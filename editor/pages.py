@@ -87,15 +87,15 @@ def _editor_strings() -> dict[str, str]:
 def history_page(request: HttpRequest, layer: str, feature_id: int) -> HttpResponse:
     """A feature's timeline: who changed what and when, with its shapes over time on a map."""
     catalog_layer = layer_for(request.user, layer, kind="vector")
-    versions = redact_versions(request.user, catalog_layer,
-                               [v for v in feature_versions(feature_id) if v["layer_id"] == catalog_layer.pk])
+    stored = [v for v in feature_versions(feature_id) if v["layer_id"] == catalog_layer.pk]
+    versions = redact_versions(request.user, catalog_layer, stored)  # may leave out changes of hidden fields only
     if not versions:
         raise NotFound("Không có lịch sử cho đối tượng này.", "No history for this feature.")
     shapes = [{"version": v["version"], "op": v["op"], "geometry": json.loads(v["geojson"])} for v in versions]
     may_edit = can_edit(request.user, catalog_layer)
     for v in versions:
         v["can_revert"] = may_edit and _revertable(v, versions)
-        v["expected_version"] = versions[-1]["version"]  # a revert applies only to the state this page shows
+        v["expected_version"] = stored[-1]["version"]  # a revert applies only to the state this page shows
     return render(request, "editor/history.html", {
         "layer": catalog_layer, "feature_id": feature_id, "versions": versions, "shapes": shapes, "can_edit": may_edit,
     })

@@ -84,9 +84,13 @@ class _Pipeline:
         self.swap_xy: bool | None = None
         self.text_samples: list[str] = []
         self.value_samples: dict[str, list] = {}  # per column, for the personal-data check (ingest/personal.py)
+        self.original_names: dict[str, str] = {}
 
     def columns(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.rename(columns=lambda c: self.column_map.get(c, c.lower()))
+        renamed = frame.rename(columns=lambda c: self.column_map.get(c, c.lower()))
+        if not self.original_names:  # the file's own names ('SoDienThoai'), for the personal-data check
+            self.original_names = {str(new): str(old) for old, new in zip(frame.columns, renamed.columns)}
+        return renamed
 
     def crs(self, geoms: np.ndarray, ok: np.ndarray) -> CrsDecision:
         if self.decision is None:
@@ -255,7 +259,8 @@ def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: 
             report.warn(f"Text looks like mojibake: it reads as Vietnamese with --encoding {mojibake}.")
         if report.rejected_count > max_rejects:
             raise pipeline.too_many()
-        mark_personal(layer, pipeline.value_samples, report, created=existing is None, not_personal=not_personal)
+        mark_personal(layer, pipeline.value_samples, report, created=existing is None, not_personal=not_personal,
+                      original_names=pipeline.original_names)
         if dry_run:
             transaction.set_rollback(True)
             return existing

@@ -18,6 +18,7 @@ from ingest import safety
 from ingest.forms import UploadForm
 from ingest.jobs import jobs_dir, reap_dead_runs, reap_if_dead, start_job
 from ingest.models import IngestRun
+from ingest.personal import report_for
 from ingest.storage import is_disk_full, write_atomically
 from layers import editing
 from layers.errors import DomainError, IngestRejected, InsufficientStorage, NotFound
@@ -94,7 +95,8 @@ def upload(request: HttpRequest) -> HttpResponse:
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """The run's live progress (the page refreshes itself while it runs), then its report."""
     run = reap_if_dead(_visible_run(request.user, run_id))
-    return render(request, "ingest/run.html", {"run": run, "report": run.report, "active": run.status in ("queued", "running"),
+    report = report_for(request.user, run.layer, run.report)  # personal values only for those granted them
+    return render(request, "ingest/run.html", {"run": run, "report": report, "active": run.status in ("queued", "running"),
                                                "can_revert": _may_revert(request.user, run)})
 
 
@@ -148,5 +150,5 @@ def run_json(request: HttpRequest, run_id: int) -> JsonResponse:
         "crs_found": run.crs_found, "crs_used": run.crs_used,
         "counts": {"read": run.read_count, "loaded": run.loaded_count, "repaired": run.repaired_count,
                    "rejected": run.rejected_count},
-        "report": run.report,
+        "report": report_for(request.user, run.layer, run.report),
     }, json_dumps_params={"ensure_ascii": False})

@@ -109,7 +109,8 @@ def layer_diff(layer: Layer, since: dt.datetime, until: dt.datetime, *, after: i
                a.properties AS properties_before, b.properties AS properties,
                ST_Area(ST_Transform(a.geom, {LEGAL_AREA_SRID})) AS area_before,
                ST_Area(ST_Transform(b.geom, {LEGAL_AREA_SRID})) AS area_after,
-               ST_AsGeoJSON(coalesce(b.geom, a.geom), 7) AS geojson
+               ST_AsGeoJSON(coalesce(b.geom, a.geom), 7) AS geojson,
+               coalesce(a.geom = b.geom, false) AS same_geom
         FROM a FULL JOIN b ON a.feature_id = b.feature_id
         WHERE a.feature_id IS NULL OR b.feature_id IS NULL OR a.version_id <> b.version_id
         ORDER BY 1 LIMIT %(limit)s

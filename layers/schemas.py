@@ -9,6 +9,7 @@ it never leaves through a public door (see layers/personal.py for who may see it
 import math
 from dataclasses import dataclass
 
+from layers.personal_names import name_looks_personal, value_looks_personal
 from layers.values import (MAX_EXTRA, MAX_PROPERTIES, NAME_MAX_LENGTH, BadValue, case_clashes, check_name, coerce_value,
                            extra_value)
 
@@ -134,6 +135,14 @@ class FieldError:
     message_en: str
 
 
+PERSONAL_EXTRA_VI = ("Thuộc tính này không có trong lược đồ của lớp và trông như dữ liệu cá nhân (họ tên, số CCCD/CMND, "
+                     "số điện thoại, e-mail); quản trị viên dữ liệu phải thêm trường này vào lược đồ của lớp và đánh "
+                     "dấu là dữ liệu cá nhân trước khi lưu.")
+PERSONAL_EXTRA_EN = ("This property is not in the layer's schema and looks like personal data (a name, a CCCD/CMND number, "
+                     "a phone number, an e-mail); a data administrator must add the field to the layer's schema, marked "
+                     "personal, before it can be saved.")
+
+
 def _empty(value) -> bool:
     return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
 
@@ -142,9 +151,14 @@ def _extra_errors(name, value) -> tuple[object, list[FieldError]]:
     """A property outside the schema: its name and value checked (layers/values.py), or why not."""
     try:
         check_name(name)
-        return extra_value(value), []
+        value = extra_value(value)
     except BadValue as bad:
         return value, [FieldError(str(name)[:NAME_MAX_LENGTH], value, bad.message_vi, bad.message_en)]
+    if name_looks_personal(name) or value_looks_personal(value):
+        # An unmarked field would go out through every public door: only a marked schema field may hold it.
+        # The value is not echoed back (it is the personal data).
+        return value, [FieldError(name, None, PERSONAL_EXTRA_VI, PERSONAL_EXTRA_EN)]
+    return value, []
 
 
 def validate_properties(schema: list[dict], properties: dict) -> tuple[dict, list[FieldError]]:
