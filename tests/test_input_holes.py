@@ -258,3 +258,16 @@ def test_ogc_paging_as_of_a_past_moment_never_reuses_a_cursor_from_the_present(c
     assert [f["id"] for f in then["features"]] == ids[5:]
     first = client.get(base, {"limit": 5, "as_of": past}, HTTP_ACCEPT="application/geo+json").json()
     assert [f["id"] for f in first["features"]] == ids[:5]
+
+
+@pytest.mark.parametrize("value", ["１２", "١٢", "12.５"])
+def test_a_write_reads_only_ascii_digits_as_numbers(parcels, value):
+    user = User.objects.create_user("holes-digits")
+    LayerGrant.objects.create(layer=parcels, user=user, can_edit=True)
+    client = Client()
+    client.force_login(user)
+    before = Feature.objects.filter(layer=parcels).count()
+    body = {"geometry": json.loads(square(LON, LAT + 0.01).geojson),
+            "properties": {"ward_code": "26794", "map_sheet": 12, "parcel_no": 9, "land_use": "ODT", "legal_area": value}}
+    refused(client.post("/api/layers/parcels/features", json.dumps(body), content_type="application/json"))
+    assert Feature.objects.filter(layer=parcels).count() == before
