@@ -18,7 +18,8 @@ from ingest.models import IngestRun
 from layers import editing
 from layers.errors import DomainError, InvalidParameter, NotFound
 from layers.history import feature_versions, layer_diff, parse_moment
-from layers.params import parse_int
+from layers.params import check_text, parse_int
+from layers.querystring import check_known_params, parse_choice
 from layers.models import FeatureVersion, Layer, PermissionChange
 from layers.permissions import can_edit, edit_area, is_data_admin
 from layers.personal import redact_diff, redact_versions, visible_schema
@@ -142,13 +143,12 @@ DIFF_MAX_PAGE = 10000
 
 
 def _query_int(request: HttpRequest, name: str, default: int, low: int, high: int) -> int:
-    text = request.GET.get(name, "")
-    if not text:
-        return default
-    if not (text.isascii() and text.isdigit() and len(text) <= 12 and low <= int(text) <= high):
-        raise InvalidParameter(f"{name} phải là số nguyên từ {low} đến {high}.",
-                               f"{name} must be a whole number from {low} to {high}.", parameter=name)
-    return int(text)
+    return parse_int(request.GET.get(name), parameter=name, default=default, minimum=low, maximum=high)
+
+
+DIFF_PARAMS = ("from", "to", "limit", "after", "f")
+AUDIT_PARAMS = ("kind", "layer", "user", "format")
+AUDIT_KINDS = ("ingest", "edit", "permission")
 
 
 def _diff_page(catalog_layer: Layer, since: dt.datetime, until: dt.datetime, *, after: int, limit: int):
@@ -165,6 +165,8 @@ def _diff_page(catalog_layer: Layer, since: dt.datetime, until: dt.datetime, *, 
 def diff_page(request: HttpRequest, layer: str) -> HttpResponse:
     """Added, removed and changed features between two times (?from=&to=), as a page or as GeoJSON (?f=geojson),
     DIFF_PAGE features at a time (?limit=, up to DIFF_MAX_PAGE) with a link to the next page (?after=)."""
+    check_known_params(request.GET, DIFF_PARAMS)
+    as_geojson = parse_choice(request.GET.get("f"), parameter="f", choices=("html", "geojson"), default="html") == "geojson"
     catalog_layer = layer_for(request.user, layer, kind="vector")
     now = timezone.now()
     since = _moment(request.GET.get("from"), "from", now - dt.timedelta(days=1))
@@ -178,8 +180,8 @@ def diff_page(request: HttpRequest, layer: str) -> HttpResponse:
     # The next page keeps the resolved times: a default 'to' of now must not move between pages.
     next_url = None if next_after is None else "?" + urlencode({
         "from": since.isoformat(), "to": until.isoformat(), "limit": limit, "after": next_after,
-        **({"f": "geojson"} if request.GET.get("f") == "geojson" else {})})
-    if request.GET.get("f") == "geojson":
+        **({"f": "geojson"} if as_geojson else {})})
+    if as_geojson:
         features = [{"type": "Feature", "id": row["id"], "geometry": json.loads(row["geojson"]),
                      "properties": {"change": change, "area_before_m2": row["area_before"], "area_after_m2": row["area_after"],
                                     "version_before": row["version_before"], "version_after": row["version_after"],
@@ -198,7 +200,9 @@ def diff_page(request: HttpRequest, layer: str) -> HttpResponse:
 
 
 def _audit_rows(request: HttpRequest):
-    kind, slug, who = request.GET.get("kind", ""), request.GET.get("layer", ""), request.GET.get("user", "")
+    check_known_params(request.GET, AUDIT_PARAMS)
+    kind = parse_choice(request.GET.get("kind"), parameter="kind", choices=AUDIT_KINDS)
+    slug, who = check_text(request.GET.get("layer", ""), "layer"), check_text(request.GET.get("user", ""), "user")
     rows = []
     if kind in ("", "ingest"):
         runs = IngestRun.objects.select_related("user")
@@ -232,7 +236,7 @@ def audit_page(request: HttpRequest) -> HttpResponse:
     if not is_data_admin(request.user):
         raise PermissionDenied
     rows = _audit_rows(request)
-    if request.GET.get("format") == "csv":
+    if parse_choice(request.GET.get("format"), parameter="format", choices=("csv",)) == "csv":
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="audit.csv"'
         response.write("\ufeff")  # Excel opens UTF-8 Vietnamese correctly with a BOM

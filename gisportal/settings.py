@@ -43,6 +43,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "gisportal.errors.MethodMiddleware",  # before CSRF: a write to a read-only route is a 405
     "gisportal.inputs.NulCharacterMiddleware",  # no NUL reaches PostgreSQL from any door
+    "gisportal.querystring.SingleValueMiddleware",  # a repeated query parameter is a 400, not "the last wins"
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -15,7 +15,6 @@ from functools import lru_cache
 
 import numpy as np
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from pyproj import CRS, Transformer
 
 from layers.errors import InvalidBBox, InvalidParameter
@@ -34,14 +33,17 @@ GEOGRAPHIC_SRIDS = {4326, 4756}
 # outside a province is a fair question, a box at 1e30 metres is not (PROJ cannot transform it).
 AREA_MARGIN = 0.25
 WEB_MERCATOR_EDGE = 20037508.342789244
+MAX_HEIGHT = 100_000.0  # metres: a 3D bbox's heights, from the ocean floor to far above any aircraft
 
 _EPSG_PATTERNS = (
-    re.compile(r"^(?:EPSG:)?(\d{4,6})$", re.I),
-    re.compile(r"^https?://www\.opengis\.net/def/crs/EPSG/0/(\d{4,6})$"),
-    re.compile(r"^urn:ogc:def:crs:EPSG:[\d.]*:(\d{4,6})$", re.I),
+    re.compile(r"^(?:EPSG:)?([0-9]{4,6})$", re.I),
+    re.compile(r"^https?://www\.opengis\.net/def/crs/EPSG/0/([0-9]{4,6})$"),
+    re.compile(r"^urn:ogc:def:crs:EPSG:[0-9.]*:([0-9]{4,6})$", re.I),
 )
 _CRS84_NAMES = {CRS84_URI.lower(), "crs84", "ogc:crs84", "urn:ogc:def:crs:ogc:1.3:crs84", "[ogc:crs84]"}
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# ASCII digits only: Python's \d also matches '١' and '５', which int() and float() then read as numbers.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_WHOLE = re.compile(r"[0-9]{1,19}")
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,64}")
 
 
@@ -77,7 +79,7 @@ def parse_slug(raw: str | None, *, parameter: str = "layer") -> str:
 def parse_number(raw: str, *, parameter: str) -> int | float:
     """A finite number from text: an int when written without point or exponent; refused when too long,
     infinite (1e999) or vanishing to zero (1e-999), which would silently mean another number."""
-    text = check_text(raw, parameter, max_length=MAX_NUMBER_LENGTH).strip()
+    text = check_text(raw, parameter, max_length=MAX_NUMBER_LENGTH).strip(" ")  # '106.7, 10.7' in a bbox
     if not _NUMBER.fullmatch(text):
         raise _invalid(parameter, f"{parameter} phải là một số.", f"{parameter} must be a number.")
     if not any(c in text for c in ".eE"):
@@ -97,9 +99,8 @@ def parse_int(raw: str | None, *, parameter: str, default: int, minimum: int, ma
     """A whole number within [minimum, maximum]; 400 naming the parameter otherwise."""
     if raw is None or raw == "":
         return default
-    check_text(raw, parameter, max_length=MAX_NUMBER_LENGTH)
-    text = raw.strip()
-    if not re.fullmatch(r"\d{1,19}", text):
+    text = check_text(raw, parameter, max_length=MAX_NUMBER_LENGTH)
+    if not _WHOLE.fullmatch(text):  # ASCII digits, no sign, no blanks around
         raise _invalid(parameter, f"{parameter} phải là số nguyên không âm.",
                        f"{parameter} must be a non-negative whole number.")
     value = int(text)
@@ -212,7 +213,11 @@ def check_bbox(numbers: list[float], crs: Crs = CRS84, *, parameter: str = "bbox
     geographic CRSs when `antimeridian`)."""
     if len(numbers) not in (4, 6):
         raise _bbox_error(parameter, "cần 4 hoặc 6 số.", "expected 4 or 6 numbers.")
-    if len(numbers) == 6:  # 3D box: drop the heights
+    if len(numbers) == 6:  # 3D box: heights checked (finite, ordered, on Earth), then dropped
+        low, high = float(numbers[2]), float(numbers[5])
+        if not (math.isfinite(low) and math.isfinite(high) and -MAX_HEIGHT <= low <= high <= MAX_HEIGHT):
+            raise _bbox_error(parameter, f"độ cao phải tăng dần và trong khoảng ±{MAX_HEIGHT:g} m.",
+                              f"heights must be ordered (minimum first) and within ±{MAX_HEIGHT:g} m.")
         numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
     a, b, c, d = (float(n) for n in numbers)
     if crs.lat_first:  # EPSG:4326 by URI: south, west, north, east
@@ -284,28 +289,57 @@ def parse_lonlat(lon: str | None, lat: str | None) -> tuple[float, float]:
 # ---- moments ----------------------------------------------------------------------------------------
 
 def _moment_error(name: str) -> InvalidParameter:
-    return _invalid(name, f"{name} phải là ngày hoặc ngày giờ ISO 8601, ví dụ 2025-07-01 hoặc 2025-07-01T08:00:00+07:00.",
-                    f"{name} must be an ISO 8601 date or date-time, e.g. 2025-07-01 or 2025-07-01T08:00:00+07:00.")
+    return _invalid(name, f"{name} phải là ngày ISO 8601 YYYY-MM-DD hoặc ngày giờ RFC 3339, ví dụ 2025-07-01 hoặc "
+                          f"2025-07-01T08:00:00+07:00 (độ lệch múi giờ tối đa ±14:00).",
+                    f"{name} must be an ISO 8601 date YYYY-MM-DD or an RFC 3339 date-time, e.g. 2025-07-01 or "
+                    f"2025-07-01T08:00:00+07:00 (time-zone offset at most ±14:00).")
+
+
+# The only forms read: a calendar date (its end), or date, 'T', hours and minutes, optional seconds and
+# fraction, optional Z or ±HH:MM. No basic (20250701), week (2025W272), hour-only or seconds-in-offset forms:
+# each meant another moment than it seemed or failed in PostgreSQL ("time zone displacement out of range").
+_MOMENT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
+                     r"(?:T([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?", re.I)
+MIN_YEAR, MAX_YEAR = 1000, 9999
+MAX_OFFSET = dt.timedelta(hours=14)  # Kiribati, the furthest real time zone
+
+
+def _read_moment(match: re.Match) -> dt.datetime:
+    """The moment a _MOMENT match names (ValueError when no such day, hour or offset exists)."""
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    date = dt.date(int(year), int(month), int(day))
+    if hour is None:  # a date alone means its end, in local time
+        return timezone.make_aware(dt.datetime.combine(date, dt.time.max))
+    time = dt.time(int(hour), int(minute), int(second or 0), int((fraction or "0").ljust(6, "0")))
+    value = dt.datetime.combine(date, time)
+    if offset is None:
+        return timezone.make_aware(value)
+    if offset.upper() == "Z":
+        return value.replace(tzinfo=dt.timezone.utc)
+    shift = dt.timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6]))
+    if int(offset[4:6]) > 59 or shift > MAX_OFFSET:
+        raise ValueError(offset)
+    return value.replace(tzinfo=dt.timezone(-shift if offset[0] == "-" else shift))
 
 
 def parse_moment(text: str | None, name: str = "as_of") -> dt.datetime:
-    """An ISO 8601 date or date-time, read whole (a date means its end; local time when no offset is
-    given); refused when longer than MAX_MOMENT_LENGTH, never cut. Every door that reads as_of parses here."""
+    """A YYYY-MM-DD date (its end, local time) or an RFC 3339 date-time (seconds optional; local time when no
+    offset), read whole and refused when longer than MAX_MOMENT_LENGTH, never cut; it must convert to UTC and
+    to local time (pages show it so) within years MIN_YEAR..MAX_YEAR. Every door that reads a moment parses here."""
     if not isinstance(text, str) or len(text) > MAX_MOMENT_LENGTH:
         raise _moment_error(name)
-    text = check_text(text, name).strip().replace(" ", "+")  # '+07:00' arrives as ' 07:00' when not URL-encoded
-    try:
-        # A date alone first: parse_datetime would read "2025-07-01" as its midnight (fromisoformat does).
-        day = parse_date(text) if len(text) == 10 else None
-        value = dt.datetime.combine(day, dt.time.max) if day else parse_datetime(text)
-    except (ValueError, OverflowError):
-        value = None
-    if value is None:
+    text = check_text(text, name).replace(" ", "+")  # '+07:00' arrives as ' 07:00' when not URL-encoded
+    match = _MOMENT.fullmatch(text)
+    if match is None:
         raise _moment_error(name)
     try:
-        return timezone.make_aware(value) if timezone.is_naive(value) else value
-    except (ValueError, OverflowError):  # year 1 or 9999 pushed out of range by the time zone
+        value = _read_moment(match)
+        for seen in (value.astimezone(dt.timezone.utc), timezone.localtime(value)):
+            if not MIN_YEAR <= seen.year <= MAX_YEAR:
+                raise ValueError(seen)
+    except (ValueError, OverflowError):  # no such day or offset, or pushed out of range by the time zone
         raise _moment_error(name) from None
+    return value
 
 
 def parse_datetime_param(raw: str | None, *, parameter: str) -> dt.datetime | None:
@@ -357,16 +391,43 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):  # {"op":"=","op":"<>"}: Python keeps the last, another reader the first
+        raise ValueError("duplicate key")
+    return dict(pairs)
+
+
+def _has_nul(value) -> bool:
+    """True when a string or key anywhere in decoded JSON holds NUL (PostgreSQL text and jsonb cannot)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack += list(item.keys()) + list(item.values())
+        elif isinstance(item, list):
+            stack += item
+    return False
+
+
 def parse_json(raw: bytes | str, *, parameter: str = "body", max_depth: int = MAX_JSON_DEPTH):
-    """JSON text as Python values; 400 when it is not JSON or nests deeper than max_depth."""
+    """JSON text as Python values; 400 when it is not JSON, nests deeper than max_depth, repeats a key in an
+    object or holds NUL in a string."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
     if json_depth(data) > max_depth:
         raise _invalid(parameter, f"JSON lồng quá sâu (tối đa {max_depth} cấp).",
                        f"The JSON nests too deeply (at most {max_depth} levels).")
     try:
-        value = json.loads(data, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_bounded_int)
+        value = json.loads(data, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_bounded_int,
+                           object_pairs_hook=_unique_keys)
+        if _has_nul(value):
+            raise ValueError("NUL")
         # A lone surrogate ("\ud800") is valid JSON but no UTF-8 text: the database could not store it.
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except (ValueError, UnicodeError, RecursionError):
-        raise _invalid(parameter, "Nội dung không phải JSON hợp lệ (UTF-8).", "The request body is not valid JSON (UTF-8).") from None
+        raise _invalid(parameter, "Nội dung không phải JSON hợp lệ (UTF-8, không lặp khóa, không có ký tự NUL).",
+                       "The request body is not valid JSON (UTF-8, no repeated keys, no NUL character).") from None
     return value

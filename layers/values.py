@@ -36,9 +36,10 @@ NAME_MAX_LENGTH = 64
 # platform's own feature_id): a property of that name would fail a layer's download for everyone.
 RESERVED_NAMES = frozenset({"fid", "ogc_fid", "geom", "geometry", "wkt", "the_geom", "feature_id"})
 
-_INTEGER_TEXT = re.compile(r"[+-]?\d{1,20}(\.0*)?")
-_NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?")
-_DATE_TEXT = re.compile(r"(\d{4})[-/](\d{2})[-/](\d{2})([T ][0-9:.+\-Z]{0,30})?")
+# ASCII digits only ([0-9], not \d): int() and float() would read '١٢' or '１２' as 12.
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,20}(\.0*)?")
+_NUMBER_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
+_DATE_TEXT = re.compile(r"([0-9]{4})[-/]([0-9]{2})[-/]([0-9]{2})([T ][0-9:.+\-Z]{0,30})?")
 _NAME = re.compile(r"[^\W\d]\w{0,%d}" % (NAME_MAX_LENGTH - 1))
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

@@ -20,7 +20,7 @@ SPATIAL_FUNCTIONS = {"S_INTERSECTS": "ST_Intersects", "S_WITHIN": "ST_Within",
 _KEYWORDS = {"AND", "OR", "NOT", "LIKE", "IN", "BETWEEN", "IS", "NULL", "TRUE", "FALSE"}
 _TOKEN = re.compile(r"""
     (?P<ws>\s+)
-  | (?P<number>-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<number>-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
   | (?P<string>'(?:[^']|'')*')
   | (?P<qident>"(?:[^"]|"")+")
   | (?P<ident>[A-Za-z_][A-Za-z0-9_.:\-]*)
@@ -30,8 +30,10 @@ _TOKEN = re.compile(r"""
 _WKT_START = re.compile(r"(MULTI)?(POINT|LINESTRING|POLYGON)|GEOMETRYCOLLECTION", re.I)
 MAX_DEPTH = 40  # nesting of NOT, parentheses and function calls together: each costs Python frames
 MAX_WKT_DEPTH = 8  # GEOMETRYCOLLECTION(MULTIPOLYGON(((…)))) is 4; GEOS's reader recurses per level
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})", re.I)
+# ASCII digits only ([0-9], not \d): Python's \d also matches other scripts' digits.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})", re.I)
+_DIMENSIONS = {"Z", "M", "ZM"}  # POINT Z (x y z): read, then the extra ordinates are dropped (force_2d)
 
 
 def _error(vi: str, en: str) -> InvalidParameter:
@@ -172,6 +174,8 @@ class Parser:
 
     def wkt(self) -> str:
         start = self.take("ident").pos
+        if self.word() in _DIMENSIONS:
+            self.i += 1
         self.take("punct", "(")
         level = 1
         while level:

@@ -2,6 +2,7 @@
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 
 from layers.personal import personal_fields
+from layers.querystring import check_known_params, check_single_values
 from layers.selectors import layer_for
 from opendata.fairuse import public_api
 from opendata.fields import hidden_to, layer_fields
@@ -11,10 +12,13 @@ from opendata.params import parse_bbox, parse_crs, parse_datetime_param, parse_f
 from opendata.query import FeatureQuery
 
 DOWNLOAD_FORMATS = ("geojson", *FORMATS)
+DOWNLOAD_PARAMS = ("crs", "bbox", "properties", "as_of")  # no filter or limit: those are OGC API items'
 
 
 def download_query(request: HttpRequest, layer) -> FeatureQuery:
     """Parses ?crs=, ?bbox= (WGS 84 lon/lat), ?properties= and ?as_of= into a FeatureQuery (400 on bad input)."""
+    check_single_values(request.GET)
+    check_known_params(request.GET, DOWNLOAD_PARAMS)
     fields = layer_fields(layer, request.user)
     return FeatureQuery(
         layer=layer,

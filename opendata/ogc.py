@@ -1,5 +1,6 @@
 """OGC API – Features (Parts 1, 2, 3): request parsing and the JSON documents, with no HTTP in them."""
 import json
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from opendata import cql2, cql2_json
 from opendata.fields import hidden_to, layer_fields
 from opendata.params import (CRS84_URI, check_text, parse_bbox, parse_crs, parse_datetime_param, parse_field_list,
                              parse_int, supported_crs_uris)
+from layers.querystring import check_single_values
 from opendata.query import FeatureQuery, count_sql
 
 CONFORMANCE = [
@@ -76,6 +78,7 @@ def parse_items(params: QueryDict, layer: Layer, user=None) -> ItemsRequest:
     the first bad one."""
     fields = layer_fields(layer, user)
     names = [spec["name"] for spec in fields]
+    check_single_values(params)
     for key in params:
         check_text(key, "query")
         if key not in STANDARD_PARAMS and key not in names:
@@ -114,17 +117,25 @@ def parse_items(params: QueryDict, layer: Layer, user=None) -> ItemsRequest:
     )
 
 
+_SORT_SIGNED = re.compile(r"([+-]?)(\w+)")
+_SORT_WORDED = re.compile(r"(\w+) +(ASC|DESC)", re.I)
+
+
 def _sortby(raw: str | None, names: list[str]) -> list[tuple[str, bool]]:
+    """'[+|-]name' or 'name ASC|DESC', comma-separated; anything else is a 400, not a guess."""
     if not raw:
         return []
     out = []
     for item in check_text(raw, "sortby").split(","):
-        item = item.strip()
-        desc = item.startswith("-")
-        name = item.lstrip("+-").strip()
-        if " " in name:  # 'name DESC' form
-            name, _, direction = name.partition(" ")
-            desc = direction.strip().upper() == "DESC"
+        item = item.strip(" ")
+        signed, worded = _SORT_SIGNED.fullmatch(item), _SORT_WORDED.fullmatch(item)
+        if signed:
+            name, desc = signed.group(2), signed.group(1) == "-"
+        elif worded:
+            name, desc = worded.group(1), worded.group(2).upper() == "DESC"
+        else:
+            raise InvalidParameter(f"sortby không hợp lệ: {item[:60]} (dùng [+|-]tên hoặc tên ASC|DESC).",
+                                   f"Invalid sortby: {item[:60]} (use [+|-]name or name ASC|DESC).", parameter="sortby")
         if name not in names:
             raise InvalidParameter(f"Không thể sắp xếp theo: {name[:60]}.", f"Cannot sort by: {name[:60]}.",
                                    parameter="sortby")

@@ -71,9 +71,12 @@ def _numeric(spec: dict) -> bool:
 
 def _value(spec: dict, value, parameter: str = "filter"):
     """A literal coerced to the field's type (numbers for numeric fields, text otherwise)."""
-    if isinstance(value, bool):  # text fields compare with the text jsonb gives a boolean ('true')
-        return value if _numeric(spec) else ("true" if value else "false")
+    if isinstance(value, bool) and not _numeric(spec):  # text fields compare with the text jsonb gives ('true')
+        return "true" if value else "false"
     if _numeric(spec):
+        if isinstance(value, bool):  # TRUE is no number: refused like 'abc', not a query that matches nothing
+            raise InvalidParameter(f"Trường {spec['name']} cần một số, không phải true/false.",
+                                   f"Field {spec['name']} needs a number, not true/false.", parameter=parameter)
         if isinstance(value, int):
             return value
         try:  # text as the one number parser reads it: finite, no 1e999 that would match every row
@@ -91,14 +94,20 @@ def _value(spec: dict, value, parameter: str = "filter"):
     return str(value)
 
 
+def _check_like(pattern: str) -> None:
+    """Refuses a LIKE pattern PostgreSQL would fail on: one ending in an unpaired escape (backslash)."""
+    trailing = len(pattern) - len(pattern.rstrip("\\"))
+    if trailing % 2:
+        raise _error("mẫu LIKE không hợp lệ (kết thúc bằng ký tự thoát \\).",
+                     "invalid LIKE pattern (it ends with the escape character \\).")
+
+
 def _column(spec: dict) -> sql.Composable:
     # jsonb comparison for numbers (numeric order, and no cast error on odd data); text otherwise.
     return sql.SQL("(f.properties->%s)") if _numeric(spec) else sql.SQL("(f.properties->>%s)")
 
 
 def _rhs(spec: dict, value) -> sql.Composable:
-    if isinstance(value, bool):
-        return sql.SQL("to_jsonb(%s::boolean)") if _numeric(spec) else sql.SQL("%s")
     return sql.SQL("to_jsonb(%s::numeric)") if _numeric(spec) else sql.SQL("%s")
 
 
@@ -108,8 +117,12 @@ def _geometry_param(wkt: str, crs: Crs, parameter: str) -> tuple[sql.Composable,
         geom = shapely.from_wkt(wkt)
     except Exception:
         raise _error("WKT không đọc được.", "the WKT does not parse.") from None
-    if geom is None or geom.is_empty or not shapely.is_valid_input(geom):
+    if geom is None or geom.is_empty:
         raise _error("hình học rỗng.", "empty geometry.")
+    geom = shapely.force_2d(geom)  # POINT Z / M / ZM: the filter is planar, as every stored geometry
+    if not shapely.is_valid(geom):  # a bow-tie or collapsed ring would give GEOS-dependent, wrong answers
+        reason = shapely.is_valid_reason(geom)[:80]
+        raise _error(f"hình học không hợp lệ ({reason}).", f"invalid geometry ({reason}).")
     if crs.lat_first:
         geom = shapely.transform(geom, lambda c: c[:, ::-1])
     # Finite and inside the CRS's area of use: PROJ cannot transform a point at 1e30 (a 500 before).
@@ -147,6 +160,7 @@ def compile_cql(q: FeatureQuery, node: tuple) -> tuple[sql.Composable, list]:
         op, value = node[1], _value(spec, node[3])
         return sql.SQL("({} {} {})").format(col, sql.SQL(op), _rhs(spec, value)), [name, value]
     if kind == "like":
+        _check_like(node[2])
         neg = sql.SQL(" NOT" if node[3] else "")
         return sql.SQL("((f.properties->>%s){} LIKE %s)").format(neg), [name, node[2]]
     if kind == "in":

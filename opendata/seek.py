@@ -13,8 +13,12 @@ def _key(q: FeatureQuery, offset: int) -> str | None:
     if q.sortby or offset <= 0:
         return None
     layer = q.layer
-    identity = [layer.pk, str(layer.last_changed), layer.feature_count, q.bbox, q.bbox_crs.srid, repr(q.cql),
-                q.filter_crs.srid, q.equals, offset]
+    # Everything that decides which rows match and in what order (FeatureQuery's fields but the output-only
+    # crs and properties, and after_id, which this resolves): a past state (as_of) or another user's hidden
+    # fields make another sequence of rows, whose cursor must never serve this one.
+    identity = [layer.pk, str(layer.last_changed), layer.feature_count, q.bbox, q.bbox_crs.srid, q.bbox_crs.lat_first,
+                repr(q.cql), q.filter_crs.srid, q.filter_crs.lat_first, q.equals, q.as_of.isoformat() if q.as_of else None,
+                sorted(q.hidden or ()), [spec["name"] for spec in q.fields], offset]
     return hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()
 
 
