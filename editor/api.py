@@ -9,10 +9,10 @@ from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_http_methods
 
-from editor.geojson import parse_geometry
+from editor.geojson import check_crs_member, parse_geometry
 from layers import editing
 from layers.errors import InvalidParameter
-from layers.history import layer_as_of
+from layers.history import clean_comment, layer_as_of
 from layers.models import Feature
 from layers.personal import hidden_fields, keep_hidden, without
 from layers.params import parse_bbox, parse_json, parse_moment
@@ -30,10 +30,30 @@ def feature_json(feature: Feature, hidden: list[str] = ()) -> dict:
 
 
 def _body(request: HttpRequest) -> dict:
+    """The request's JSON object, whatever Content-Type the client named (a form post is no JSON: 400)."""
+    if request.method == "POST" and request.content_type == "multipart/form-data":  # Django has read it as a form
+        if request.POST or request.FILES:
+            raise InvalidParameter("Nội dung phải là một đối tượng JSON, không phải biểu mẫu.",
+                                   "The request body must be a JSON object, not a form.", parameter="body")
+        return {}  # an empty form is an empty body (what a bare POST from many clients looks like)
     body = parse_json(request.body or b"{}")
     if not isinstance(body, dict):
         raise InvalidParameter("Nội dung phải là một đối tượng JSON.", "The request body must be a JSON object.", parameter="body")
+    check_crs_member(body.get("crs"))  # a Feature-level crs names the CRS of its geometry just the same
     return body
+
+
+def _comment(body: dict) -> str:
+    """The edit comment of every write: text, checked by the one comment check (layers.history.clean_comment)."""
+    return clean_comment(body.get("comment"))
+
+
+def _flag(body: dict, name: str) -> bool:
+    """A yes/no member: a JSON true or false (absent: false), nothing else."""
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidParameter(f"{name} phải là true hoặc false.", f"{name} must be true or false.", parameter=name)
+    return value
 
 
 def _int(value, name: str) -> int:
@@ -111,7 +131,7 @@ def features(request: HttpRequest, layer: str) -> JsonResponse:
         # A user who may not see the personal fields does not write them either.
         feature = editing.feature_create(layer=catalog_layer, geom=parse_geometry(body.get("geometry")),
                                          properties=without(_properties(body) or {}, hidden), user=request.user,
-                                         comment=str(body.get("comment", ""))[:1000])
+                                         comment=_comment(body))
     except ValidationFailed as error:
         return _problems(error)
     return JsonResponse(feature_json(feature, hidden), status=201, json_dumps_params={"ensure_ascii": False})
@@ -139,7 +159,7 @@ def feature(request: HttpRequest, layer: str, feature_id: int) -> JsonResponse:
             expected_version=_body_int(body, "version"),
             geom=parse_geometry(geometry) if geometry is not None else None,
             properties=_kept_personal(catalog_layer, feature_id, _properties(body), hidden),
-            comment=str(body.get("comment", ""))[:1000],
+            comment=_comment(body),
         )
     except ValidationFailed as error:
         return _problems(error)
@@ -165,7 +185,7 @@ def split(request: HttpRequest, layer: str, feature_id: int) -> JsonResponse:
     try:
         parts = editing.feature_split(layer=catalog_layer, feature_id=feature_id, user=request.user,
                                       expected_version=_body_int(body, "version"), line=_line(body),
-                                      comment=str(body.get("comment", ""))[:1000])
+                                      comment=_comment(body))
     except ValidationFailed as error:
         return _problems(error)
     except editing.StaleFeature as stale:
@@ -184,7 +204,7 @@ def revert(request: HttpRequest, layer: str, feature_id: int) -> JsonResponse:
         restored = editing.feature_revert(layer=catalog_layer, feature_id=feature_id, user=request.user,
                                           to_version=_body_int(body, "version"),
                                           expected_version=_body_int(body, "expected_version"),
-                                          comment=str(body.get("comment", ""))[:1000])
+                                          comment=_comment(body))
     except ValidationFailed as error:
         return _problems(error)
     except editing.StaleFeature as stale:
@@ -195,7 +215,10 @@ def revert(request: HttpRequest, layer: str, feature_id: int) -> JsonResponse:
 
 @require_http_methods(["POST"])
 def revert_run(request: HttpRequest, layer: str, run_id: int) -> JsonResponse:
-    """POST: undo a whole ingest run in this layer."""
+    """POST {comment?, force?}: undo a whole ingest run in this layer (409 when a feature it touched changed
+    since; force, for data administrators, undoes those changes too)."""
     catalog_layer = layer_for(request.user, layer, kind="vector")
-    count = editing.run_revert(layer=catalog_layer, run_id=run_id, user=request.user)
+    body = _body(request)
+    count = editing.run_revert(layer=catalog_layer, run_id=run_id, user=request.user, comment=_comment(body),
+                               force=_flag(body, "force"))
     return JsonResponse({"reverted_features": count})

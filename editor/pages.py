@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ingest.models import IngestRun
 from layers import editing
 from layers.errors import DomainError, InvalidParameter, NotFound
-from layers.history import feature_versions, layer_diff, parse_moment
+from layers.history import clean_comment, feature_versions, layer_diff, parse_moment
 from layers.params import check_text, parse_int
 from layers.querystring import check_known_params, parse_choice
 from layers.models import FeatureVersion, Layer, PermissionChange
@@ -118,7 +118,7 @@ def revert_page(request: HttpRequest, layer: str, feature_id: int) -> HttpRespon
     try:
         restored = editing.feature_revert(layer=catalog_layer, feature_id=feature_id, to_version=version,
                                           expected_version=expected, user=request.user,
-                                          comment=request.POST.get("comment", "").strip()[:1000])
+                                          comment=clean_comment(request.POST.get("comment")))
     except DomainError as error:  # its own status (403, 409, 400) on an error page that leads back to the history
         error.back_url = reverse("feature-history", args=[catalog_layer.slug, feature_id])  # rendered by gisportal.errors
         raise

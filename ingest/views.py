@@ -22,6 +22,7 @@ from ingest.personal import report_for
 from ingest.storage import is_disk_full, write_atomically
 from layers import editing
 from layers.errors import DomainError, IngestRejected, InsufficientStorage, NotFound
+from layers.history import clean_comment
 from layers.models import Layer
 from layers.permissions import authorize_load, can_edit, can_view, is_data_admin, may_load
 
@@ -115,7 +116,8 @@ def run_revert(request: HttpRequest, run_id: int) -> HttpResponse:
         raise editing.EditForbidden()
     try:
         count = editing.run_revert(layer=run.layer, run_id=run.pk, user=request.user,
-                                   comment=request.POST.get("comment", "").strip()[:1000])
+                                   comment=clean_comment(request.POST.get("comment")),
+                                   force=request.POST.get("force") in ("1", "true", "on"))
     except DomainError as error:
         error.back_url = reverse("ingest-run", args=[run.pk])  # rendered by gisportal.errors
         raise

@@ -5,7 +5,6 @@ validates (layers.validation.check_feature), checks that every state it touches,
 the user's edit area (layers.permissions.authorize_change), writes (the triggers record history), and tells
 the tile cache before commit.
 """
-import datetime as dt
 import json
 import math
 from dataclasses import dataclass
@@ -16,11 +15,10 @@ from django.db import connection, transaction
 from layers.errors import DomainError, InvalidParameter, NotFound, StaleVersion
 from layers.history import change_context
 from layers.models import Feature, FeatureVersion, Layer
-from layers.permissions import (EditForbidden, OutsideEditArea, authorize_change, authorize_change_sql,  # noqa: F401
-                                authorize_edit)
-from layers.schemas import validate_properties
-from layers.services import features_changed, layer_refresh_stats
-from layers.validation import MAX_VERTICES, Checked, Problem, ValidationFailed, check_feature
+from layers.permissions import EditForbidden, OutsideEditArea, authorize_change, authorize_edit  # noqa: F401
+from layers.runs import RunChangedSince, run_revert  # noqa: F401 - run reverts are editing services too
+from layers.services import features_changed
+from layers.validation import Checked, check_feature
 from layers.vn2000 import LEGAL_AREA_SRID
 
 
@@ -329,69 +327,3 @@ def feature_revert(*, layer: Layer, feature_id: int, to_version: int, expected_v
         _touch(layer, count_delta=0, geom=checked.geom)
     features_changed(layer=layer, bounds=_bounds(old_geom, checked.geom))  # where it was and where it goes
     return Feature.objects.get(pk=feature_id)
-def _restored_problems(layer: Layer, cursor) -> list[Problem]:
-    """The states a run revert restores (temp table revert_to), validated like any save: attributes by
-    validate_properties, geometry by the same limits in PostGIS (thousands of rows, no round trip each)."""
-    problems: list[Problem] = []
-    cursor.execute("SELECT feature_id, properties FROM revert_to WHERE op <> 'delete' ORDER BY feature_id")
-    for feature_id, properties in cursor.fetchall():
-        _, errors = validate_properties(layer.schema, json.loads(properties) if isinstance(properties, str) else properties)
-        problems += [Problem(e.field, f"Đối tượng {feature_id}: {e.message_vi}", f"Feature {feature_id}: {e.message_en}")
-                     for e in errors]
-    wanted = layer.geometry_type if layer.geometry_type not in ("", "Geometry") else None
-    cursor.execute(
-        "SELECT feature_id FROM revert_to WHERE op <> 'delete' AND (ST_NPoints(geom) > %s OR NOT ST_IsValid(geom) "
-        "OR (%s::text IS NOT NULL AND GeometryType(geom) <> upper(%s::text))) ORDER BY feature_id",
-        [MAX_VERTICES, wanted, wanted])
-    problems += [Problem("geometry", f"Đối tượng {row[0]}: hình học không hợp lệ cho lớp này.",
-                         f"Feature {row[0]}: the geometry is not valid for this layer.") for row in cursor.fetchall()]
-    return problems[:50]
-
-
-@transaction.atomic
-def run_revert(*, layer: Layer, run_id: int, user, comment: str = "") -> int:
-    """Undoes one ingest run: every feature it touched goes back to its state just before the run. Refused
-    whole (403) unless every touched feature, as it is now and as it goes back, lies in the user's edit area;
-    the restored states are validated like any save."""
-    authorize_edit(user, layer)
-    started = FeatureVersion.objects.filter(run_id=run_id, layer=layer).order_by("changed_at").values_list("changed_at", flat=True).first()
-    if started is None:
-        raise NotFound("Lần nạp dữ liệu này không thay đổi gì trong lớp.", "This ingest run changed nothing in this layer.")
-    before = started - dt.timedelta(microseconds=1)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT feature_id FROM layers_featureversion WHERE run_id = %s AND layer_id = %s", [run_id, layer.pk])
-        touched = [row[0] for row in cursor.fetchall()]
-        cursor.execute("SELECT id FROM layers_feature WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [touched])
-        # State before the run, per touched feature (none: the run created it).
-        cursor.execute("DROP TABLE IF EXISTS revert_to")
-        cursor.execute(
-            "CREATE TEMP TABLE revert_to ON COMMIT DROP AS SELECT DISTINCT ON (feature_id) feature_id, op, "
-            "ST_Force2D(geom) AS geom, properties "
-            "FROM layers_featureversion WHERE feature_id = ANY(%s) AND changed_at <= %s ORDER BY feature_id, changed_at DESC, id DESC",
-            [touched, before],
-        )
-        authorize_change_sql(user=user, layer=layer, params=[touched, layer.pk], geometries_sql=(
-            "SELECT geom FROM layers_feature WHERE id = ANY(%s) AND layer_id = %s "
-            "UNION ALL SELECT geom FROM revert_to WHERE op <> 'delete'"))
-        problems = _restored_problems(layer, cursor)
-        if problems:
-            raise ValidationFailed(problems)
-        change_context(user=user, comment=comment or f"revert ingest run {run_id}")
-        cursor.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM "
-                       "(SELECT geom FROM layers_feature WHERE id = ANY(%s) UNION ALL SELECT geom FROM revert_to) g) s", [touched])
-        box = cursor.fetchone()
-        cursor.execute(
-            "DELETE FROM layers_feature f WHERE f.id = ANY(%s) AND NOT EXISTS "
-            "(SELECT 1 FROM revert_to r WHERE r.feature_id = f.id AND r.op <> 'delete')", [touched])
-        cursor.execute(
-            "UPDATE layers_feature f SET geom = r.geom, properties = r.properties, updated_by_id = %s "
-            "FROM revert_to r WHERE r.feature_id = f.id AND r.op <> 'delete'", [user.pk if user else None])
-        cursor.execute(
-            "INSERT INTO layers_feature (id, layer_id, geom, properties, version, updated_at, updated_by_id) "
-            "SELECT r.feature_id, %s, r.geom, r.properties, "
-            "(SELECT max(version) + 1 FROM layers_featureversion v WHERE v.feature_id = r.feature_id), now(), %s "
-            "FROM revert_to r WHERE r.op <> 'delete' AND NOT EXISTS (SELECT 1 FROM layers_feature f WHERE f.id = r.feature_id)",
-            [layer.pk, user.pk if user else None])
-    features_changed(layer=layer, bounds=[box] if box and box[0] is not None else [])
-    layer_refresh_stats(layer=layer)
-    return len(touched)

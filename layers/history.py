@@ -7,18 +7,50 @@ import json
 
 from django.db import connection
 
+from layers.errors import InvalidParameter
 from layers.models import Layer
 from layers.params import parse_moment  # noqa: F401 - doors import it from here too
 from layers.vn2000 import LEGAL_AREA_SRID
 
 
+MAX_COMMENT = 1000  # characters; the history page and the audit show comments whole
+# Control characters other than tab, newline and carriage return: invisible in a page or a CSV cell, and
+# NUL cannot be stored by PostgreSQL at all.
+_CONTROL = {c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)} | {0x7F}
+
+
+def _bad_comment(message_vi: str, message_en: str) -> InvalidParameter:
+    return InvalidParameter(message_vi, message_en, parameter="comment")
+
+
+def clean_comment(value: object) -> str:
+    """An edit comment as it is stored: text of at most MAX_COMMENT characters without control characters
+    (tab and newline kept), surrounding spaces removed; None is no comment. InvalidParameter (400) otherwise."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):  # a list or a number would be stored as its Python repr
+        raise _bad_comment("Ghi chú (comment) phải là một chuỗi văn bản.", "The comment must be a text string.")
+    if any(ord(c) in _CONTROL for c in value):
+        raise _bad_comment("Ghi chú chứa ký tự điều khiển (ví dụ NUL), không được phép.",
+                           "The comment contains a control character (e.g. NUL), which is not allowed.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no UTF-8 text, so no database text either
+        raise _bad_comment("Ghi chú không phải văn bản UTF-8 hợp lệ.", "The comment is not valid UTF-8 text.") from None
+    value = value.strip()
+    if len(value) > MAX_COMMENT:
+        raise _bad_comment(f"Ghi chú dài quá {MAX_COMMENT} ký tự.", f"The comment is longer than {MAX_COMMENT} characters.")
+    return value
+
+
 def change_context(*, user=None, comment: str = "", run_id: int | None = None) -> None:
-    """Who and why for the history triggers, for the rest of the current transaction."""
+    """Who and why for the history triggers, for the rest of the current transaction (the comment checked
+    by clean_comment here too, so no door can hand the database a comment it cannot hold)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('gisportal.user_id', %s, true), set_config('gisportal.comment', %s, true), "
             "set_config('gisportal.run_id', %s, true)",
-            [str(user.pk) if user is not None and user.pk else "", comment[:1000], str(run_id) if run_id else ""],
+            [str(user.pk) if user is not None and user.pk else "", clean_comment(comment), str(run_id) if run_id else ""],
         )
 
 
