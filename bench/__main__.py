@@ -4,6 +4,7 @@ Each benchmark bench/<name>.py has main() -> None that prints its figures and ra
 reference measured in the same run, on benchmark databases of its own (never the portal's).
 """
 import importlib
+import os
 import sys
 import time
 
@@ -18,8 +19,18 @@ def _modules() -> list[str]:
     return BENCHMARKS + ON_REQUEST
 
 
+# With BENCH_SMOKE=1 (CI), the benchmarks that have a smoke mode run in seconds on tiny data, so a broken one is
+# seen; the others have none yet (issue 13 gives them one) and are skipped with a word.
+SMOKE_CAPABLE = ["soak"]
+
+
 def main(argv: list[str]) -> int:
     names = argv or BENCHMARKS
+    if os.environ.get("BENCH_SMOKE") == "1":
+        skipped = [n for n in names if n not in SMOKE_CAPABLE]
+        names = [n for n in names if n in SMOKE_CAPABLE] or ([] if argv else SMOKE_CAPABLE)
+        if skipped:
+            print(f"smoke: no smoke mode yet for {', '.join(skipped)}; running {', '.join(names) or 'nothing'}")
     unknown = set(names) - set(_modules())
     if unknown:
         print(f"unknown benchmark(s): {', '.join(sorted(unknown))}; known: {', '.join(_modules())}")

@@ -12,11 +12,14 @@ class DomainError(Exception):
     code = "bad-request"
     retry_after: int | None = None  # seconds: rendered as a Retry-After header (429, 503)
 
-    def __init__(self, message_vi: str, message_en: str, *, parameter: str | None = None):
+    def __init__(self, message_vi: str, message_en: str, *, parameter: str | None = None,
+                 retry_after: int | None = None):
         super().__init__(message_en)
         self.message_vi = message_vi
         self.message_en = message_en
         self.parameter = parameter
+        if retry_after is not None:  # else the class's own (None: no Retry-After)
+            self.retry_after = retry_after
 
     def message(self, language: str) -> str:
         """The message in the given language code ('vi' or 'en')."""
@@ -117,10 +120,7 @@ class IngestRejected(DomainError):
 class TooManyRequests(DomainError):
     status = 429
     code = "too-many-requests"
-
-    def __init__(self, message_vi: str, message_en: str, *, retry_after: int = 60, **kwargs):
-        super().__init__(message_vi, message_en, **kwargs)
-        self.retry_after = retry_after
+    retry_after = 60
 
 
 class ServiceUnavailable(DomainError):
@@ -129,11 +129,12 @@ class ServiceUnavailable(DomainError):
     status = 503
     code = "service-unavailable"
 
+    retry_after = 10
+
     def __init__(self, message_vi: str = "Dịch vụ tạm thời không khả dụng. Vui lòng thử lại sau ít phút.",
                  message_en: str = "The service is temporarily unavailable. Please try again in a few minutes.",
-                 *, retry_after: int = 10, **kwargs):
+                 **kwargs):
         super().__init__(message_vi, message_en, **kwargs)
-        self.retry_after = retry_after
 
 
 class InsufficientStorage(DomainError):
