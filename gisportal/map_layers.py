@@ -4,23 +4,19 @@ Everything here goes into the page through `json_script` (no inline script: the 
 'self'), and map.js puts every string into the DOM as text, never as HTML.
 """
 import json
-import re
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import get_language, gettext, pgettext
+from django.utils.translation import get_language, gettext
 
+from layers import styling
 from layers.models import BasemapRole, Category, Layer
-from layers.schemas import LAND_USE_CODES, ZONE_FUNCTIONS, display_fields
+from layers.schemas import display_fields
 from layers.tileurls import tile_url_template
 
-# Style colours reach a style attribute and the canvas: only plain hex colours pass.
-_HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
-_FALLBACK_COLOUR = "#3388ff"
-# Drawing order, bottom to top: rasters (they cover everything), areas, parcels, networks, then
-# administrative boundaries drawn as outlines over all.
-_STACK = {"environment": 1, "other": 2, "planning": 3, "land": 4, "infrastructure": 5, "administrative": 6}
+_HEX_COLOUR = styling.HEX_COLOUR
+_FALLBACK_COLOUR = styling.FALLBACK_COLOUR
 
 
 def _tile_url(name: str, slug: str, **extra: str) -> str | None:
@@ -32,38 +28,12 @@ def _english() -> bool:
     return (get_language() or "vi").startswith("en")
 
 
-def _admin_levels() -> dict[str, str]:
-    return {"city": pgettext("admin level", "City"), "ward": pgettext("admin level", "Ward"),
-            "neighbourhood": pgettext("admin level", "Neighbourhood")}
-
-
-def _other_codes() -> dict[str, dict[str, str]]:
-    return {
-        "level": _admin_levels(),
-        "road_class": {"main": pgettext("road class", "Main road"), "local": pgettext("road class", "Local road")},
-        "water_type": {"river": pgettext("water", "River"), "canal": pgettext("water", "Canal"),
-                       "lake": pgettext("water", "Lake")},
-    }
-
-
-def _value_label(attribute: str, value: str) -> str:
-    """A legend label: the code and, for the national code lists, its name in the active language."""
-    names = {"land_use": LAND_USE_CODES, "function": ZONE_FUNCTIONS}.get(attribute)
-    if names and value in names:
-        name = names[value][1 if _english() else 0]
-        return name if attribute == "function" else f"{value} – {name}"
-    return _other_codes().get(attribute, {}).get(value, value)
-
-
-def legend(style: dict) -> dict:
-    """The legend drawn from a layer's style {"attribute", "colors": {value: "#hex"}, "default"}."""
-    attribute = str(style.get("attribute") or "")
-    colors = style.get("colors") if attribute and isinstance(style.get("colors"), dict) else {}
-    entries = [{"value": str(value), "label": _value_label(attribute, str(value)), "color": color}
-               for value, color in colors.items() if _HEX_COLOUR.fullmatch(str(color))]
-    default = str(style.get("default") or "")
-    return {"attribute": attribute, "entries": entries,
-            "default": default if _HEX_COLOUR.fullmatch(default) else _FALLBACK_COLOUR}
+def legend(layer: Layer) -> dict:
+    """The legend of a vector layer, from its checked style (layers.styling), in the active language."""
+    style = styling.layer_style(layer)
+    language = "en" if _english() else "vi"
+    entries = [{"value": rule.value, "label": rule.label(language), "color": rule.color} for rule in style.rules]
+    return {"attribute": style.attribute, "entries": entries, "default": style.default}
 
 
 def _ramp_colours(ramp) -> list[str]:
@@ -108,10 +78,10 @@ def layer_entry(layer: Layer) -> dict | None:
         # Rasters start hidden (an opaque surface over the city would hide every vector layer), and so
         # do the basemap's layers: the basemap draws them already.
         "visible": layer.kind == "vector" and not (layer.basemap_role and layer.is_public),
-        "z_index": 1 if layer.kind == "raster" else 10 + _STACK.get(layer.category, 2),
+        "z_index": 1 if layer.kind == "raster" else 10 + styling.STACK.get(layer.category, 2),
         "outline": layer.category == "administrative",
         "attribution": layer.attribution,
-        "legend": legend(layer.style or {}) if layer.kind == "vector" else raster_legend(layer.raster_info or {}),
+        "legend": legend(layer) if layer.kind == "vector" else raster_legend(layer.raster_info or {}),
         "fields": [{"name": f["name"], "label": f.get(label_key) or f["name"]} for f in display_fields(layer.schema)],
     }
 
