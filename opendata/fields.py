@@ -7,6 +7,10 @@ from layers.models import Layer
 from layers.personal import hidden_fields, personal_fields
 from layers.values import RESERVED_NAMES
 
+# The platform's feature id in every download (a column, or the GeoPackage fid); reserved for it in
+# layers.values.RESERVED_NAMES, so no field of a layer takes this name.
+FEATURE_ID = "feature_id"
+
 _cache: dict[tuple[int, str], list[dict]] = {}
 
 
@@ -66,7 +70,7 @@ def shapefile_names(names: list[str]) -> dict[str, str]:
     a number (max_densit, max_dens_1, …). The zip's fields.txt lists the result.
     """
     mapping: dict[str, str] = {}
-    used: set[str] = set()
+    used: set[str] = {FEATURE_ID}
     for name in names:
         base = re.sub(r"[^A-Za-z0-9_]", "_", name) or "field"
         candidate = base[:10]
