@@ -189,7 +189,7 @@ def _write(q: FeatureQuery, ext: str, target: Path) -> None:
                     break
         finally:
             cursor.close()
-    _declare_crs(q, driver, target)
+    _declare(q, driver, target, geometry_type)
 
 
 def _export_columns(names: list[str], driver: str) -> list[str]:
@@ -201,13 +201,29 @@ def _export_columns(names: list[str], driver: str) -> list[str]:
     return [mapping[n] for n in names]
 
 
-def _declare_crs(q: FeatureQuery, driver: str, target: Path) -> None:
-    """Writes the CRS the user's GDAL and QGIS honour where GDAL's own writer does not (see opendata.filecrs)."""
+def _declare(q: FeatureQuery, driver: str, target: Path, geometry_type: str) -> None:
+    """What GDAL's writers leave out and the user's GDAL and QGIS read: the VN-2000 .prj with the official shift
+    (see opendata.filecrs), the CSV's geometry type, the KML placemarks' feature ids."""
     prj = shapefile_prj(q.crs.srid) if driver == "ESRI Shapefile" else None
     if prj is not None:
         target.with_suffix(".prj").write_text(prj)
+    elif driver == "CSV" and geometry_type != "Unknown" and " Z" not in geometry_type:
+        _csv_geometry_header(target, geometry_type)
     elif driver == "KML":
         _kml_ids(q, target)
+
+
+def _csv_geometry_header(target: Path, geometry_type: str) -> None:
+    """Names the WKT column _WKT_<TYPE>: GDAL's CSV reader then reports the layer's type, not "Unknown (any)"."""
+    typed = target.with_suffix(".typed")
+    with open(target, "rb") as source, open(typed, "wb") as out:
+        header = source.readline()
+        bom = header[:3] if header.startswith(b"\xef\xbb\xbf") else b""
+        if header[len(bom):len(bom) + 4] == b"WKT,":  # GDAL's CSV writer puts the WKT column first
+            header = bom + f"_WKT_{geometry_type.upper()}".encode() + header[len(bom) + 3:]
+        out.write(header)
+        shutil.copyfileobj(source, out)
+    os.replace(typed, target)
 
 
 def _kml_ids(q: FeatureQuery, target: Path) -> None:
