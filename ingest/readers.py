@@ -295,3 +295,21 @@ def read_chunks(source: Source, chunk_size: int = 50_000) -> Iterator[tuple[int,
         offset += count
         if count < chunk_size:
             return
+
+
+def read_geometries(source: Source, chunk_size: int = 100_000) -> Iterator[np.ndarray]:
+    """The file's geometries only (WKB), chunk by chunk: a cheap first pass to learn what types it holds."""
+    offset = 0
+    while True:
+        try:
+            _, _, wkb, _ = pyogrio.raw.read(source.path, layer=source.layer, encoding=source.read_encoding, columns=[],
+                                            skip_features=offset, max_features=chunk_size, **source.open_options)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError) as exc:
+            raise IngestRejected(f"Lỗi khi đọc tệp: {str(exc)[:200]}", f"Error while reading the file: {str(exc)[:200]}",
+                                 parameter="path") from None
+        if wkb is None or len(wkb) == 0:
+            return
+        yield wkb
+        offset += len(wkb)
+        if len(wkb) < chunk_size:
+            return

@@ -15,7 +15,7 @@ reprojected to EPSG:4326 with their defaults and compared with PostGIS (tests/op
 - CSV is one text file with a WKT column: it cannot carry a CRS (GDAL reads a .prj beside it only).
 - GeoJSON is WGS 84 by RFC 7946; with ?crs= it carries the EPSG code, so readers pick their default shift.
 """
-from layers.vn2000 import VN2000_CRS, crs_for
+from layers.vn2000 import LEGAL_AREA_SRID, VN2000_CRS, crs_for
 
 # Formats whose VN-2000 files carry the official shift, for the notes below.
 EXACT_FORMATS = ("gpkg", "shp.zip")
@@ -55,15 +55,36 @@ def vn2000_note(srid: int, fmt: str) -> dict | None:
     }
 
 
-def api_crs_note(srid: int) -> dict | None:
-    """The note for OGC API items/GeoJSON in a VN-2000 CRS (coordinates only, no shift), for the collection document."""
-    return vn2000_note(srid, "geojson")
+def api_crs_note() -> dict:
+    """For the OGC API collection document: items with crs=VN-2000 are coordinates only, without the shift."""
+    note = vn2000_note(LEGAL_AREA_SRID, "geojson")
+    return {"vi": "OGC API và GeoJSON theo hệ VN-2000 (tham số crs): " + note["vi"],
+            "en": "OGC API and GeoJSON in VN-2000 (the crs parameter): " + note["en"]}
 
 
-def warning_header(srid: int, fmt: str) -> str | None:
-    """An HTTP Warning-style header value (English, ASCII) for a VN-2000 response that carries no shift."""
-    note = vn2000_note(srid, fmt)
-    if note is None:
-        return None
-    return ("VN-2000 coordinates without the official datum shift (EPSG:6960); GeoPackage and Shapefile "
-            "downloads carry it")
+def exact_links(slug: str, srid: int) -> list[str]:
+    """Link header values to the same layer in the formats that carry the official shift (VN-2000 only)."""
+    if srid not in VN2000_CRS:
+        return []
+    media = {"gpkg": "application/geopackage+sqlite3", "shp.zip": "application/zip"}
+    return [f'</data/{slug}.{fmt}?crs={srid}>; rel="alternate"; type="{media[fmt]}"; '
+            f'title="VN-2000 with the official datum shift (EPSG:6960)"' for fmt in EXACT_FORMATS]
+
+
+# The download page's notes on what each format carries (Vietnamese first).
+FORMAT_NOTES = [
+    {"vi": "GeoPackage và Shapefile theo VN-2000 (?crs=9210, 3405, 4756 …) mang tham số chuyển đổi chính thức "
+           "(QĐ 05/2007/QĐ-BTNMT): GDAL/ogr2ogr và QGIS chuyển về WGS 84 đúng đến 1 cm. QGIS hiển thị hệ tọa độ "
+           "tùy chỉnh mang tên VN-2000 (không kèm mã EPSG, vì mã EPSG làm GDAL dùng phép chuyển mặc định lệch 0,8 m).",
+     "en": "GeoPackage and Shapefile in VN-2000 (?crs=9210, 3405, 4756 …) carry the official transformation "
+           "(Decision 05/2007/QĐ-BTNMT): GDAL/ogr2ogr and QGIS reproject them to WGS 84 within 1 cm. QGIS shows a "
+           "custom CRS named VN-2000 (no EPSG code: with the code GDAL uses its default transformation, 0.8 m off)."},
+    {"vi": "GeoJSON luôn là WGS 84 (RFC 7946); với ?crs= theo VN-2000, GeoJSON và OGC API chỉ ghi mã EPSG, không mang "
+           "tham số chuyển đổi. CSV chỉ có tọa độ (cột WKT), không mang hệ tọa độ. KML luôn là WGS 84.",
+     "en": "GeoJSON is WGS 84 (RFC 7946); with a VN-2000 ?crs=, GeoJSON and the OGC API give the EPSG code only, "
+           "not the transformation. CSV holds coordinates only (a WKT column), no CRS. KML is always WGS 84."},
+    {"vi": "Mọi định dạng giữ mã đối tượng của nền tảng: cột feature_id (GeoPackage: fid; GeoJSON: id; KML: id của "
+           "Placemark). Ngày là kiểu ngày (GeoPackage, Shapefile), dạng YYYY-MM-DD trong CSV.",
+     "en": "Every format keeps the platform's feature id: a feature_id column (GeoPackage: the fid; GeoJSON: id; "
+           "KML: the Placemark id). Dates are dates (GeoPackage, Shapefile), YYYY-MM-DD text in CSV."},
+]

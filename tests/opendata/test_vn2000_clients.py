@@ -152,3 +152,30 @@ def test_plain_epsg_code_would_be_off_in_gdal(tmp_path, parcels, client):
     expected = postgis_vertices("parcels")
     with pytest.raises(AssertionError, match="from PostGIS"):
         assert_vertices_match(ogr2ogr_vertices(path, sorted(expected)), expected, "EPSG code only")
+
+
+def test_formats_without_the_shift_say_so_and_point_to_those_with_it(client, parcels):
+    response = client.get("/data/parcels.geojson?crs=9210")
+    note = json.loads(body(response))["crs_note"]
+    assert "EPSG:6960" in note["en"] and "GeoPackage" in note["en"] and "tham số chính thức" in note["vi"]
+    links = response["Link"]
+    assert "</data/parcels.gpkg?crs=9210>" in links and "</data/parcels.shp.zip?crs=9210>" in links
+    assert "/data/parcels.shp.zip?crs=3405" in client.get("/data/parcels.csv?crs=3405")["Link"]
+    assert not client.get("/data/parcels.gpkg?crs=9210").has_header("Link")  # it carries the shift itself
+    wgs84 = client.get("/data/parcels.geojson")
+    assert "crs_note" not in json.loads(body(wgs84)) and not wgs84.has_header("Link")
+
+
+@pytest.mark.parametrize("url", ["/data/parcels/", "/data/"])
+def test_download_pages_explain_what_each_format_carries(client, parcels, url):
+    page = client.get(url).content.decode()
+    assert 'id="formats"' in page
+    assert "tham số chuyển đổi chính thức" in page and "official transformation" in page
+    assert "feature_id" in page
+
+
+def test_api_note_for_the_collection_document():
+    from opendata.filecrs import api_crs_note
+
+    note = api_crs_note()
+    assert note["vi"].startswith("OGC API") and "EPSG:6960" in note["en"] and ".gpkg" in note["en"]
