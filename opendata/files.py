@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from psycopg2 import sql
 
-from layers.errors import InvalidParameter
+from layers.errors import BadRequest, InvalidParameter
 from layers.spreadsheet import safe_cell
 from layers.values import NUMBER_LIMIT, parse_date
 from opendata import exportlimits
@@ -126,24 +126,28 @@ def _batch(rows: list[tuple], q: FeatureQuery, names: list[str], *, spreadsheet:
 _GDAL_TYPES = {"POINT": "Point", "LINESTRING": "LineString", "POLYGON": "Polygon"}
 
 
-def output_geometry_type(q: FeatureQuery) -> str:
-    """The file's geometry type: the catalogued one, promoted to Multi when the rows mix single and multi;
-    for a layer without one, what its rows hold ("Unknown" when they mix kinds); " Z" when 3D."""
+def geometry_kinds(q: FeatureQuery) -> set[tuple[str, bool]]:
+    """The (kind, is multi) pairs the query's rows hold: ('POLYGON', True) for a MultiPolygon."""
     source, source_params = source_sql(q)
     where, where_params = where_sql(q)
-    query = sql.SQL("SELECT DISTINCT replace(GeometryType(f.geom), 'MULTI', ''), GeometryType(f.geom) LIKE 'MULTI%%', "
-                    "ST_NDims(f.geom) > 2 FROM {} WHERE {} AND f.geom IS NOT NULL").format(source, where)
+    query = sql.SQL("SELECT DISTINCT replace(GeometryType(f.geom), 'MULTI', ''), GeometryType(f.geom) LIKE 'MULTI%%' "
+                    "FROM {} WHERE {} AND f.geom IS NOT NULL").format(source, where)
     with connection.cursor() as cursor:
         cursor.execute(query, source_params + where_params)
-        found = cursor.fetchall()
+        return {(kind, is_multi) for kind, is_multi in cursor.fetchall()}
+
+
+def output_geometry_type(q: FeatureQuery, found: set[tuple[str, bool]]) -> str:
+    """The file's geometry type: the catalogued one, promoted to Multi when the rows mix single and multi;
+    for a layer without one, what its rows hold; "Unknown" when they mix kinds."""
     declared = q.layer.geometry_type or ""
-    kinds = {_GDAL_TYPES.get(kind, "Unknown") for kind, _, _ in found}
-    kinds.add(_GDAL_TYPES.get(declared.removeprefix("Multi").upper(), "Unknown")) if declared not in ("", "Geometry") else None
+    kinds = {_GDAL_TYPES.get(kind, "Unknown") for kind, _ in found}
+    if declared not in ("", "Geometry"):
+        kinds.add(_GDAL_TYPES.get(declared.removeprefix("Multi").upper(), "Unknown"))
     if len(kinds) != 1 or "Unknown" in kinds:
         return "Unknown"
-    multi = declared.startswith("Multi") or any(is_multi for _, is_multi, _ in found)
-    z = " Z" if any(has_z for _, _, has_z in found) else ""
-    return ("Multi" if multi else "") + kinds.pop() + z
+    multi = declared.startswith("Multi") or any(is_multi for _, is_multi in found)
+    return ("Multi" if multi else "") + kinds.pop()
 
 
 def _write(q: FeatureQuery, ext: str, target: Path) -> None:
@@ -160,7 +164,13 @@ def _write(q: FeatureQuery, ext: str, target: Path) -> None:
         options["layer_options"] = {"GEOMETRY": "AS_WKT", "WRITE_BOM": "YES"}
     elif driver == "GPKG":  # 1.2: GDAL 3.6 and QGIS 3.22 warn on 1.4; the platform's id is the fid
         options.update(dataset_options={"VERSION": "1.2"}, layer_options={"FID": FEATURE_ID})
-    geometry_type = output_geometry_type(q)
+    found = geometry_kinds(q)
+    if driver == "ESRI Shapefile" and len({kind for kind, _ in found}) > 1:
+        raise BadRequest("Shapefile chỉ chứa một loại hình học, lớp này có nhiều loại (điểm, đường, vùng): "
+                         "hãy tải GeoPackage, GeoJSON hoặc CSV.",
+                         "A Shapefile holds one kind of geometry and this layer mixes kinds (points, lines, "
+                         "polygons): download GeoPackage, GeoJSON or CSV.")
+    geometry_type = output_geometry_type(q, found)
     geom = geometry_sql(q)
     if geometry_type.startswith("Multi"):
         geom = sql.SQL("ST_Multi({})").format(geom)

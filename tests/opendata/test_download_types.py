@@ -116,3 +116,23 @@ def test_an_empty_result_keeps_the_layer_geometry_type(client, parcels, tmp_path
         assert geometry_type(info) == "Polygon"
     if fmt == "csv":
         assert path.read_text(encoding="utf-8-sig").startswith("_WKT_POLYGON,feature_id,")
+
+
+@pytest.mark.parametrize("fmt", FILE_FORMATS)
+def test_a_layer_mixing_kinds(client, tmp_path, fmt):
+    """Points and polygons in one layer: a GeoPackage says so (Unknown); a Shapefile cannot hold them: a clear 400."""
+    from tests.factories import make_feature, make_layer, square
+
+    layer = make_layer(slug="mix", geometry_type="Geometry")
+    make_feature(layer, square(106.7, 10.8), {"tên": "Khu A"})
+    make_feature(layer, "POINT(106.71 10.81)", {"tên": "Giếng"})
+    response = client.get(f"/data/mix.{fmt}")
+    if fmt == "shp.zip":
+        assert response.status_code == 400
+        error = response.json()
+        assert "GeoPackage" in str(error) and "Shapefile" in str(error)
+        return
+    assert response.status_code == 200
+    path = tmp_path / f"mix.{fmt}"
+    path.write_bytes(body(response))
+    assert "Feature Count: 2" in summary(path)
