@@ -167,7 +167,8 @@ def _csv_options(path: Path, encoding: str | None) -> tuple[dict, str]:
     x, y = pick(X_NAMES), pick(Y_NAMES)
     if x and y:
         return {**base, "X_POSSIBLE_NAMES": x, "Y_POSSIBLE_NAMES": y}, "xy"
-    wkt = pick(WKT_NAMES)
+    # GDAL's own convention too: a _WKT<type> column (our CSV downloads name theirs _WKT_POLYGON …).
+    wkt = pick(WKT_NAMES) or next((h for low, h in lowered.items() if low.startswith("_wkt")), None)
     if wkt:
         return {**base, "GEOM_POSSIBLE_NAMES": wkt}, "wkt"
     raise IngestRejected(

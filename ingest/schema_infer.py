@@ -8,6 +8,7 @@ import shapely
 
 from ingest.validate import FAMILY
 from layers.personal import name_looks_personal
+from layers.values import FEATURE_ID
 
 _TYPES = {"int": "integer", "float": "number", "datetime64": "date", "bool": "text"}
 
@@ -62,6 +63,8 @@ def infer_schema(info: dict, column_map: dict[str, str]) -> list[dict]:
     fields = []
     for i, (name, dtype, ogr_type) in enumerate(zip(info.get("fields", []), info.get("dtypes", []), info.get("ogr_types", []))):
         target = column_map.get(str(name), str(name).lower())
+        if target == FEATURE_ID:  # the platform's id in a download coming back: not a field (see ingest.services)
+            continue
         kind = next((v for k, v in _TYPES.items() if str(dtype).startswith(k)), "text")
         if ogr_type == "OFTDate":
             kind = "date"

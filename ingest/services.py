@@ -29,7 +29,7 @@ from layers.history import change_context
 from layers.models import Layer
 from layers.permissions import authorize_load
 from layers.services import features_changed, layer_create, layer_refresh_stats
-from layers.values import BadValue
+from layers.values import FEATURE_ID, BadValue
 from layers.vn2000 import WGS84_SRID, transform_geometries
 
 MODES = ("create", "replace", "append", "upsert")
@@ -90,7 +90,8 @@ class _Pipeline:
         renamed = frame.rename(columns=lambda c: self.column_map.get(c, c.lower()))
         if not self.original_names:  # the file's own names ('SoDienThoai'), for the personal-data check
             self.original_names = {str(new): str(old) for old, new in zip(frame.columns, renamed.columns)}
-        return renamed
+        # A download coming back (edited in QGIS, say) carries the platform's ids: not data, ids are the platform's.
+        return renamed.drop(columns=[FEATURE_ID], errors="ignore")
 
     def crs(self, geoms: np.ndarray, ok: np.ndarray) -> CrsDecision:
         if self.decision is None:

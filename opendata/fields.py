@@ -5,11 +5,7 @@ from django.db import connection
 
 from layers.models import Layer
 from layers.personal import hidden_fields, personal_fields
-from layers.values import RESERVED_NAMES
-
-# The platform's feature id in every download (a column, or the GeoPackage fid); reserved for it in
-# layers.values.RESERVED_NAMES, so no field of a layer takes this name.
-FEATURE_ID = "feature_id"
+from layers.values import FEATURE_ID, RESERVED_NAMES
 
 _cache: dict[tuple[int, str], list[dict]] = {}
 

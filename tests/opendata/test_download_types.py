@@ -136,3 +136,23 @@ def test_a_layer_mixing_kinds(client, tmp_path, fmt):
     path = tmp_path / f"mix.{fmt}"
     path.write_bytes(body(response))
     assert "Feature Count: 2" in summary(path)
+
+
+@pytest.mark.parametrize("fmt, crs", [("gpkg", 4326), ("shp.zip", 9210), ("csv", 4326), ("gpkg", 3405)])
+def test_a_download_comes_back_through_ingest(client, parcels, tmp_path, fmt, crs):
+    """Downloaded, edited elsewhere, loaded again: the feature_id column is the platform's, not a field."""
+    from ingest.services import ingest_file
+    from layers.models import Feature, Layer
+
+    response = client.get(f"/data/parcels.{fmt}?crs={crs}")
+    path = tmp_path / f"back.{fmt}"
+    path.write_bytes(body(response))
+    declared = {"crs": f"EPSG:{crs}"} if fmt == "csv" else {}  # a CSV carries no CRS: the user says which
+    run = ingest_file(path=path, layer="back", mode="create", **declared)
+    back = Layer.objects.get(slug="back")
+    assert Feature.objects.filter(layer=back).count() == 5, run
+    assert "feature_id" not in {spec["name"] for spec in back.schema}
+    assert back.geometry_type in ("Polygon", "MultiPolygon")
+    ingest_file(path=path, layer=parcels, mode="replace", **declared)  # the schema'd layer takes its own file back
+    assert not Feature.objects.filter(layer=parcels, properties__has_key="feature_id").exists()
+    assert Feature.objects.filter(layer=parcels).count() == 5
