@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from layers.vn2000 import VN2000_CRS
 from tests.clients import gdal, needs_gdal, needs_qgis, qgis
 
 pytestmark = pytest.mark.django_db
 
-# TM-3 105-45 (Ho Chi Minh City's legal areas), UTM zone 48N, geographic VN-2000, a TM-3 zone (482).
-CODES = [9210, 3405, 4756, 5897]
+# Every VN-2000 code the platform offers: TM-3 105-45 (Ho Chi Minh City's legal areas), the TM-3 zones and
+# provincial meridians, UTM 48N/49N, geographic VN-2000 (4756).
+CODES = sorted(VN2000_CRS)
 TOLERANCE_M = 0.01
 
 
