@@ -157,13 +157,7 @@ def _write(q: FeatureQuery, ext: str, target: Path) -> None:
     driver = FORMATS[ext][0]
     names = q.properties if q.properties is not None else [spec["name"] for spec in q.fields]
     fields = [FEATURE_ID, *_export_columns(names, driver)]
-    options: dict = {}
-    if driver == "ESRI Shapefile":
-        options["encoding"] = "UTF-8"  # writes the .cpg
-    elif driver == "CSV":
-        options["layer_options"] = {"GEOMETRY": "AS_WKT", "WRITE_BOM": "YES"}
-    elif driver == "GPKG":  # 1.2: GDAL 3.6 and QGIS 3.22 warn on 1.4; the platform's id is the fid
-        options.update(dataset_options={"VERSION": "1.2"}, layer_options={"FID": FEATURE_ID})
+    options = _writer_options(driver)
     found = geometry_kinds(q)
     if driver == "ESRI Shapefile" and len({kind for kind, _ in found}) > 1:
         raise BadRequest("Shapefile chỉ chứa một loại hình học, lớp này có nhiều loại (điểm, đường, vùng): "
@@ -200,6 +194,17 @@ def _write(q: FeatureQuery, ext: str, target: Path) -> None:
         finally:
             cursor.close()
     _declare(q, driver, target, geometry_type)
+
+
+def _writer_options(driver: str) -> dict:
+    """GDAL creation options of the file (given with its first batch)."""
+    if driver == "ESRI Shapefile":
+        return {"encoding": "UTF-8"}  # writes the .cpg
+    if driver == "CSV":
+        return {"layer_options": {"GEOMETRY": "AS_WKT", "WRITE_BOM": "YES"}}
+    if driver == "GPKG":  # 1.2: GDAL 3.6 and QGIS 3.22 warn on 1.4; the platform's id is the fid
+        return {"dataset_options": {"VERSION": "1.2"}, "layer_options": {"FID": FEATURE_ID}}
+    return {}
 
 
 def _export_columns(names: list[str], driver: str) -> list[str]:
