@@ -61,7 +61,7 @@ LAYERS = [
         "slug": "road-reserves", "title_vi": "Lộ giới", "title_en": "Road reserves",
         "description_vi": "Chỉ giới đường đỏ theo lộ giới các tuyến đường.",
         "description_en": "Road right-of-way strips.",
-        "category": "infrastructure", "geometry_type": "Polygon", "min_zoom": 12, "max_zoom": 22,
+        "category": "infrastructure", "geometry_type": "MultiPolygon", "min_zoom": 12, "max_zoom": 22,
         "keywords": ["lộ giới", "đường", "roads"], "schema": ROAD_RESERVES_SCHEMA,
         "style": {"attribute": "width_m", "colors": {}, "default": "#969696"},
     },

@@ -167,7 +167,8 @@ def _csv_options(path: Path, encoding: str | None) -> tuple[dict, str]:
     x, y = pick(X_NAMES), pick(Y_NAMES)
     if x and y:
         return {**base, "X_POSSIBLE_NAMES": x, "Y_POSSIBLE_NAMES": y}, "xy"
-    wkt = pick(WKT_NAMES)
+    # GDAL's own convention too: a _WKT<type> column (our CSV downloads name theirs _WKT_POLYGON …).
+    wkt = pick(WKT_NAMES) or next((h for low, h in lowered.items() if low.startswith("_wkt")), None)
     if wkt:
         return {**base, "GEOM_POSSIBLE_NAMES": wkt}, "wkt"
     raise IngestRejected(
@@ -294,4 +295,22 @@ def read_chunks(source: Source, chunk_size: int = 50_000) -> Iterator[tuple[int,
         yield offset, wkb, frame
         offset += count
         if count < chunk_size:
+            return
+
+
+def read_geometries(source: Source, chunk_size: int = 100_000) -> Iterator[np.ndarray]:
+    """The file's geometries only (WKB), chunk by chunk: a cheap first pass to learn what types it holds."""
+    offset = 0
+    while True:
+        try:
+            _, _, wkb, _ = pyogrio.raw.read(source.path, layer=source.layer, encoding=source.read_encoding, columns=[],
+                                            skip_features=offset, max_features=chunk_size, **source.open_options)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError) as exc:
+            raise IngestRejected(f"Lỗi khi đọc tệp: {str(exc)[:200]}", f"Error while reading the file: {str(exc)[:200]}",
+                                 parameter="path") from None
+        if wkb is None or len(wkb) == 0:
+            return
+        yield wkb
+        offset += len(wkb)
+        if len(wkb) < chunk_size:
             return

@@ -17,11 +17,11 @@ from ingest.loader import (ChunkWriter, abort_when_client_dies, apply_replace, a
                            duplicate_keys, layer_bounds, layer_has_rows, lock_layer)
 from ingest.liveness import pause_point, reap_dead_runs, start_run
 from ingest.models import IngestRun
-from ingest.readers import Source, open_source, read_chunks
+from ingest.readers import Source, open_source, read_chunks, read_geometries
 from ingest.personal import mark_personal
 from ingest.report import Report
 from ingest.safety import reject_remote
-from ingest.schema_infer import infer_geometry_type, infer_schema, title_from_file
+from ingest.schema_infer import geometry_type_from_data, infer_geometry_type, infer_schema, title_from_file
 from ingest.validate import is_text
 from ingest.vnencodings import guess_mojibake
 from layers.errors import DomainError, IngestRejected
@@ -29,7 +29,7 @@ from layers.history import change_context
 from layers.models import Layer
 from layers.permissions import authorize_load
 from layers.services import features_changed, layer_create, layer_refresh_stats
-from layers.values import BadValue
+from layers.values import FEATURE_ID, BadValue
 from layers.vn2000 import WGS84_SRID, transform_geometries
 
 MODES = ("create", "replace", "append", "upsert")
@@ -90,7 +90,8 @@ class _Pipeline:
         renamed = frame.rename(columns=lambda c: self.column_map.get(c, c.lower()))
         if not self.original_names:  # the file's own names ('SoDienThoai'), for the personal-data check
             self.original_names = {str(new): str(old) for old, new in zip(frame.columns, renamed.columns)}
-        return renamed
+        # A download coming back (edited in QGIS, say) carries the platform's ids: not data, ids are the platform's.
+        return renamed.drop(columns=[FEATURE_ID], errors="ignore")
 
     def crs(self, geoms: np.ndarray, ok: np.ndarray) -> CrsDecision:
         if self.decision is None:
@@ -193,7 +194,8 @@ class _Pipeline:
 def _create_layer(slug: str, source: Source, column_map: dict[str, str], file_name: str) -> Layer:
     title = title_from_file(file_name)
     return layer_create(slug=slug, title_vi=title, title_en=title, is_public=False,
-                        geometry_type=infer_geometry_type(source.info.get("geometry_type")),
+                        geometry_type=geometry_type_from_data(infer_geometry_type(source.info.get("geometry_type")),
+                                                              read_geometries(source)),
                         schema=infer_schema(source.info, column_map), source_crs=str(source.info.get("crs") or "")[:64])
 
 

@@ -35,6 +35,8 @@ NAME_MAX_LENGTH = 64
 # Column names GDAL's writers take for the feature id and the geometry (GeoPackage fid/geom, CSV WKT, the
 # platform's own feature_id): a property of that name would fail a layer's download for everyone.
 RESERVED_NAMES = frozenset({"fid", "ogc_fid", "geom", "geometry", "wkt", "the_geom", "feature_id"})
+# The platform's feature id in every download (opendata.files); ingest drops the column when a download comes back.
+FEATURE_ID = "feature_id"
 
 # ASCII digits only ([0-9], not \d): int() and float() would read '١٢' or '１２' as 12.
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,20}(\.0*)?")

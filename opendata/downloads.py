@@ -6,6 +6,7 @@ from layers.querystring import check_known_params, check_single_values
 from layers.selectors import layer_for
 from opendata.fairuse import public_api
 from opendata.fields import hidden_to, layer_fields
+from opendata.filecrs import EXACT_FORMATS, exact_links
 from opendata.files import FORMATS, export_file
 from opendata.geojson import stream_collection
 from opendata.params import parse_bbox, parse_crs, parse_datetime_param, parse_field_list
@@ -51,5 +52,8 @@ def download(request: HttpRequest, layer: str, fmt: str):
         response = FileResponse(export_file(q, fmt), content_type=FORMATS[fmt][1])
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Content-Crs"] = f"<{q.crs.uri}>"
+    if fmt not in EXACT_FORMATS and exact_links(catalog_layer.slug, q.crs.srid):
+        # VN-2000 coordinates without the official shift: point to the formats that carry it.
+        response["Link"] = ", ".join(exact_links(catalog_layer.slug, q.crs.srid))
     response["Cache-Control"] = _cache_control(catalog_layer, q)
     return response

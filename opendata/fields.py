@@ -5,7 +5,7 @@ from django.db import connection
 
 from layers.models import Layer
 from layers.personal import hidden_fields, personal_fields
-from layers.values import RESERVED_NAMES
+from layers.values import FEATURE_ID, RESERVED_NAMES
 
 _cache: dict[tuple[int, str], list[dict]] = {}
 
@@ -66,7 +66,7 @@ def shapefile_names(names: list[str]) -> dict[str, str]:
     a number (max_densit, max_dens_1, …). The zip's fields.txt lists the result.
     """
     mapping: dict[str, str] = {}
-    used: set[str] = set()
+    used: set[str] = {FEATURE_ID}
     for name in names:
         base = re.sub(r"[^A-Za-z0-9_]", "_", name) or "field"
         candidate = base[:10]

@@ -8,25 +8,28 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import zipfile
+from array import array
 from pathlib import Path
 from typing import BinaryIO
 
-import shapely
+import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from psycopg2 import sql
 
-from layers.errors import InvalidParameter
+from layers.errors import BadRequest, InvalidParameter
 from layers.spreadsheet import safe_cell
-from layers.values import NUMBER_LIMIT
-from layers.vn2000 import VN2000_CRS, crs_for
+from layers.values import NUMBER_LIMIT, parse_date
 from opendata import exportlimits
-from opendata.fields import export_names, shapefile_names
+from opendata.fields import FEATURE_ID, export_names, shapefile_names
+from opendata.filecrs import named_wkt, shapefile_prj
 from opendata.query import FeatureQuery, geometry_sql, source_sql, where_sql
 
+_KML_ID = re.compile(r'<SimpleData name="feature_id">(\d+)</SimpleData>')
 FORMATS = {
     # ext: (GDAL driver, media type)
     "gpkg": ("GPKG", "application/geopackage+sqlite3"),
@@ -35,7 +38,9 @@ FORMATS = {
     "kml": ("KML", "application/vnd.google-earth.kml+xml"),
 }
 BATCH = 10000  # rows per GDAL append: bounds memory on big layers
-FILE_FORMAT = 2  # part of every cache key: bump when the bytes written for the same query change (2: safe CSV cells)
+# Part of every cache key: bump when the bytes written for the same query change (2: safe CSV cells;
+# 3: feature ids, dates, GPKG 1.2, geometry types, VN-2000 .prj with TOWGS84).
+FILE_FORMAT = 3
 
 
 def cache_dir() -> Path:
@@ -58,24 +63,6 @@ def cache_path(q: FeatureQuery, ext: str) -> Path:
     return cache_dir() / q.layer.slug / f"{version_stamp(q)}-{digest}.{ext}"
 
 
-def named_wkt(srid: int, *, esri: bool = False) -> str:
-    """WKT1 of the output CRS; VN-2000 codes keep the official +towgs84 and carry their names.
-
-    GDAL recognises a datum named Vietnam_2000 as EPSG:6756 and drops TOWGS84 (readers would then
-    pick their default shift, 0.8 m off), so GPKG/CSV/KML get a distinct datum name that keeps it.
-    A Shapefile .prj is ESRI WKT, which has no TOWGS84 at all: there the standard name is best.
-    """
-    crs = crs_for(srid)
-    wkt = crs.to_wkt("WKT1_GDAL")
-    if srid not in VN2000_CRS:
-        return wkt
-    name = VN2000_CRS[srid][0]
-    wkt = wkt.replace('PROJCS["unknown"', f'PROJCS["{name}"', 1).replace('GEOGCS["unknown"', 'GEOGCS["VN-2000"', 1)
-    start = wkt.index('DATUM["') + 7
-    datum = "Vietnam_2000" if esri else "VN-2000 (official towgs84, QD 05/2007/QD-BTNMT)"
-    return wkt[:start] + datum + wkt[wkt.index('"', start):]
-
-
 def _int64(value) -> int | None:
     """An integer that fits GDAL's Integer64, else None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -96,83 +83,196 @@ def _float(value) -> float | None:
     return number if math.isfinite(number) and abs(number) <= NUMBER_LIMIT else None
 
 
-def _frame(rows: list[tuple], q: FeatureQuery, names: list[str], crs_wkt: str, *, spreadsheet: bool = False):
-    """A GeoDataFrame of one batch, columns typed by the schema; text made formula-safe for a spreadsheet (CSV)."""
-    import geopandas as gpd  # imported on first export only: keeps every worker ~100 MB lighter
-    import pandas as pd
+def _day(value) -> str | None:
+    """A stored date as ISO text (YYYY-MM-DD), or None when it is no real date."""
+    day = parse_date(value) if isinstance(value, str) else None
+    return day.isoformat() if day is not None else None
 
-    geoms = shapely.from_wkb([bytes(r[0]) if r[0] is not None else None for r in rows])
-    records = [json.loads(r[1]) if isinstance(r[1], str) else (r[1] or {}) for r in rows]  # Django leaves jsonb as text
-    data = {}
+
+def _column(values: list, kind: str, *, spreadsheet: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """One field's values as GDAL gets them (numpy array and null mask), typed by the schema.
+
+    A stored value the type cannot hold (1e30 as an integer, put in before values were checked or by raw
+    SQL) is written empty: one bad value must not fail the layer's download for everyone.
+    """
+    if kind == "integer":
+        ints = [_int64(v) for v in values]
+        return np.array([0 if v is None else v for v in ints], dtype="int64"), np.array([v is None for v in ints])
+    if kind == "number":
+        floats = [_float(v) for v in values]
+        return np.array([0.0 if v is None else v for v in floats]), np.array([v is None for v in floats])
+    if kind == "date" and not spreadsheet:  # a CSV has no date type: ISO text there
+        return np.array([_day(v) or "NaT" for v in values], dtype="datetime64[D]"), None
+    if kind == "date":
+        return np.array([_day(v) for v in values], dtype=object), None
+    text = [None if v is None else str(v) for v in values]
+    return np.array([safe_cell(t) if spreadsheet and t is not None else t for t in text], dtype=object), None
+
+
+def _batch(rows: list[tuple], q: FeatureQuery, names: list[str], *, spreadsheet: bool):
+    """(WKB geometries, field arrays, masks) of one batch; the first field is the platform's feature id."""
+    geoms = np.array([bytes(r[1]) if r[1] is not None else None for r in rows], dtype=object)
+    records = [json.loads(r[2]) if isinstance(r[2], str) else (r[2] or {}) for r in rows]  # Django leaves jsonb as text
     types = {spec["name"]: spec.get("type", "text") for spec in q.fields}
+    data = [np.array([r[0] for r in rows], dtype="int64")]
+    masks: list = [None]
     for name in names:
-        values = [rec.get(name) for rec in records]
-        kind = types.get(name, "text")
-        # A stored value the type cannot hold (1e30 as an integer, put in before values were checked or by
-        # raw SQL) is written empty: one bad value must not fail the layer's download for everyone.
-        if kind == "integer":
-            data[name] = pd.array([_int64(v) for v in values], dtype="Int64")
-        elif kind == "number":
-            data[name] = pd.array([_float(v) for v in values], dtype="Float64")
-        else:
-            text = [None if v is None else str(v) for v in values]
-            data[name] = pd.array([safe_cell(t) for t in text] if spreadsheet else text, dtype="object")
-    return gpd.GeoDataFrame(data, geometry=list(geoms), crs=crs_wkt)
+        values, mask = _column([rec.get(name) for rec in records], types.get(name, "text"), spreadsheet=spreadsheet)
+        data.append(values)
+        masks.append(mask)
+    return geoms, data, masks
+
+
+_GDAL_TYPES = {"POINT": "Point", "LINESTRING": "LineString", "POLYGON": "Polygon"}
+
+
+def geometry_kinds(q: FeatureQuery) -> set[tuple[str, bool]]:
+    """The (kind, is multi) pairs the query's rows hold: ('POLYGON', True) for a MultiPolygon."""
+    source, source_params = source_sql(q)
+    where, where_params = where_sql(q)
+    query = sql.SQL("SELECT DISTINCT replace(GeometryType(f.geom), 'MULTI', ''), GeometryType(f.geom) LIKE 'MULTI%%' "
+                    "FROM {} WHERE {} AND f.geom IS NOT NULL").format(source, where)
+    with connection.cursor() as cursor:
+        cursor.execute(query, source_params + where_params)
+        return {(kind, is_multi) for kind, is_multi in cursor.fetchall()}
+
+
+def output_geometry_type(q: FeatureQuery, found: set[tuple[str, bool]]) -> str:
+    """The file's geometry type: the catalogued one, promoted to Multi when the rows mix single and multi;
+    for a layer without one, what its rows hold; "Unknown" when they mix kinds."""
+    declared = q.layer.geometry_type or ""
+    kinds = {_GDAL_TYPES.get(kind, "Unknown") for kind, _ in found}
+    if declared not in ("", "Geometry"):
+        kinds.add(_GDAL_TYPES.get(declared.removeprefix("Multi").upper(), "Unknown"))
+    if len(kinds) != 1 or "Unknown" in kinds:
+        return "Unknown"
+    multi = declared.startswith("Multi") or any(is_multi for _, is_multi in found)
+    return ("Multi" if multi else "") + kinds.pop()
 
 
 def _write(q: FeatureQuery, ext: str, target: Path) -> None:
-    """Reads the layer in batches and appends them to a GDAL dataset at target."""
-    import pyogrio
+    """Reads the layer in batches (id order) and appends them to a GDAL dataset at target."""
+    from pyogrio.raw import write
+
     driver = FORMATS[ext][0]
     names = q.properties if q.properties is not None else [spec["name"] for spec in q.fields]
-    if driver == "ESRI Shapefile":
-        rename = shapefile_names(names)
-    else:  # a schemaless layer's names come from its data: a CSV header is a cell like any other
-        rename = {n: safe_cell(e) if driver == "CSV" else e for n, e in export_names(names).items()}
-    options: dict = {}
-    if driver == "ESRI Shapefile":
-        options["encoding"] = "UTF-8"  # writes the .cpg
-    elif driver == "CSV":
-        options["layer_options"] = {"GEOMETRY": "AS_WKT", "WRITE_BOM": "YES"}
+    fields = [FEATURE_ID, *_export_columns(names, driver)]
+    options = _writer_options(driver)
+    found = geometry_kinds(q)
+    if driver == "ESRI Shapefile" and len({kind for kind, _ in found}) > 1:
+        raise BadRequest("Shapefile chỉ chứa một loại hình học, lớp này có nhiều loại (điểm, đường, vùng): "
+                         "hãy tải GeoPackage, GeoJSON hoặc CSV.",
+                         "A Shapefile holds one kind of geometry and this layer mixes kinds (points, lines, "
+                         "polygons): download GeoPackage, GeoJSON or CSV.")
+    geometry_type = output_geometry_type(q, found)
+    geom = geometry_sql(q)
+    if geometry_type.startswith("Multi"):
+        geom = sql.SQL("ST_Multi({})").format(geom)
     source, source_params = source_sql(q)
     where, where_params = where_sql(q)
-    query = sql.SQL("SELECT ST_AsBinary({geom}), f.properties FROM {source} WHERE {where} ORDER BY f.id").format(
-        geom=geometry_sql(q), source=source, where=where)
-    params = source_params + where_params
-    crs_wkt = named_wkt(q.crs.srid, esri=driver == "ESRI Shapefile")
+    query = sql.SQL("SELECT f.id, ST_AsBinary({geom}), f.properties FROM {source} WHERE {where} ORDER BY f.id").format(
+        geom=geom, source=source, where=where)
+    crs_wkt = named_wkt(q.crs.srid)
     written = False
     connection.ensure_connection()
     with transaction.atomic():
         cursor = connection.connection.cursor(name=f"opendata_file_{os.getpid()}_{id(target)}")
         cursor.itersize = BATCH
         try:
-            cursor.execute(query, params)
+            cursor.execute(query, source_params + where_params)
             while True:
                 rows = cursor.fetchmany(BATCH)
                 if not rows and written:
                     break
-                frame = _frame(rows, q, names, crs_wkt, spreadsheet=driver == "CSV").rename(columns=rename)
-                pyogrio.write_dataframe(frame, target, driver=driver, layer=q.layer.slug, append=written,
-                                        promote_to_multi=True if driver == "ESRI Shapefile" else None, **options)
+                geoms, data, masks = _batch(rows, q, names, spreadsheet=driver == "CSV")
+                write(target, geometry=geoms, field_data=data, fields=fields, field_mask=masks, layer=q.layer.slug,
+                      driver=driver, geometry_type=geometry_type, crs=crs_wkt, append=written,
+                      **(options if not written else {k: v for k, v in options.items() if k == "encoding"}))
                 written = True
                 if not rows:
                     break
         finally:
             cursor.close()
+    _declare(q, driver, target, geometry_type)
+
+
+def _writer_options(driver: str) -> dict:
+    """GDAL creation options of the file (given with its first batch)."""
+    if driver == "ESRI Shapefile":
+        return {"encoding": "UTF-8"}  # writes the .cpg
+    if driver == "CSV":
+        return {"layer_options": {"GEOMETRY": "AS_WKT", "WRITE_BOM": "YES"}}
+    if driver == "GPKG":  # 1.2: GDAL 3.6 and QGIS 3.22 warn on 1.4; the platform's id is the fid
+        return {"dataset_options": {"VERSION": "1.2"}, "layer_options": {"FID": FEATURE_ID}}
+    return {}
+
+
+def _export_columns(names: list[str], driver: str) -> list[str]:
+    """The file's column names for the layer's fields (feature_id is reserved for the platform's id)."""
+    if driver == "ESRI Shapefile":
+        mapping = shapefile_names(names)
+    else:  # a schemaless layer's names come from its data: a CSV header is a cell like any other
+        mapping = {n: safe_cell(e) if driver == "CSV" else e for n, e in export_names(names).items()}
+    return [mapping[n] for n in names]
+
+
+def _declare(q: FeatureQuery, driver: str, target: Path, geometry_type: str) -> None:
+    """What GDAL's writers leave out and the user's GDAL and QGIS read: the VN-2000 .prj with the official shift
+    (see opendata.filecrs), the CSV's geometry type, the KML placemarks' feature ids."""
+    prj = shapefile_prj(q.crs.srid) if driver == "ESRI Shapefile" else None
+    if prj is not None:
+        target.with_suffix(".prj").write_text(prj)
+    elif driver == "CSV" and geometry_type != "Unknown" and " Z" not in geometry_type:
+        _csv_geometry_header(target, geometry_type)
+    elif driver == "KML":
+        _kml_ids(q, target)
+
+
+def _csv_geometry_header(target: Path, geometry_type: str) -> None:
+    """Names the WKT column _WKT_<TYPE>: GDAL's CSV reader then reports the layer's type, not "Unknown (any)"."""
+    typed = target.with_suffix(".typed")
+    with open(target, "rb") as source, open(typed, "wb") as out:
+        header = source.readline()
+        bom = header[:3] if header.startswith(b"\xef\xbb\xbf") else b""
+        if header[len(bom):len(bom) + 4] == b"WKT,":  # GDAL's CSV writer puts the WKT column first
+            header = bom + f"_WKT_{geometry_type.upper()}".encode() + header[len(bom) + 3:]
+        out.write(header)
+        shutil.copyfileobj(source, out)
+    os.replace(typed, target)
+
+
+def _kml_ids(q: FeatureQuery, target: Path) -> None:
+    """Placemark ids carry the platform's feature id (GDAL's KML writer numbers them 1, 2, …), line by line."""
+    ids = array("q")
+    with open(target, encoding="utf-8") as source:
+        for line in source:
+            found = _KML_ID.search(line)
+            if found:
+                ids.append(int(found[1]))
+    placemark = re.compile(r'<Placemark id="' + re.escape(q.layer.slug) + r'\.\d+">')
+    numbered = target.with_suffix(".ids")
+    counter = iter(ids)
+    with open(target, encoding="utf-8") as source, open(numbered, "w", encoding="utf-8") as out:
+        for line in source:
+            out.write(placemark.sub(lambda _: f'<Placemark id="{q.layer.slug}.{next(counter)}">', line))
+    os.replace(numbered, target)
 
 
 def _zip_shapefile(folder: Path, slug: str, q: FeatureQuery, target: Path) -> None:
     names = q.properties if q.properties is not None else [spec["name"] for spec in q.fields]
     mapping = shapefile_names(names)
     labels = {spec["name"]: spec for spec in q.fields}
+    prj_note = ", WKT1 + TOWGS84: tham số chính thức / official VN-2000 shift" if shapefile_prj(q.crs.srid) else ""
     lines = [
         f"{slug}.shp — {q.layer.title_vi} / {q.layer.title_en}",
-        f"CRS: EPSG:{q.crs.srid} (.prj); text encoding UTF-8 (.cpg).",
+        f"CRS: EPSG:{q.crs.srid} (.prj{prj_note}); text encoding UTF-8 (.cpg).",
+        f"{FEATURE_ID}: mã đối tượng trên nền tảng / the platform's feature id (API, feeds, editor).",
         "DBF field names are limited to 10 characters: field name mapping below",
         "(rule: keep A-Z a-z 0-9 _, cut to 10; on a clash cut shorter and add _1, _2, …).",
         "Tên trường DBF tối đa 10 ký tự: bảng đối chiếu bên dưới.",
         "",
         "shapefile_field\tfield\ttype\tlabel_vi\tlabel_en",
+        f"{FEATURE_ID}\t{FEATURE_ID}\tinteger\tMã đối tượng\tFeature id",
     ]
     for name in names:
         spec = labels.get(name, {})

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from django.db import connection, transaction
 
+from opendata.filecrs import vn2000_note
 from opendata.params import Crs
 from opendata.query import FeatureQuery, geojson_page_sql, geojson_rows_sql
 
@@ -52,7 +53,8 @@ def stream_rows(query, params, *, batch: int = BATCH) -> Iterator[list[str]]:
 def stream_collection(q: FeatureQuery) -> Iterator[bytes]:
     """The whole FeatureCollection as byte chunks, one chunk per batch of features."""
     query, params = geojson_rows_sql(q)  # options 0: no crs member (VN-2000 rows have no authority)
-    yield collection_head(q.crs).encode()
+    note = vn2000_note(q.crs.srid, "geojson")  # a foreign member: readers get the code only, not the shift
+    yield collection_head(q.crs, {"crs_note": note} if note else None).encode()
     first = True
     for rows in stream_rows(query, params):
         text = ",\n".join(rows)

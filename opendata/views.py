@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from layers.models import Category
 from layers.selectors import layer_for
 from opendata import catalog, dcat, fairuse, services
+from opendata.filecrs import FORMAT_NOTES
 from opendata.models import ApiToken
 from opendata.fairuse import public_api
 from opendata.params import check_text, parse_int
@@ -29,6 +30,7 @@ def catalog_page(request: HttpRequest) -> HttpResponse:
         "entries": entries, "q": text, "category": category, "keyword": keyword,
         "categories": Category.choices, "keywords": catalog.all_keywords(request.user),
         "extents": [{"slug": e["layer"].slug, "bbox": e["bbox"]} for e in entries if e["bbox"]],
+        "format_notes": FORMAT_NOTES,
     })
 
 
@@ -42,6 +44,7 @@ def layer_page(request: HttpRequest, layer: str) -> HttpResponse:
         "layer": catalog_layer, "downloads": catalog.downloads(catalog_layer), "fields": fields, "rows": rows,
         "preview_rows": catalog.PREVIEW_ROWS,
         "extents": [{"slug": catalog_layer.slug, "bbox": bbox}] if bbox else [],
+        "format_notes": FORMAT_NOTES,
     })
     if not catalog_layer.is_public:
         response["Cache-Control"] = "private, no-store"
