@@ -230,8 +230,8 @@ def collection(root: str, layer: Layer) -> dict:
                  "Queryables"),
             link(f"/data/{layer.slug}.gpkg", "enclosure", "application/geopackage+sqlite3", "GeoPackage download"),
             link(f"{base}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", JSON, "Vector tiles"),
-            link(f"{root}styles/{layer.slug}?f=mapbox", "http://www.opengis.net/def/rel/ogc/1.0/styles",
-                 "application/vnd.mapbox.style+json", "MapLibre style"),
+            *([link(f"{root}styles/{layer.slug}?f=mapbox", "http://www.opengis.net/def/rel/ogc/1.0/styles",
+                    "application/vnd.mapbox.style+json", "MapLibre style")] if layer.is_public else []),
         ],
     }
 

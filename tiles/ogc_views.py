@@ -109,8 +109,13 @@ def collection_tile(request: HttpRequest, collection_id: str, tms_id: str, tile_
 @open_cors
 @require_safe
 def dataset_tilesets(request: HttpRequest) -> HttpResponse:
-    """/ogc/tiles — the basemap and one tileset per layer group."""
+    """/ogc/tiles — the basemap and one tileset per layer group, then the public rasters' map tilesets (raster
+    layers are no feature collections, so this is where a client finds them)."""
     tilesets = [(t, _tilejson(request, t.slugs)) for t in _dataset_tilesets(request).values()]
+    for layer in layers_visible_to(AnonymousUser()).filter(is_public=True, kind="raster"):
+        base = f"{_root(request)}collections/{layer.slug}/map/tiles/{ogc_tiles.TMS_ID}"
+        tilesets.append((Tileset(layer.slug, layer.title_vi, layer.title_en, (layer,), base),
+                         _tilejson(request, layer.slug)))
     return _json(ogc_tiles.tilesets_list(tilesets, _root(request), f"{_root(request)}tiles"))
 
 

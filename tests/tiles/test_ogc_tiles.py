@@ -131,6 +131,9 @@ def test_raster_layer_has_map_tiles_not_vector_tiles(client, demo_city):
     assert ogc.status_code == 200 and ogc["Content-Type"] == "image/png"
     assert ogc.content == plain.content and ogc.content[:8] == b"\x89PNG\r\n\x1a\n"
     assert client.get("/ogc/collections/elevation/tiles", HTTP_ACCEPT="application/json").status_code == 404
+    listed = {link["href"] for t in client.get("/ogc/tiles").json()["tilesets"] for link in t["links"]
+              if link["rel"] == "self" and t["dataType"] == "map"}
+    assert listed == {"http://testserver/ogc/collections/elevation/map/tiles/WebMercatorQuad"}
     assert client.get("/ogc/collections/parcels/map/tiles", HTTP_ACCEPT="application/json").status_code == 404
 
 
