@@ -87,9 +87,24 @@ def tile_matrix_set() -> dict:
                          "cornerOfOrigin": "topLeft", "pointOfOrigin": [-ORIGIN, ORIGIN],
                          "tileWidth": TILE_SIZE, "tileHeight": TILE_SIZE, "matrixWidth": 1 << z,
                          "matrixHeight": 1 << z})
-    return {"id": TMS_ID, "title": "Google Maps Compatible for the World", "uri": TMS_URI, "crs": CRS_3857,
-            "orderedAxes": ["E", "N"], "wellKnownScaleSet": "http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible",
-            "tileMatrices": matrices}
+    doc = {"id": TMS_ID, "title": "Google Maps Compatible for the World", "uri": TMS_URI, "crs": CRS_3857,
+           "orderedAxes": ["E", "N"], "wellKnownScaleSet": "http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible",
+           "boundingBox": {"lowerLeft": [-ORIGIN, -ORIGIN], "upperRight": [ORIGIN, ORIGIN], "crs": CRS_3857},
+           "tileMatrices": matrices}
+    return doc | _tms_1_0(matrices)
+
+
+def _tms_1_0(matrices: list[dict]) -> dict:
+    """The same set in TMS 1.0's member names, beside 2.0's: GDAL 3.6 (Debian 12's, the field's) reads only
+    1.0 documents and fails on a 2.0-only one; newer readers see `crs` + `tileMatrices` and read 2.0."""
+    return {"type": "TileMatrixSetType", "identifier": TMS_ID, "supportedCRS": CRS_3857,
+            "boundingBox": {"type": "BoundingBoxType", "crs": CRS_3857, "lowerCorner": [-ORIGIN, -ORIGIN],
+                            "upperCorner": [ORIGIN, ORIGIN], "lowerLeft": [-ORIGIN, -ORIGIN],
+                            "upperRight": [ORIGIN, ORIGIN]},
+            "tileMatrix": [{"type": "TileMatrixType", "identifier": m["id"], "scaleDenominator": m["scaleDenominator"],
+                            "topLeftCorner": m["pointOfOrigin"], "tileWidth": m["tileWidth"],
+                            "tileHeight": m["tileHeight"], "matrixWidth": m["matrixWidth"],
+                            "matrixHeight": m["matrixHeight"]} for m in matrices]}
 
 
 def tile_matrix_sets(root: str) -> dict:

@@ -1,9 +1,12 @@
 """OGC API – Tiles at /ogc/: conformance and links, the TileMatrixSet, tileset metadata, tiles equal to
 /tiles/'s, restricted layers as ghosts, bad coordinates, CORS."""
+import json
+
 import pytest
 from django.contrib.auth.models import User
 
 from layers.models import LayerGrant
+from tests.clients import gdal, needs_gdal
 from tests.factories import make_feature, make_layer, make_parcel_layer, square
 from tests.tiles.helpers import decode
 from tests.tiles.test_vector_tiles import LON, LAT, PARCEL, tile_at
@@ -237,3 +240,18 @@ def test_writes_to_tile_doors_are_405(client):
     for path in ("/ogc/collections/parcels/tiles", "/tiles/style.json", "/tiles/parcels/1/0/0.pbf"):
         response = client.post(path, HTTP_ACCEPT="application/json")
         assert response.status_code == 405, path
+
+
+@needs_gdal
+def test_gdal_3_6_reads_the_tile_matrix_set(client, tmp_path):
+    """GDAL 3.6 reads only TMS 1.0 JSON: the document carries 1.0's names beside 2.0's, and GDAL's COG writer,
+    given it as TILING_SCHEME, aligns a raster on the set's tiles exactly as with its built-in definition."""
+    (tmp_path / "tms.json").write_bytes(client.get(TMS).content)
+    gdal("gdal_create", "-of", "GTiff", "-outsize", "256", "256", "-bands", "1", "-a_srs", "EPSG:3857",
+         "-a_ullr", "11880000", "1210000", "11890000", "1200000", str(tmp_path / "in.tif"))
+    for scheme, out in ((str(tmp_path / "tms.json"), "ours.tif"), ("GoogleMapsCompatible", "gdal.tif")):
+        gdal("gdal_translate", "-q", "-of", "COG", "-co", f"TILING_SCHEME={scheme}", str(tmp_path / "in.tif"),
+             str(tmp_path / out))
+    ours, builtin = (json.loads(gdal("gdalinfo", "-json", str(tmp_path / name))) for name in ("ours.tif", "gdal.tif"))
+    assert ours["geoTransform"] == pytest.approx(builtin["geoTransform"])
+    assert ours["size"] == builtin["size"]
