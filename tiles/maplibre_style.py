@@ -125,6 +125,16 @@ def _ordered(layers: Iterable[Layer]) -> list[Layer]:
     return sorted(layers, key=lambda layer: (layer.kind != "raster", layer_style(layer).order, layer.slug))
 
 
+def _centre(layers: list[Layer]) -> list[float]:
+    """The middle of the layers' extents (the city centre when none has one yet)."""
+    boxes = [layer.extent.extent for layer in layers if layer.extent is not None]
+    if not boxes:
+        return [106.70, 10.78]  # Ho Chi Minh City
+    west, south = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    east, north = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    return [round((west + east) / 2, 6), round((south + north) / 2, 6)]
+
+
 def style_document(style_id: str, *, absolute: Callable[[str], str]) -> dict:
     """The MapLibre style of `style_id`; `absolute` makes a path absolute (request.build_absolute_uri)."""
     layers = _ordered(style_layers(style_id))
@@ -145,7 +155,7 @@ def style_document(style_id: str, *, absolute: Callable[[str], str]) -> dict:
         "version": 8,
         "name": f"{title_vi} / {title_en}",
         "metadata": {"gisportal:style": style_id, "gisportal:title_vi": title_vi, "gisportal:title_en": title_en},
-        "center": [106.70, 10.78],
+        "center": _centre(layers),
         "zoom": 12,
         "sources": sources,
         "glyphs": absolute(reverse("tile-glyphs", kwargs={"fontstack": "F", "glyph_range": "0-255"}))
