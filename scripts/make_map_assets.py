@@ -7,7 +7,6 @@ radius, as MapLibre expects (the layout of node-fontnik/tiny-sdf); only the rang
 The output is committed; its sha256 sums are recorded in static/vendor/VERSIONS.md.
 """
 import json
-import struct
 import sys
 from pathlib import Path
 

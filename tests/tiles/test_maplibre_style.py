@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from layers.styling import layer_style
-from tests.factories import make_feature, make_layer, make_parcel_layer, square
-from tests.tiles.test_vector_tiles import LAT, LON
+from tests.factories import make_layer, make_parcel_layer
+from tests.tiles.test_vector_tiles import tile_at
 from tiles.assets import FONT
 
 pytestmark = pytest.mark.django_db
@@ -159,7 +159,6 @@ def test_every_url_in_the_style_resolves_on_a_live_server(live_server, demo_city
         template = tilejson.json()["tiles"][0]
         z = 15
         lon, lat = 106.70, 10.78
-        from tests.tiles.test_vector_tiles import tile_at
         tile = tile_at(lon, lat, z)
         response = requests.get(template.format(z=z, x=tile.x, y=tile.y), timeout=60)
         assert response.status_code in (200, 204), template
