@@ -46,4 +46,6 @@ urlpatterns = [
             ogc_tiles_views.collection_tile, {"kind": "raster"}, name="ogc-collection-map-tile"),
     path("ogc/styles", ogc_tiles_views.styles, name="ogc-styles"),
     re_path(r"^ogc/styles/(?P<style_id>[-a-zA-Z0-9_]{1,64})$", ogc_tiles_views.style, name="ogc-style"),
+    re_path(r"^ogc/collections/(?P<collection_id>[-a-zA-Z0-9_]{1,64})/styles$", ogc_tiles_views.collection_styles,
+            name="ogc-collection-styles"),
 ]

@@ -161,6 +161,21 @@ def styles(request: HttpRequest) -> HttpResponse:
                   "links": [ogc_tiles.link(f"{root}styles", "self", "application/json")]})
 
 
+@open_cors
+@require_safe
+def collection_styles(request: HttpRequest, collection_id: str) -> HttpResponse:
+    """/ogc/collections/{id}/styles — the public layer's own style; a restricted layer has none (404)."""
+    layer = maplibre_style.style_layers(collection_id)[0]
+    root = _root(request)
+    href = f"{root}styles/{layer.slug}"
+    return _json({"default": layer.slug,
+                  "styles": [{"id": layer.slug, "title": f"{layer.title_vi} / {layer.title_en}",
+                              "links": [ogc_tiles.link(f"{href}?f=mapbox", "stylesheet",
+                                                       "application/vnd.mapbox.style+json", "MapLibre / Mapbox GL"),
+                                        ogc_tiles.link(f"{href}?f=json", "describedby", "application/json")]}],
+                  "links": [ogc_tiles.link(f"{root}collections/{layer.slug}/styles", "self", "application/json")]})
+
+
 def _style_response(request: HttpRequest, style_id: str) -> HttpResponse:
     doc = maplibre_style.style_document(style_id, absolute=request.build_absolute_uri)
     return _json(doc)

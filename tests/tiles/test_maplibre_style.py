@@ -86,6 +86,8 @@ def test_styles_list_and_metadata(client):
         assert client.get(sheet["href"]).json()["version"] == 8
     meta = client.get("/ogc/styles/parcels?f=json").json()
     assert meta["stylesheets"][0]["link"]["href"].endswith("/ogc/styles/parcels?f=mapbox")
+    own = client.get("/ogc/collections/parcels/styles").json()
+    assert own["default"] == "parcels" and own["styles"][0]["links"][0]["href"].endswith("/ogc/styles/parcels?f=mapbox")
     bad = client.get("/ogc/styles/parcels?f=sld", HTTP_ACCEPT="application/json")
     assert bad.status_code == 400 and bad.json()["description_vi"]
 

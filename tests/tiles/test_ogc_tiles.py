@@ -146,6 +146,7 @@ RESTRICTED_PATHS = [
     "/ogc/collections/{slug}/tiles/WebMercatorQuad/{z}/{y}/{x}",
     "/ogc/styles/{slug}?f=mapbox",
     "/ogc/styles/{slug}?f=json",
+    "/ogc/collections/{slug}/styles",
 ]
 
 
