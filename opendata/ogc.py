@@ -17,6 +17,7 @@ from opendata.params import (CRS84_URI, check_text, parse_bbox, parse_crs, parse
                              parse_int, supported_crs_uris)
 from layers.querystring import check_single_values
 from opendata.query import FeatureQuery, count_sql
+from tiles.ogc_tiles import CONFORMANCE as OGC_TILES_CONFORMANCE
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -35,6 +36,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    *OGC_TILES_CONFORMANCE,  # OGC API – Tiles and Styles, served by tiles/ (tiles/ogc_tiles.py)
 ]
 # "after" is ours: next links carry the last id seen, so deep pages read on from it (keyset paging)
 # instead of skipping `offset` rows again; offset alone still works for clients that compute it.
@@ -195,6 +197,11 @@ def landing(root: str) -> dict:
             link(f"{root}conformance", "http://www.opengis.net/def/rel/ogc/1.0/conformance", JSON, "Conformance"),
             link(f"{root}collections", "data", JSON, "Collections"),
             link(f"{root}collections", "http://www.opengis.net/def/rel/ogc/1.0/data", JSON, "Collections"),
+            link(f"{root}tileMatrixSets", "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes", JSON,
+                 "Tile matrix sets"),
+            link(f"{root}tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", JSON,
+                 "Vector tilesets (basemap, layer groups)"),
+            link(f"{root}styles", "http://www.opengis.net/def/rel/ogc/1.0/styles", JSON, "Styles (MapLibre)"),
         ],
     }
 
@@ -222,6 +229,9 @@ def collection(root: str, layer: Layer) -> dict:
             link(f"{base}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json",
                  "Queryables"),
             link(f"/data/{layer.slug}.gpkg", "enclosure", "application/geopackage+sqlite3", "GeoPackage download"),
+            link(f"{base}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", JSON, "Vector tiles"),
+            *([link(f"{root}styles/{layer.slug}?f=mapbox", "http://www.opengis.net/def/rel/ogc/1.0/styles",
+                    "application/vnd.mapbox.style+json", "MapLibre style")] if layer.is_public else []),
         ],
     }
 

@@ -176,8 +176,17 @@ cmd_run() {
     --bind "127.0.0.1:$WEB_PORT"
 }
 
+install_style_validator() {
+  # MapLibre's own style validator for tests/tiles (pinned in its package-lock.json); without npm the test skips.
+  local dir="$ROOT/tests/tiles/node"
+  command -v npm >/dev/null || return 0
+  [ -x "$dir/node_modules/.bin/gl-style-validate" ] && return 0
+  npm ci --prefix "$dir" --no-audit --no-fund -q >>"$VAR/npm.log" 2>&1 || say "npm ci failed (see $VAR/npm.log): the style validator test will skip"
+}
+
 cmd_test() {
   setup test
+  install_style_validator
   cd "$ROOT"
   exec "$PY" -m pytest "$@"
 }

@@ -170,6 +170,34 @@ def door_tilejson(cell: Cell) -> None:
         assert "name" in fields and not fields & set(m.PERSONAL_FIELDS), f"{cell.name}: tile fields {fields}"
 
 
+def door_ogc_tile(cell: Cell) -> None:
+    """OGC API – Tiles serves /tiles/'s tile (row = y, col = x): the same rule, the same ghost."""
+    z, x, y = cell.world.tile
+    path = f"/ogc/collections/{cell.slug}/tiles/WebMercatorQuad/{z}/{y}/{x}"
+    response = cell.client.get(path)
+    check(cell, response, seen(cell), shows=[m.name_token(cell.state)] if cell.sees else [],
+          hides=m.personal_tokens(cell.state), ghost=("GET", path))
+    if cell.sees:
+        assert decode(response)[cell.slug]["features"], f"{cell.name}: no features"
+
+
+def door_ogc_tileset(cell: Cell) -> None:
+    data = get(cell, f"/ogc/collections/{cell.slug}/tiles/WebMercatorQuad", seen(cell))
+    if cell.sees:
+        fields = {k for layer in json.loads(data)["layers"] for k in layer["propertiesSchema"]["properties"]}
+        assert "name" in fields and not fields & set(m.PERSONAL_FIELDS), f"{cell.name}: tileset fields {fields}"
+
+
+def door_ogc_style(cell: Cell) -> None:
+    """Styles are public documents: a restricted layer has none, whoever asks (404 as a missing layer)."""
+    get(cell, f"/ogc/styles/{cell.slug}?f=mapbox", 200 if cell.state.public else 404)
+
+
+def door_default_style(cell: Cell) -> None:
+    data = get(cell, "/tiles/style.json", 200)
+    assert m.contains(data, f'"{cell.slug}"') == cell.state.public, f"{cell.name}: the default style names the layer"
+
+
 def door_ogc_collection(cell: Cell) -> None:
     get(cell, f"/ogc/collections/{cell.slug}", seen(cell))
 

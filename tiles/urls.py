@@ -4,12 +4,18 @@ Reversible by name with kwargs layer, z, x, y (the map page builds its URL templ
 Vector tiles come first: they are most of the traffic, and each pattern tried costs a cached tile time."""
 from django.urls import re_path
 
-from tiles import views
+from tiles import assets, ogc_views, views
 
 urlpatterns = [
     # {layer} may be a comma list: one MVT layer per catalog layer, in the order given.
     re_path(r"^(?P<layer>[^/]{1,4000})/(?P<z>[^/]{1,32})/(?P<x>[^/]{1,32})/(?P<y>[^/]{1,32}?)\.pbf$",
             views.vector_tile_view, name="vector-tile"),
+    # Before TileJSON's pattern: a layer named "style" would otherwise shadow the default style.
+    re_path(r"^style\.json$", ogc_views.default_style, name="tile-style"),
+    re_path(r"^preview$", ogc_views.preview, name="tile-preview"),
+    re_path(r"^fonts/(?P<fontstack>[^/]{1,200})/(?P<glyph_range>[^/]{1,32})\.pbf$", assets.glyphs_view,
+            name="tile-glyphs"),
+    re_path(r"^sprite/(?P<name>sprite(?:@2x)?\.(?:json|png))$", assets.sprite_view, name="tile-sprite"),
     re_path(r"^(?P<layer>[^/]{1,4000}?)\.json$", views.tilejson_view, name="tilejson"),
     re_path(r"^raster/(?P<layer>[^/]{1,64})/value$", views.raster_value_view, name="raster-value"),
     re_path(r"^raster/(?P<layer>[^/]{1,64})/(?P<z>[^/]{1,32})/(?P<x>[^/]{1,32})/(?P<y>[^/]{1,32}?)\.png$",

@@ -7,8 +7,9 @@ from django.views.decorators.http import require_safe
 from layers.history import parse_moment
 from layers.selectors import layer_for
 from tiles import conf, raster_service, tilejson
+from tiles.cors import open_cors
 from tiles.cache import CachedTile
-from tiles.coords import parse_tile
+from tiles.coords import Tile, parse_tile
 from tiles.services import past_vector_tile, raster_layer, tile_layers, vector_tile
 
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
@@ -67,11 +68,16 @@ def _no_content(*, restricted: bool) -> HttpResponse:
     return cache_headers(HttpResponse(status=204), restricted=restricted)
 
 
+@open_cors
 @require_safe
 def vector_tile_view(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpResponse:
     """/tiles/{layer}[,{layer}…]/{z}/{x}/{y}.pbf[?as_of=…] — one MVT layer per catalog layer; 204 where
     none draws; with as_of (ISO 8601 date or date-time) the layers as they were then."""
-    tile = parse_tile(z, x, y)
+    return serve_vector_tile(request, layer, parse_tile(z, x, y))
+
+
+def serve_vector_tile(request: HttpRequest, layer: str, tile: Tile) -> HttpResponse:
+    """The vector tile answer for a layer list and a parsed tile (the /tiles/ and OGC API – Tiles doors)."""
     source = tile_layers(request.user, layer)
     as_of = request.GET.get("as_of")
     result = vector_tile(source, tile) if as_of is None else past_vector_tile(source, tile, parse_moment(as_of))
@@ -80,6 +86,7 @@ def vector_tile_view(request: HttpRequest, layer: str, z: str, x: str, y: str) -
     return tile_response(request, result, MVT_TYPE, restricted=source.restricted, gzipped=True)
 
 
+@open_cors
 @require_safe
 def tilejson_view(request: HttpRequest, layer: str) -> JsonResponse:
     """/tiles/{layer}.json — TileJSON 3.0.0 of a vector layer (or a comma list) or a raster layer."""
@@ -89,10 +96,15 @@ def tilejson_view(request: HttpRequest, layer: str) -> JsonResponse:
     return response
 
 
+@open_cors
 @require_safe
 def raster_tile_view(request: HttpRequest, layer: str, z: str, x: str, y: str, fmt: str) -> HttpResponse:
     """/tiles/raster/{layer}/{z}/{x}/{y}.png|webp — the layer's COG, coloured by its ramp."""
-    tile = parse_tile(z, x, y)
+    return serve_raster_tile(request, layer, parse_tile(z, x, y), fmt)
+
+
+def serve_raster_tile(request: HttpRequest, layer: str, tile: Tile, fmt: str) -> HttpResponse:
+    """The raster tile answer for a layer and a parsed tile (the /tiles/raster/ and OGC API – Tiles doors)."""
     catalog_layer = raster_layer(request.user, layer)
     result = raster_service.raster_tile(catalog_layer, tile, fmt)
     restricted = not catalog_layer.is_public

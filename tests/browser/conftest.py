@@ -25,6 +25,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # WebGL for MapLibre (tests/browser/test_maplibre.py) through SwiftShader, the CPU renderer: newer
+    # Chromium releases only fall back to it with this flag.
+    "--enable-unsafe-swiftshader",
 ]
 
 

@@ -1,0 +1,49 @@
+"""CORS for the tile doors (tiles, TileJSON, styles, glyphs, sprite, OGC API – Tiles): any origin may read
+them, as MapLibre, OpenLayers or QGIS Web clients do from their own sites.
+
+Never Access-Control-Allow-Credentials: a cross-origin read is always anonymous, so a restricted tile a
+signed-in user could see here is not readable by another site in their name (it answers 404 there).
+The same policy as opendata.fairuse.CORS_HEADERS (the OGC API and downloads); tiles may not import opendata.
+"""
+import functools
+
+from django.http import HttpRequest, HttpResponse
+
+from gisportal.errors import domain_error_response
+from layers.errors import DomainError
+
+METHODS = ("GET", "HEAD", "OPTIONS")
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    # ETag and Content-Encoding let a client revalidate and size what it cached.
+    "Access-Control-Expose-Headers": "ETag, Content-Encoding, Content-Length, Retry-After",
+}
+
+
+def preflight() -> HttpResponse:
+    """204 for an OPTIONS preflight: the methods and request headers a tile client may send."""
+    response = HttpResponse(status=204)
+    response["Access-Control-Allow-Methods"] = ", ".join(METHODS)
+    response["Access-Control-Allow-Headers"] = "Accept, Accept-Encoding, If-None-Match, Range"
+    response["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def open_cors(view):
+    """Answers preflights and adds the CORS headers to every answer of the view, errors included."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "OPTIONS":
+            response = preflight()
+        else:
+            try:
+                response = view(request, *args, **kwargs)
+            except DomainError as error:  # rendered here so that the error carries the headers too
+                response = domain_error_response(request, error)
+        for name, value in CORS_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    wrapper.allowed_methods = METHODS  # read by gisportal.errors.MethodMiddleware
+    return wrapper
