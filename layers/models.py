@@ -9,6 +9,20 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
+# Names the tile and style routes use beside layer names (/tiles/style.json, /tiles/preview, /tiles/raster/…):
+# a layer so named would lose a door to them.
+RESERVED_SLUGS = frozenset({"style", "preview", "raster", "fonts", "sprite"})
+
+
+def validate_layer_slug(value: str) -> None:
+    """Refuses a layer name that a route of its own already takes."""
+    from django.core.exceptions import ValidationError
+
+    if value in RESERVED_SLUGS:
+        raise ValidationError(f"«{value}» là tên dành riêng, hãy chọn tên khác. / "
+                              f"“{value}” is a reserved name: choose another.", code="reserved")
+
+
 class Category(models.TextChoices):
     ADMINISTRATIVE = "administrative", _("Administrative")
     PLANNING = "planning", _("Planning")
@@ -45,7 +59,7 @@ class GeometryType(models.TextChoices):
 class Layer(models.Model):
     """One dataset in the catalog, vector or raster. Metadata only: features live in Feature."""
 
-    slug = models.SlugField(max_length=64, unique=True)
+    slug = models.SlugField(max_length=64, unique=True, validators=[validate_layer_slug])
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.VECTOR)
     title_vi = models.CharField(max_length=200)
     title_en = models.CharField(max_length=200)

@@ -4,7 +4,8 @@ from collections.abc import Callable, Sequence
 from django.db import connection, transaction
 from django.utils import timezone
 
-from layers.models import Layer
+from layers.errors import InvalidParameter
+from layers.models import RESERVED_SLUGS, Layer
 
 # Listeners called with (layer, changed_bounds) inside the writing transaction, before commit:
 # tiles/ registers its cache invalidation here, so a change is never visible with stale tiles.
@@ -26,6 +27,9 @@ def features_changed(*, layer: Layer, bounds: Sequence[tuple[float, float, float
 
 def layer_create(*, slug: str, title_vi: str, title_en: str, **fields) -> Layer:
     """A new catalog entry; fields are Layer's own (category, schema, style, is_public, …)."""
+    if slug in RESERVED_SLUGS:  # every loading door ends here: refused with a reason, not a model error
+        raise InvalidParameter(f"«{slug}» là tên dành riêng của nền tảng, hãy chọn tên lớp khác.",
+                               f"“{slug}” is a name the platform reserves: choose another layer name.", parameter="layer")
     layer = Layer(slug=slug, title_vi=title_vi, title_en=title_en, **fields)
     layer.full_clean(exclude=["extent"])
     layer.save()

@@ -4,8 +4,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from layers.errors import UnknownLayer
-from layers.models import Feature, LayerGrant
+from layers.errors import InvalidParameter, UnknownLayer
+from layers.models import RESERVED_SLUGS, Feature, Layer, LayerGrant
 from layers.schemas import PARCELS_SCHEMA, validate_properties
 from layers.selectors import layer_for, layers_visible_to
 from layers.services import layer_create, layer_refresh_stats
@@ -73,3 +73,13 @@ def test_properties_are_checked_against_the_schema():
     _, errors = validate_properties(PARCELS_SCHEMA, {"ward_code": "27088", "map_sheet": "mười", "parcel_no": 7,
                                                      "land_use": "XYZ", "legal_area": float("nan")})
     assert {e.field for e in errors} == {"map_sheet", "land_use", "legal_area"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("slug", sorted(RESERVED_SLUGS))
+def test_a_layer_cannot_take_a_name_a_route_uses(slug):
+    """/tiles/style.json, /tiles/preview, /tiles/raster/…: a layer so named would lose a door to the route."""
+    with pytest.raises(InvalidParameter) as refused:
+        layer_create(slug=slug, title_vi="x", title_en="x")
+    assert "dành riêng" in refused.value.message_vi and "reserves" in refused.value.message_en
+    assert not Layer.objects.filter(slug=slug).exists()
