@@ -2,16 +2,18 @@
 import json
 import re
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 from django.conf import settings
 from django.db import connection
 from django.http import QueryDict
+from django.urls import reverse
 from django.utils import timezone
 from psycopg2 import sql
 
 from layers.errors import InvalidParameter
 from layers.models import Layer
-from opendata import cql2, cql2_json
+from opendata import continuation, cql2, cql2_json
 from opendata.fields import hidden_to, layer_fields
 from opendata.params import (CRS84_URI, check_text, parse_bbox, parse_crs, parse_datetime_param, parse_field_list,
                              parse_int, supported_crs_uris)
@@ -38,15 +40,20 @@ CONFORMANCE = [
 ]
 # "after" is ours: next links carry the last id seen, so deep pages read on from it (keyset paging)
 # instead of skipping `offset` rows again; offset alone still works for clients that compute it.
+# "sig" is ours too: it signs a next link, so fair use counts following it by features (opendata.continuation).
 STANDARD_PARAMS = {"limit", "offset", "bbox", "bbox-crs", "crs", "filter", "filter-lang", "filter-crs",
-                   "sortby", "properties", "datetime", "f", "lang", "api_key", "after", "as_of"}
+                   "sortby", "properties", "datetime", "f", "lang", "api_key", "after", "as_of", continuation.PARAM}
 FILTER_LANGS = {"cql2-text": cql2.parse, "cql2-json": cql2_json.parse}  # both read into one AST
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
 
 
+DEFAULT_LIMIT = 10
+
+
 def max_limit() -> int:
+    """The server's largest page (announced as the OpenAPI limit's maximum; a larger limit is clamped to it)."""
     return int(getattr(settings, "OPENDATA_OGC_MAX_LIMIT", 10_000))
 
 
@@ -60,6 +67,7 @@ class ItemsRequest:
     query: FeatureQuery
     limit: int
     offset: int
+    clamped: bool = False  # the client asked for more than max_limit(): limit is the maximum
 
 
 def _type_schema(spec: dict) -> dict:
@@ -110,10 +118,14 @@ def parse_items(params: QueryDict, layer: Layer, user=None) -> ItemsRequest:
     )
     if params.get("after") and not q.sortby:
         q.after_id = parse_int(params["after"], parameter="after", default=0, minimum=0, maximum=2**63 - 1)
+    # OGC API – Features 1.0.1, /req/core/fc-limit-response-1: a limit above the maximum is not an error,
+    # the maximum is used instead (and the response says so: limitApplied, and links carry the maximum).
+    asked = parse_int(params.get("limit"), parameter="limit", default=DEFAULT_LIMIT, minimum=1, maximum=10**30)
     return ItemsRequest(
         query=q,
-        limit=parse_int(params.get("limit"), parameter="limit", default=10, minimum=1, maximum=max_limit()),
+        limit=min(asked, max_limit()),
         offset=parse_int(params.get("offset"), parameter="offset", default=0, minimum=0, maximum=10**9),
+        clamped=asked > max_limit(),
     )
 
 
@@ -170,14 +182,17 @@ def link(href: str, rel: str, type_: str, title: str = "") -> dict:
     return out
 
 
-def with_params(base: str, params: QueryDict, **changes) -> str:
-    """base?query with some parameters replaced (None removes one)."""
+def with_params(base: str, params: QueryDict, *, signed: bool = False, **changes) -> str:
+    """base?query with some parameters replaced (None removes one); signed: a continuation (opendata.continuation)."""
     merged = params.copy()
+    merged.pop(continuation.PARAM, None)  # only a link this server signs now carries a sig
     for key, value in changes.items():
         if value is None:
             merged.pop(key, None)
         else:
             merged[key] = str(value)
+    if signed:
+        merged = continuation.signed_params(base, merged)
     text = merged.urlencode(safe=",:/")
     return f"{base}?{text}" if text else base
 
@@ -221,7 +236,8 @@ def collection(root: str, layer: Layer) -> dict:
             link(f"{base}/items?f=html", "items", HTML, "Features (HTML)"),
             link(f"{base}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json",
                  "Queryables"),
-            link(f"/data/{layer.slug}.gpkg", "enclosure", "application/geopackage+sqlite3", "GeoPackage download"),
+            link(urljoin(root, reverse("opendata-download", kwargs={"layer": layer.slug, "fmt": "gpkg"})), "enclosure",
+                 "application/geopackage+sqlite3", "GeoPackage download"),
         ],
     }
 
@@ -257,6 +273,9 @@ def items_head(root: str, layer: Layer, req: ItemsRequest, params: QueryDict, re
     matched, estimated, counted = number_matched(req.query)
     req.query.after_id = after
     base = f"{root}collections/{layer.slug}/items"
+    if req.clamped:
+        params = params.copy()
+        params["limit"] = str(req.limit)
     links = [link(with_params(base, params, f="json"), "self", GEOJSON, "This page"),
              link(with_params(base, params, f="html"), "alternate", HTML, "This page as HTML"),
              link(f"{root}collections/{layer.slug}", "collection", JSON, layer.title)]
@@ -264,8 +283,8 @@ def items_head(root: str, layer: Layer, req: ItemsRequest, params: QueryDict, re
     more = req.offset + returned < matched if counted else returned == req.limit
     if more and returned:
         cursor = last_id if (last_id is not None and not req.query.sortby) else None
-        links.append(link(with_params(base, params, offset=req.offset + req.limit, after=cursor), "next", GEOJSON,
-                          "Next page"))
+        links.append(link(with_params(base, params, signed=True, offset=req.offset + req.limit, after=cursor), "next",
+                          GEOJSON, "Next page"))
     if req.offset > 0:
         links.append(link(with_params(base, params, offset=max(0, req.offset - req.limit), after=None), "prev",
                           GEOJSON, "Previous page"))
@@ -273,4 +292,6 @@ def items_head(root: str, layer: Layer, req: ItemsRequest, params: QueryDict, re
             "timeStamp": timezone.now().isoformat(timespec="seconds"), "links": links}
     if estimated:
         head["numberMatchedEstimated"] = True  # said so: the planner's estimate on a huge layer
+    if req.clamped:
+        head["limitApplied"] = req.limit  # said so: the server's maximum page, not the limit asked for
     return head
