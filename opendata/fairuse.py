@@ -21,7 +21,7 @@ from gisportal.errors import domain_error_response
 from layers.errors import DomainError, TooManyRequests
 from opendata import continuation
 from opendata.models import ApiToken, hash_key
-from opendata.ogc import DEFAULT_LIMIT, max_limit
+from opendata.ogc import default_limit, max_limit
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -162,7 +162,7 @@ def admit(request: HttpRequest, bucket: str = "api", cost: int = 1) -> tuple[int
 def admit_api(request: HttpRequest) -> tuple[int, int]:
     """A signed next link counts its features in the features bucket; any other request counts one request."""
     if continuation.is_continuation(request):
-        return admit(request, FEATURE_BUCKET, continuation.cost(request, DEFAULT_LIMIT, max_limit()))
+        return admit(request, FEATURE_BUCKET, continuation.cost(request, default_limit(), max_limit()))
     return admit(request)
 
 

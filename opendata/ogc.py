@@ -17,6 +17,7 @@ from opendata import continuation, cql2, cql2_json
 from opendata.fields import hidden_to, layer_fields
 from opendata.params import (CRS84_URI, check_text, parse_bbox, parse_crs, parse_datetime_param, parse_field_list,
                              parse_int, supported_crs_uris)
+from layers.params import MAX_NUMBER_LENGTH
 from layers.querystring import check_single_values
 from opendata.query import FeatureQuery, count_sql
 
@@ -49,12 +50,14 @@ JSON = "application/json"
 HTML = "text/html"
 
 
-DEFAULT_LIMIT = 10
-
-
 def max_limit() -> int:
     """The server's largest page (announced as the OpenAPI limit's maximum; a larger limit is clamped to it)."""
     return int(getattr(settings, "OPENDATA_OGC_MAX_LIMIT", 10_000))
+
+
+def default_limit() -> int:
+    """The page size when a request names none: 10, as OGC API – Features' example (never above the maximum)."""
+    return min(10, max_limit())
 
 
 def exact_count_max() -> int:
@@ -120,13 +123,20 @@ def parse_items(params: QueryDict, layer: Layer, user=None) -> ItemsRequest:
         q.after_id = parse_int(params["after"], parameter="after", default=0, minimum=0, maximum=2**63 - 1)
     # OGC API – Features 1.0.1, /req/core/fc-limit-response-1: a limit above the maximum is not an error,
     # the maximum is used instead (and the response says so: limitApplied, and links carry the maximum).
-    asked = parse_int(params.get("limit"), parameter="limit", default=DEFAULT_LIMIT, minimum=1, maximum=10**30)
+    asked = _limit(params.get("limit"))
     return ItemsRequest(
         query=q,
         limit=min(asked, max_limit()),
         offset=parse_int(params.get("offset"), parameter="offset", default=0, minimum=0, maximum=10**9),
         clamped=asked > max_limit(),
     )
+
+
+def _limit(raw: str | None) -> int:
+    """The limit asked for, any size: digits beyond int64 (up to the length cap) are just above the maximum."""
+    if raw and 19 < len(raw) <= MAX_NUMBER_LENGTH and raw.isascii() and raw.isdigit():
+        raw = str(max_limit() + 1)
+    return parse_int(raw, parameter="limit", default=default_limit(), minimum=1, maximum=2**63 - 1)
 
 
 _SORT_SIGNED = re.compile(r"([+-]?)(\w+)")

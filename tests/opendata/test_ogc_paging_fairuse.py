@@ -103,3 +103,20 @@ def test_a_changed_next_link_is_a_distinct_request(client, low_limits, big, tamp
     assert response.status_code in (200, 400)
     assert response["X-RateLimit-Limit"] == str(REQUESTS)  # counted in the request budget, not by features
     assert int(response["X-RateLimit-Remaining"]) == REQUESTS - 2
+
+
+@needs_gdal
+@pytest.mark.django_db(transaction=True)
+def test_gdal_with_a_token_in_the_address_or_a_header_counts_on_the_token(live_server, low_limits, big,
+                                                                          django_user_model):
+    from opendata.models import RateCounter
+    from opendata.services import api_token_create
+
+    token, key = api_token_create(user=django_user_model.objects.create_user("dev", password="x"), name="GDAL")
+    data = json.loads(gdal("ogr2ogr", "-f", "GeoJSON", "/vsistdout/", f"OAPIF:{live_server.url}/ogc?api_key={key}",
+                           "wells-big"))
+    assert len(data["features"]) == FEATURES
+    gdal("ogrinfo", "-ro", "-so", "--config", "GDAL_HTTP_HEADERS", f"Authorization: Bearer {key}",
+         f"OAPIF:{live_server.url}/ogc", "wells-big")
+    keys = set(RateCounter.objects.values_list("key", flat=True))
+    assert keys == {f"t:{token.pk}", f"features|t:{token.pk}"}  # never counted on the IP
