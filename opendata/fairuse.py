@@ -161,7 +161,7 @@ def admit(request: HttpRequest, bucket: str = "api", cost: int = 1) -> tuple[int
 
 def admit_api(request: HttpRequest) -> tuple[int, int]:
     """A signed next link counts its features in the features bucket; any other request counts one request."""
-    if continuation.is_continuation(request):
+    if continuation.read(request) is not None:
         return admit(request, FEATURE_BUCKET, continuation.cost(request, default_limit(), max_limit()))
     return admit(request)
 

@@ -192,8 +192,8 @@ def link(href: str, rel: str, type_: str, title: str = "") -> dict:
     return out
 
 
-def with_params(base: str, params: QueryDict, *, signed: bool = False, **changes) -> str:
-    """base?query with some parameters replaced (None removes one); signed: a continuation (opendata.continuation)."""
+def with_params(base: str, params: QueryDict, *, signed: bool = False, matched: int | None = None, **changes) -> str:
+    """base?query with some parameters replaced (None removes one); signed: a continuation carrying matched."""
     merged = params.copy()
     merged.pop(continuation.PARAM, None)  # only a link this server signs now carries a sig
     for key, value in changes.items():
@@ -202,7 +202,7 @@ def with_params(base: str, params: QueryDict, *, signed: bool = False, **changes
         else:
             merged[key] = str(value)
     if signed:
-        merged = continuation.signed_params(base, merged)
+        merged = continuation.signed_params(base, merged, matched)
     text = merged.urlencode(safe=",:/")
     return f"{base}?{text}" if text else base
 
@@ -275,13 +275,25 @@ def queryables(root: str, layer: Layer, user=None) -> dict:
     }
 
 
-def items_head(root: str, layer: Layer, req: ItemsRequest, params: QueryDict, returned: int,
-               last_id: int | None = None) -> dict:
-    """Everything of an items response except the features: counts and paging links."""
+def _matched(req: ItemsRequest, known: int | None) -> tuple[int, bool, bool]:
+    """(numberMatched, estimated, counted now): the count a signed next link carries, or a fresh one."""
+    if known is not None:
+        return known, False, False
     after = req.query.after_id
     req.query.after_id = None  # numberMatched counts the whole result, not what follows the cursor
-    matched, estimated, counted = number_matched(req.query)
-    req.query.after_id = after
+    try:
+        return number_matched(req.query)
+    finally:
+        req.query.after_id = after
+
+
+def items_head(root: str, layer: Layer, req: ItemsRequest, params: QueryDict, returned: int,
+               last_id: int | None = None, known_matched: int | None = None) -> dict:
+    """Everything of an items response except the features: counts and paging links.
+
+    known_matched: the numberMatched a signed next link carried (opendata.continuation), not counted again.
+    """
+    matched, estimated, counted = _matched(req, known_matched)
     base = f"{root}collections/{layer.slug}/items"
     if req.clamped:
         params = params.copy()
@@ -293,8 +305,9 @@ def items_head(root: str, layer: Layer, req: ItemsRequest, params: QueryDict, re
     more = req.offset + returned < matched if counted else returned == req.limit
     if more and returned:
         cursor = last_id if (last_id is not None and not req.query.sortby) else None
-        links.append(link(with_params(base, params, signed=True, offset=req.offset + req.limit, after=cursor), "next",
-                          GEOJSON, "Next page"))
+        # Only keyset links are signed: a sorted deep page re-sorts the result, so it counts as a request.
+        links.append(link(with_params(base, params, signed=cursor is not None, matched=None if estimated else matched,
+                                      offset=req.offset + req.limit, after=cursor), "next", GEOJSON, "Next page"))
     if req.offset > 0:
         links.append(link(with_params(base, params, offset=max(0, req.offset - req.limit), after=None), "prev",
                           GEOJSON, "Previous page"))
