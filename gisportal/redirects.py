@@ -12,8 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
 # Machine APIs whose clients build paths by string concatenation (`{root}/collections`, `{root}/`): each of
-# their paths is served as it is, with or without the trailing slash, instead of a redirect.
-SLASH_AGNOSTIC_PREFIXES = ("/ogc",)
+# their paths is served as it is, with or without the trailing slash, instead of a redirect (a path routed
+# neither way stays a 404).
+SLASH_AGNOSTIC_PREFIXES = ("/ogc", "/ows")
 
 
 class AbsoluteRedirectMiddleware:
