@@ -75,7 +75,8 @@ def docs(request: HttpRequest) -> HttpResponse:
     """A page for humans: what the API offers, with curl, Python and JavaScript examples."""
     layers = list(_vector_layers(request))
     example = layers[0].slug if layers else "parcels"
-    return render(request, "opendata/ogc_docs.html", {"root": _root(request), "example": example, "layers": layers})
+    return render(request, "opendata/ogc_docs.html", {"root": _root(request), "example": example, "layers": layers,
+                                                      "max_limit": ogc.max_limit()})
 
 
 def _vector_layers(request: HttpRequest):

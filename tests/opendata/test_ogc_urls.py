@@ -101,3 +101,5 @@ def test_a_limit_above_the_maximum_is_clamped_and_said(client, parcels, settings
                  ["parameters"] if p["name"] == "limit")
     assert limit["schema"]["maximum"] == 3 and limit["schema"]["default"] == 3
     assert client.get("/ogc/collections/parcels/items", HTTP_ACCEPT="application/geo+json").json()["numberReturned"] == 3
+    docs = client.get("/ogc/docs").content.decode()
+    assert "Mỗi trang tối đa 3 đối tượng" in docs and "At most 3 features a page" in docs
