@@ -147,8 +147,8 @@ def admit(request: HttpRequest, bucket: str = "api", cost: int = 1) -> tuple[int
     limit = token if raised else anon
     count, reset = hit(key if bucket == "api" else f"{bucket}|{key}", window, cost)
     if count > limit:
-        what_vi, what_en = ("đối tượng đọc theo trang", "features read page by page") if bucket == FEATURE_BUCKET \
-            else ("yêu cầu", "requests")
+        what_vi, what_en = (("đối tượng đọc theo trang", "features read page by page") if bucket == FEATURE_BUCKET
+                            else ("yêu cầu", "requests"))
         raise RateLimited(
             f"Quá nhiều {what_vi}: tối đa {limit} mỗi {window} giây. Vui lòng thử lại sau {reset} giây"
             f"{'' if raised else ', hoặc dùng mã API để được hạn mức cao hơn'}.",
