@@ -36,6 +36,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "gisportal.redirects.AbsoluteRedirectMiddleware",  # first: every redirect below it gets an absolute Location
+    "gisportal.redirects.SlashAgnosticMiddleware",  # /ogc and /ogc/ (and every API path) without a redirect
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

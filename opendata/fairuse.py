@@ -3,6 +3,9 @@
 Counters live in a database table (one upsert per request), so the limit holds across gunicorn
 workers, where a per-process cache would multiply it. Doors that cost more per request (search,
 click-to-see, history and diff) count in their own bucket with lower limits, never above the API's.
+Following a next link the server signed (opendata.continuation) counts features, not requests, in the
+`features` bucket: one client reads a whole collection page by page, while distinct requests (a flood)
+are limited as before.
 """
 import functools
 import random
@@ -16,7 +19,9 @@ from django.utils import timezone
 from gisportal.env import env_int
 from gisportal.errors import domain_error_response
 from layers.errors import DomainError, TooManyRequests
+from opendata import continuation
 from opendata.models import ApiToken, hash_key
+from opendata.ogc import default_limit, max_limit
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -43,6 +48,10 @@ BUCKETS = {
     "search": (120, 1200),  # search box and click-to-see: 0.1-1 s of database time each
     "history": (60, 600),  # feature history, layer diff pages
 }
+# Features per window read by following signed next links: counted apart from requests, not capped by them.
+# 100,000 is 10,000 of GDAL's 10-feature pages a minute, more than one sequential reader asks for.
+FEATURE_BUCKET = "features"
+FEATURE_LIMITS = (100_000, 1_000_000)
 
 
 def _setting(name: str, default: int) -> int:
@@ -54,6 +63,9 @@ def limits(bucket: str = "api") -> tuple[int, int, int]:
     """(anonymous per window, token per window, window seconds) of a bucket, from settings or the environment."""
     anon, token, window = (_setting("OPENDATA_RATE_ANON", 300), _setting("OPENDATA_RATE_TOKEN", 3000),
                            _setting("OPENDATA_RATE_WINDOW", 60))
+    if bucket == FEATURE_BUCKET:
+        return (_setting("OPENDATA_RATE_FEATURES_ANON", FEATURE_LIMITS[0]),
+                _setting("OPENDATA_RATE_FEATURES_TOKEN", FEATURE_LIMITS[1]), window)
     if bucket in BUCKETS:
         name, (anon_default, token_default) = f"OPENDATA_RATE_{bucket.upper()}", BUCKETS[bucket]
         anon = min(anon, _setting(f"{name}_ANON", anon_default))
@@ -87,17 +99,17 @@ def caller_key(request: HttpRequest) -> tuple[str, bool]:
     return f"ip:{ip[:100]}", False
 
 
-def hit(key: str, window_seconds: int) -> tuple[int, int]:
-    """Counts one request; (count in this window, seconds until it ends)."""
+def hit(key: str, window_seconds: int, cost: int = 1) -> tuple[int, int]:
+    """Counts one request (`cost` units of it); (count in this window, seconds until it ends)."""
     now = time.time()
     window = int(now // window_seconds)
     with transaction.atomic(), connection.cursor() as cursor:
         # A lost count after a crash is harmless: do not wait for the WAL flush on every request.
         cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute(
-            "INSERT INTO opendata_ratecounter (key, slot, count) VALUES (%s, %s, 1) "
-            "ON CONFLICT (key, slot) DO UPDATE SET count = opendata_ratecounter.count + 1 RETURNING count",
-            [key, window],
+            "INSERT INTO opendata_ratecounter (key, slot, count) VALUES (%s, %s, %s) "
+            "ON CONFLICT (key, slot) DO UPDATE SET count = opendata_ratecounter.count + EXCLUDED.count RETURNING count",
+            [key, window, cost],
         )
         count = cursor.fetchone()[0]
         if random.random() < 0.01:  # now and then, forget old windows
@@ -128,21 +140,30 @@ def public_api(view):
     return wrapper
 
 
-def admit(request: HttpRequest, bucket: str = "api") -> tuple[int, int]:
-    """Counts this request in its bucket: (limit, remaining); RateLimited (429, Retry-After) past the limit."""
+def admit(request: HttpRequest, bucket: str = "api", cost: int = 1) -> tuple[int, int]:
+    """Counts this request (cost units) in its bucket: (limit, remaining); RateLimited (429, Retry-After) past it."""
     key, raised = caller_key(request)
     anon, token, window = limits(bucket)
     limit = token if raised else anon
-    count, reset = hit(key if bucket == "api" else f"{bucket}|{key}", window)
+    count, reset = hit(key if bucket == "api" else f"{bucket}|{key}", window, cost)
     if count > limit:
+        what_vi, what_en = (("đối tượng đọc theo trang", "features read page by page") if bucket == FEATURE_BUCKET
+                            else ("yêu cầu", "requests"))
         raise RateLimited(
-            f"Quá nhiều yêu cầu: tối đa {limit} mỗi {window} giây. Vui lòng thử lại sau {reset} giây"
+            f"Quá nhiều {what_vi}: tối đa {limit} mỗi {window} giây. Vui lòng thử lại sau {reset} giây"
             f"{'' if raised else ', hoặc dùng mã API để được hạn mức cao hơn'}.",
-            f"Too many requests: at most {limit} per {window} s. Please try again in {reset} s"
+            f"Too many {what_en}: at most {limit} per {window} s. Please try again in {reset} s"
             f"{'' if raised else ', or use an API token for a higher limit'}.",
             limit=limit, retry_after=reset,
         )
     return limit, max(0, limit - count)
+
+
+def admit_api(request: HttpRequest) -> tuple[int, int]:
+    """A signed next link counts its features in the features bucket; any other request counts one request."""
+    if continuation.read(request) is not None:
+        return admit(request, FEATURE_BUCKET, continuation.cost(request, default_limit(), max_limit()))
+    return admit(request)
 
 
 def _rate_headers(response: HttpResponse, limit: int, remaining: int) -> HttpResponse:
@@ -153,7 +174,7 @@ def _rate_headers(response: HttpResponse, limit: int, remaining: int) -> HttpRes
 
 def _limited(view, request: HttpRequest, *args, **kwargs) -> HttpResponse:
     try:
-        limit, remaining = admit(request)
+        limit, remaining = admit_api(request)
     except RateLimited as error:
         return _rate_headers(domain_error_response(request, error), error.limit, 0)
     except DomainError as error:

@@ -2,19 +2,23 @@
 import json
 import re
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 from django.conf import settings
 from django.db import connection
 from django.http import QueryDict
+from django.urls import reverse
 from django.utils import timezone
 from psycopg2 import sql
 
 from layers.errors import InvalidParameter
 from layers.models import Layer
-from opendata import cql2, cql2_json
+from opendata import continuation, cql2, cql2_json
 from opendata.fields import hidden_to, layer_fields
+from opendata.filecrs import api_crs_note
 from opendata.params import (CRS84_URI, check_text, parse_bbox, parse_crs, parse_datetime_param, parse_field_list,
                              parse_int, supported_crs_uris)
+from layers.params import MAX_NUMBER_LENGTH
 from layers.querystring import check_single_values
 from opendata.query import FeatureQuery, count_sql
 from tiles.ogc_tiles import CONFORMANCE as OGC_TILES_CONFORMANCE
@@ -40,8 +44,9 @@ CONFORMANCE = [
 ]
 # "after" is ours: next links carry the last id seen, so deep pages read on from it (keyset paging)
 # instead of skipping `offset` rows again; offset alone still works for clients that compute it.
+# "sig" is ours too: it signs a next link, so fair use counts following it by features (opendata.continuation).
 STANDARD_PARAMS = {"limit", "offset", "bbox", "bbox-crs", "crs", "filter", "filter-lang", "filter-crs",
-                   "sortby", "properties", "datetime", "f", "lang", "api_key", "after", "as_of"}
+                   "sortby", "properties", "datetime", "f", "lang", "api_key", "after", "as_of", continuation.PARAM}
 FILTER_LANGS = {"cql2-text": cql2.parse, "cql2-json": cql2_json.parse}  # both read into one AST
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -49,7 +54,13 @@ HTML = "text/html"
 
 
 def max_limit() -> int:
+    """The server's largest page (announced as the OpenAPI limit's maximum; a larger limit is clamped to it)."""
     return int(getattr(settings, "OPENDATA_OGC_MAX_LIMIT", 10_000))
+
+
+def default_limit() -> int:
+    """The page size when a request names none: 10, as OGC API – Features' example (never above the maximum)."""
+    return min(10, max_limit())
 
 
 def exact_count_max() -> int:
@@ -62,6 +73,7 @@ class ItemsRequest:
     query: FeatureQuery
     limit: int
     offset: int
+    clamped: bool = False  # the client asked for more than max_limit(): limit is the maximum
 
 
 def _type_schema(spec: dict) -> dict:
@@ -112,11 +124,22 @@ def parse_items(params: QueryDict, layer: Layer, user=None) -> ItemsRequest:
     )
     if params.get("after") and not q.sortby:
         q.after_id = parse_int(params["after"], parameter="after", default=0, minimum=0, maximum=2**63 - 1)
+    # OGC API – Features 1.0.1, /req/core/fc-limit-response-1: a limit above the maximum is not an error,
+    # the maximum is used instead (and the response says so: limitApplied, and links carry the maximum).
+    asked = _limit(params.get("limit"))
     return ItemsRequest(
         query=q,
-        limit=parse_int(params.get("limit"), parameter="limit", default=10, minimum=1, maximum=max_limit()),
+        limit=min(asked, max_limit()),
         offset=parse_int(params.get("offset"), parameter="offset", default=0, minimum=0, maximum=10**9),
+        clamped=asked > max_limit(),
     )
+
+
+def _limit(raw: str | None) -> int:
+    """The limit asked for, any size: digits beyond int64 (up to the length cap) are just above the maximum."""
+    if raw and 19 < len(raw) <= MAX_NUMBER_LENGTH and raw.isascii() and raw.isdigit():
+        raw = str(max_limit() + 1)
+    return parse_int(raw, parameter="limit", default=default_limit(), minimum=1, maximum=2**63 - 1)
 
 
 _SORT_SIGNED = re.compile(r"([+-]?)(\w+)")
@@ -172,14 +195,17 @@ def link(href: str, rel: str, type_: str, title: str = "") -> dict:
     return out
 
 
-def with_params(base: str, params: QueryDict, **changes) -> str:
-    """base?query with some parameters replaced (None removes one)."""
+def with_params(base: str, params: QueryDict, *, signed: bool = False, matched: int | None = None, **changes) -> str:
+    """base?query with some parameters replaced (None removes one); signed: a continuation carrying matched."""
     merged = params.copy()
+    merged.pop(continuation.PARAM, None)  # only a link this server signs now carries a sig
     for key, value in changes.items():
         if value is None:
             merged.pop(key, None)
         else:
             merged[key] = str(value)
+    if signed:
+        merged = continuation.signed_params(base, merged, matched)
     text = merged.urlencode(safe=",:/")
     return f"{base}?{text}" if text else base
 
@@ -221,6 +247,8 @@ def collection(root: str, layer: Layer) -> dict:
         "extent": {"spatial": {"bbox": [extent], "crs": CRS84_URI}},
         "crs": supported_crs_uris(),
         "storageCrs": CRS84_URI,
+        # VN-2000 items carry coordinates and the EPSG code, not the official shift: say which files do.
+        "crsNote": api_crs_note(),
         "links": [
             link(base, "self", JSON, layer.title),
             link(f"{base}?f=html", "alternate", HTML, layer.title),
@@ -228,7 +256,8 @@ def collection(root: str, layer: Layer) -> dict:
             link(f"{base}/items?f=html", "items", HTML, "Features (HTML)"),
             link(f"{base}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json",
                  "Queryables"),
-            link(f"/data/{layer.slug}.gpkg", "enclosure", "application/geopackage+sqlite3", "GeoPackage download"),
+            link(urljoin(root, reverse("opendata-download", kwargs={"layer": layer.slug, "fmt": "gpkg"})), "enclosure",
+                 "application/geopackage+sqlite3", "GeoPackage download"),
             link(f"{base}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", JSON, "Vector tiles"),
             *([link(f"{root}styles/{layer.slug}?f=mapbox", "http://www.opengis.net/def/rel/ogc/1.0/styles",
                     "application/vnd.mapbox.style+json", "MapLibre style")] if layer.is_public else []),
@@ -259,14 +288,29 @@ def queryables(root: str, layer: Layer, user=None) -> dict:
     }
 
 
-def items_head(root: str, layer: Layer, req: ItemsRequest, params: QueryDict, returned: int,
-               last_id: int | None = None) -> dict:
-    """Everything of an items response except the features: counts and paging links."""
+def _matched(req: ItemsRequest, known: int | None) -> tuple[int, bool, bool]:
+    """(numberMatched, estimated, counted now): the count a signed next link carries, or a fresh one."""
+    if known is not None:
+        return known, False, False
     after = req.query.after_id
     req.query.after_id = None  # numberMatched counts the whole result, not what follows the cursor
-    matched, estimated, counted = number_matched(req.query)
-    req.query.after_id = after
+    try:
+        return number_matched(req.query)
+    finally:
+        req.query.after_id = after
+
+
+def items_head(root: str, layer: Layer, req: ItemsRequest, params: QueryDict, returned: int,
+               last_id: int | None = None, known_matched: int | None = None) -> dict:
+    """Everything of an items response except the features: counts and paging links.
+
+    known_matched: the numberMatched a signed next link carried (opendata.continuation), not counted again.
+    """
+    matched, estimated, counted = _matched(req, known_matched)
     base = f"{root}collections/{layer.slug}/items"
+    if req.clamped:
+        params = params.copy()
+        params["limit"] = str(req.limit)
     links = [link(with_params(base, params, f="json"), "self", GEOJSON, "This page"),
              link(with_params(base, params, f="html"), "alternate", HTML, "This page as HTML"),
              link(f"{root}collections/{layer.slug}", "collection", JSON, layer.title)]
@@ -274,8 +318,9 @@ def items_head(root: str, layer: Layer, req: ItemsRequest, params: QueryDict, re
     more = req.offset + returned < matched if counted else returned == req.limit
     if more and returned:
         cursor = last_id if (last_id is not None and not req.query.sortby) else None
-        links.append(link(with_params(base, params, offset=req.offset + req.limit, after=cursor), "next", GEOJSON,
-                          "Next page"))
+        # Only keyset links are signed: a sorted deep page re-sorts the result, so it counts as a request.
+        links.append(link(with_params(base, params, signed=cursor is not None, matched=None if estimated else matched,
+                                      offset=req.offset + req.limit, after=cursor), "next", GEOJSON, "Next page"))
     if req.offset > 0:
         links.append(link(with_params(base, params, offset=max(0, req.offset - req.limit), after=None), "prev",
                           GEOJSON, "Previous page"))
@@ -283,4 +328,6 @@ def items_head(root: str, layer: Layer, req: ItemsRequest, params: QueryDict, re
             "timeStamp": timezone.now().isoformat(timespec="seconds"), "links": links}
     if estimated:
         head["numberMatchedEstimated"] = True  # said so: the planner's estimate on a huge layer
+    if req.clamped:
+        head["limitApplied"] = req.limit  # said so: the server's maximum page, not the limit asked for
     return head

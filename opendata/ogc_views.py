@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from layers.errors import InvalidParameter, NotFound
 from layers.selectors import layer_for, layers_visible_to
-from opendata import ogc, seek
+from opendata import continuation, ogc, seek
 from opendata.fairuse import public_api
 from layers.personal import personal_fields
 from opendata.fields import hidden_to
@@ -75,7 +75,8 @@ def docs(request: HttpRequest) -> HttpResponse:
     """A page for humans: what the API offers, with curl, Python and JavaScript examples."""
     layers = list(_vector_layers(request))
     example = layers[0].slug if layers else "parcels"
-    return render(request, "opendata/ogc_docs.html", {"root": _root(request), "example": example, "layers": layers})
+    return render(request, "opendata/ogc_docs.html", {"root": _root(request), "example": example, "layers": layers,
+                                                      "max_limit": ogc.max_limit()})
 
 
 def _vector_layers(request: HttpRequest):
@@ -121,7 +122,9 @@ def items(request: HttpRequest, collection_id: str) -> HttpResponse:
     last_id = _last_id(rows)
     if len(rows) == req.limit:
         seek.remember(req.query, req.offset + req.limit, last_id)
-    head = ogc.items_head(_root(request), layer, req, request.GET, len(rows), last_id)
+    follows = continuation.read(request)  # a signed next link carries the sequence's numberMatched
+    head = ogc.items_head(_root(request), layer, req, request.GET, len(rows), last_id,
+                          known_matched=follows.matched if follows else None)
     if html:
         features = [json.loads(row) for row in rows]
         return render(request, "opendata/ogc_items.html", {

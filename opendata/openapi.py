@@ -1,5 +1,5 @@
 """The OpenAPI 3.0 description of /ogc/ (service-desc), generated from the same lists the views use."""
-from opendata.ogc import CONFORMANCE, max_limit
+from opendata.ogc import CONFORMANCE, default_limit, max_limit
 from opendata.params import supported_crs_uris
 
 
@@ -20,7 +20,9 @@ def openapi_document(root: str, collection_ids: list[str]) -> dict:
     not_found = {"description": "No such collection or feature", "content": error["content"]}
     items_params = [
         collection_id, f,
-        _param("limit", "query", "Features per page", {"type": "integer", "minimum": 1, "maximum": max_limit(), "default": 10}),
+        _param("limit", "query", f"Features per page; the server's maximum is {max_limit()}, a larger limit is not an "
+               "error but is clamped to it (the response then says limitApplied)",
+               {"type": "integer", "minimum": 1, "maximum": max_limit(), "default": default_limit()}),
         _param("offset", "query", "Features to skip", {"type": "integer", "minimum": 0, "default": 0}),
         _param("bbox", "query", "minx,miny,maxx,maxy in bbox-crs (west > east crosses the antimeridian)",
                {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}, style="form", explode=False),

@@ -98,7 +98,7 @@ def _revert_form(cell: Cell, key: str, *, outside: bool) -> None:
     path = f"/history/{cell.slug}/{cell.id(key)}/revert/"
     done, response = _write(cell, "POST-FORM", path, body, ok=302, outside=outside, html=True)
     if done:
-        assert response["Location"] == f"/history/{cell.slug}/{cell.id(key)}/", cell.name
+        assert response["Location"] == f"http://testserver/history/{cell.slug}/{cell.id(key)}/", cell.name
         assert Feature.objects.get(pk=cell.id(key)).version == int(body["expected_version"]) + 1, cell.name
 
 
@@ -127,5 +127,5 @@ def door_run_revert_page(cell: Cell) -> None:
     path = f"/ingest/runs/{cell.sw.run_id}/revert/"
     done, response = _write(cell, "POST-FORM", path, {}, ok=302, outside=True, html=True)
     if done:
-        assert response["Location"] == f"/ingest/runs/{cell.sw.run_id}/", cell.name
+        assert response["Location"] == f"http://testserver/ingest/runs/{cell.sw.run_id}/", cell.name
     _run_reverted(cell, done)

@@ -42,6 +42,7 @@ _app = QgsApplication([], False)
 _app.initQgis()
 def emit(value):
     sys.stdout.write("\\n@@QGIS@@" + json.dumps(value) + "\\n")
+    sys.stdout.flush()  # a crash in QGIS's teardown (exit -11 with layers alive) must not lose the answer
 """
 
 

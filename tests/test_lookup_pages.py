@@ -26,7 +26,7 @@ def test_lookup_by_former_ward_without_diacritics_redirects_to_the_parcel(client
     ward = ward_by_code(None, parcel.properties["ward_code"])
     response = client.get(reverse("lookup"), {"ward": fold(ward.name), "sheet": parcel.properties["map_sheet"],
                                               "parcel": parcel.properties["parcel_no"]})
-    assert response.status_code == 302 and response["Location"] == _url(parcel)
+    assert response.status_code == 302 and response["Location"] == "http://testserver" + _url(parcel)
 
 
 def test_parcel_page_shows_zones_adding_up_to_the_area(client, parcel):

@@ -73,7 +73,7 @@ def test_queued_run_runs_in_process_and_shows_its_report(admin_client, parcels_g
     with parcels_gpkg.open("rb") as handle, django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post("/ingest/", {"file": handle, "layer": "parcels", "mode": "replace", "max_rejects": 0})
     run = IngestRun.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"/ingest/runs/{run.pk}/"
+    assert response.status_code == 302 and response["Location"] == f"http://testserver/ingest/runs/{run.pk}/"
     assert run.status == "queued" and started == [run.pk]
     page = admin_client.get(f"/ingest/runs/{run.pk}/").content.decode()
     assert 'http-equiv="refresh"' in page

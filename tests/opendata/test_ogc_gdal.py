@@ -1,21 +1,12 @@
 """GDAL's OAPIF driver (gdal-bin's ogrinfo/ogr2ogr) reads every collection from a live server."""
 import json
-import os
-import shutil
-import subprocess
 
 import pytest
 from django.db import connection
 
-pytestmark = [pytest.mark.django_db(transaction=True),
-              pytest.mark.skipif(not shutil.which("ogr2ogr"), reason="gdal-bin is not installed")]
+from tests.clients import gdal, needs_gdal
 
-
-def gdal(*args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CPL_", "GDAL_"))}
-    result = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+pytestmark = [pytest.mark.django_db(transaction=True), needs_gdal]
 
 
 def read(url: str, layer: str, *extra: str) -> dict:
@@ -42,3 +33,10 @@ def test_ogr_reads_every_collection_with_sql_counts(live_server, parcels, points
     assert len(data["features"]) == 3
     info = gdal("ogrinfo", "-ro", "-so", f"OAPIF:{url}", "parcels")
     assert "Feature Count: 5" in info
+
+
+def test_ogr_opens_the_documented_address_without_and_with_slash(live_server, parcels, secret):
+    for url in (f"{live_server.url}/ogc", f"{live_server.url}/ogc/"):
+        listing = gdal("ogrinfo", "-ro", "-q", f"OAPIF:{url}")
+        assert "parcels" in listing and "secret" not in listing, url
+        assert len(read(url, "parcels")["features"]) == 5, url

@@ -176,8 +176,6 @@ def test_download_pages_explain_what_each_format_carries(client, parcels, url):
     assert "feature_id" in page
 
 
-def test_api_note_for_the_collection_document():
-    from opendata.filecrs import api_crs_note
-
-    note = api_crs_note()
+def test_the_collection_document_says_which_files_carry_the_official_shift(client, parcels):
+    note = client.get("/ogc/collections/parcels", HTTP_ACCEPT="application/json").json()["crsNote"]
     assert note["vi"].startswith("OGC API") and "EPSG:6960" in note["en"] and ".gpkg" in note["en"]
