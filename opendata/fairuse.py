@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from gisportal import cors
 from gisportal.env import env_int
 from gisportal.errors import domain_error_response
 from layers.errors import DomainError, TooManyRequests
@@ -23,11 +24,6 @@ from opendata import continuation
 from opendata.models import ApiToken, hash_key
 from opendata.ogc import default_limit, max_limit
 
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "Content-Crs, Content-Disposition, Link, Retry-After, "
-                                     "X-RateLimit-Limit, X-RateLimit-Remaining, OGC-NumberMatched-Estimated",
-}
 
 
 class InvalidToken(DomainError):
@@ -123,18 +119,13 @@ def public_api(view):
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method == "OPTIONS":
-            response = HttpResponse(status=204)
-            response["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
-            response["Access-Control-Allow-Headers"] = "Accept, Authorization, X-API-Key"
-            response["Access-Control-Max-Age"] = "86400"
+            response = cors.preflight()
         elif request.method not in ("GET", "HEAD"):
             response = HttpResponse(status=405)
             response["Allow"] = "GET, HEAD, OPTIONS"
         else:
             response = _limited(view, request, *args, **kwargs)
-        for name, value in CORS_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+        return cors.add_headers(response)
 
     wrapper.allowed_methods = ("GET", "HEAD", "OPTIONS")  # read by gisportal.errors.MethodMiddleware
     return wrapper

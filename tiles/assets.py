@@ -8,7 +8,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from layers.errors import NotFound
-from tiles.cors import open_cors
+from gisportal.cors import open_cors
 
 FONT = "DejaVu Sans"  # the one fontstack the styles use (DejaVu fonts licence, see static/vendor/VERSIONS.md)
 GLYPHS_DIR = Path(settings.BASE_DIR) / "static" / "vendor" / "glyphs-dejavu-sans-2.37"

@@ -1,6 +1,6 @@
 """OGC API – Tiles and Styles at /ogc/ (routes in opendata/urls.py): parse, ask tiles/ and layers/, render.
 
-Every answer is open to other origins (tiles.cors). A restricted layer answers exactly as a layer that does
+Every answer is open to other origins (gisportal.cors). A restricted layer answers exactly as a layer that does
 not exist for whoever may not see it (tile_source / tile_layers: the selectors' can_view, as on /tiles/).
 """
 from django.contrib.auth.models import AnonymousUser
@@ -13,7 +13,7 @@ from layers.errors import InvalidParameter, UnknownLayer
 from layers.selectors import layers_visible_to
 from tiles import maplibre_style, ogc_tiles
 from tiles.coords import parse_tile
-from tiles.cors import open_cors
+from gisportal.cors import open_cors
 from tiles.ogc_tiles import Tileset, check_tms
 from tiles.services import tile_source
 from tiles.views import serve_raster_tile, serve_vector_tile

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_safe
 from layers.history import parse_moment
 from layers.selectors import layer_for
 from tiles import conf, raster_service, tilejson
-from tiles.cors import open_cors
+from gisportal.cors import open_cors
 from tiles.cache import CachedTile
 from tiles.coords import Tile, parse_tile
 from tiles.services import past_vector_tile, raster_layer, tile_layers, vector_tile

@@ -1,9 +1,8 @@
-"""CORS for the tile doors (tiles, TileJSON, styles, glyphs, sprite, OGC API – Tiles): any origin may read
-them, as MapLibre, OpenLayers or QGIS Web clients do from their own sites.
+"""The one CORS policy of the public doors (tiles, TileJSON, styles, glyphs, sprite, OGC API, downloads, DCAT,
+/ows): any origin may read them, as MapLibre, OpenLayers, QGIS Web clients and other agencies' portals do.
 
-Never Access-Control-Allow-Credentials: a cross-origin read is always anonymous, so a restricted tile a
+Never Access-Control-Allow-Credentials: a cross-origin read is always anonymous, so a restricted layer a
 signed-in user could see here is not readable by another site in their name (it answers 404 there).
-The same policy as opendata.fairuse.CORS_HEADERS (the OGC API and downloads); tiles may not import opendata.
 """
 import functools
 
@@ -15,16 +14,25 @@ from layers.errors import DomainError
 METHODS = ("GET", "HEAD", "OPTIONS")
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
-    # ETag and Content-Encoding let a client revalidate and size what it cached.
-    "Access-Control-Expose-Headers": "ETag, Content-Encoding, Content-Length, Retry-After",
+    # ETag and Content-Encoding let a client revalidate and size what it cached; the rest are the API's.
+    "Access-Control-Expose-Headers": "ETag, Content-Encoding, Content-Length, Content-Crs, Content-Disposition, Link, "
+                                     "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, "
+                                     "OGC-NumberMatched-Estimated",
 }
 
 
+def add_headers(response: HttpResponse) -> HttpResponse:
+    """The policy's headers on an answer (a view's own values kept)."""
+    for name, value in CORS_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
 def preflight() -> HttpResponse:
-    """204 for an OPTIONS preflight: the methods and request headers a tile client may send."""
+    """204 for an OPTIONS preflight: the methods and request headers a client may send."""
     response = HttpResponse(status=204)
     response["Access-Control-Allow-Methods"] = ", ".join(METHODS)
-    response["Access-Control-Allow-Headers"] = "Accept, Accept-Encoding, If-None-Match, Range"
+    response["Access-Control-Allow-Headers"] = "Accept, Accept-Encoding, Authorization, If-None-Match, Range, X-API-Key"
     response["Access-Control-Max-Age"] = "86400"
     return response
 
@@ -41,9 +49,7 @@ def open_cors(view):
                 response = view(request, *args, **kwargs)
             except DomainError as error:  # rendered here so that the error carries the headers too
                 response = domain_error_response(request, error)
-        for name, value in CORS_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+        return add_headers(response)
 
     wrapper.allowed_methods = METHODS  # read by gisportal.errors.MethodMiddleware
     return wrapper
