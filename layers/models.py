@@ -9,9 +9,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
-# Names the tile and style routes use beside layer names (/tiles/style.json, /tiles/preview, /tiles/raster/…):
+# Names the tile and style routes use beside layer names (/tiles/style.json, /tiles/preview, /tiles/raster/…,
+# the styles /ogc/styles/default and /ogc/styles/basemap):
 # a layer so named would lose a door to them.
-RESERVED_SLUGS = frozenset({"style", "preview", "raster", "fonts", "sprite"})
+RESERVED_SLUGS = frozenset({"style", "preview", "raster", "fonts", "sprite", "default", "basemap"})
 
 
 def validate_layer_slug(value: str) -> None:
