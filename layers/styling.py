@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from layers.models import Layer
-from layers.schemas import LAND_USE_CODES, ZONE_FUNCTIONS
+from layers.schemas import LAND_USE_CODES, ZONE_FUNCTIONS, display_fields
 
 HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 FALLBACK_COLOUR = "#3388ff"
@@ -68,10 +68,18 @@ def draw_kind(geometry_type: str) -> str:
     return {"Point": "circle", "LineString": "line"}.get(kind, "fill")
 
 
-def layer_style(layer: Layer) -> LayerStyle:
-    """The layer's style, checked: unknown keys ignored, non-hex colours dropped."""
-    style = layer.style if isinstance(layer.style, dict) else {}
+def styled_attribute(layer: Layer, style: dict) -> str:
+    """The attribute a style colours by, when the layer's tiles carry it (a displayed, non-personal field);
+    otherwise "": a style, a legend and a mapfile are public, so they never name nor list a personal field."""
     attribute = str(style.get("attribute") or "")
+    shown = {spec["name"] for spec in display_fields(layer.schema or [])}
+    return attribute if attribute in shown else ""
+
+
+def layer_style(layer: Layer) -> LayerStyle:
+    """The layer's style, checked: the attribute a displayed field, unknown keys ignored, non-hex colours dropped."""
+    style = layer.style if isinstance(layer.style, dict) else {}
+    attribute = styled_attribute(layer, style)
     colors = style.get("colors") if attribute and isinstance(style.get("colors"), dict) else {}
     rules = tuple(StyleRule(str(value), color, *value_names(attribute, str(value)))
                   for value, color in colors.items() if is_colour(color))
