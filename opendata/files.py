@@ -159,11 +159,13 @@ def _write(q: FeatureQuery, ext: str, target: Path) -> None:
     fields = [FEATURE_ID, *_export_columns(names, driver)]
     options = _writer_options(driver)
     found = geometry_kinds(q)
-    if driver == "ESRI Shapefile" and len({kind for kind, _ in found}) > 1:
-        raise BadRequest("Shapefile chỉ chứa một loại hình học, lớp này có nhiều loại (điểm, đường, vùng): "
-                         "hãy tải GeoPackage, GeoJSON hoặc CSV.",
-                         "A Shapefile holds one kind of geometry and this layer mixes kinds (points, lines, "
-                         "polygons): download GeoPackage, GeoJSON or CSV.")
+    kinds = {kind for kind, _ in found}
+    # A Shapefile holds one of points, lines or polygons: a mix, or a GeometryCollection, cannot be written.
+    if driver == "ESRI Shapefile" and (len(kinds) > 1 or not kinds <= set(_GDAL_TYPES)):
+        raise BadRequest("Shapefile chỉ chứa một loại hình học (điểm, đường hoặc vùng), lớp này có nhiều loại "
+                         "hoặc tập hình học: hãy tải GeoPackage, GeoJSON hoặc CSV.",
+                         "A Shapefile holds one kind of geometry (points, lines or polygons) and this layer mixes "
+                         "kinds or holds geometry collections: download GeoPackage, GeoJSON or CSV.")
     geometry_type = output_geometry_type(q, found)
     geom = geometry_sql(q)
     if geometry_type.startswith("Multi"):

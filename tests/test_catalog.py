@@ -83,3 +83,15 @@ def test_a_layer_cannot_take_a_name_a_route_uses(slug):
         layer_create(slug=slug, title_vi="x", title_en="x")
     assert "dành riêng" in refused.value.message_vi and "reserves" in refused.value.message_en
     assert not Layer.objects.filter(slug=slug).exists()
+
+
+@pytest.mark.django_db
+def test_the_feature_table_refuses_a_curved_geometry():
+    """No door writes curves; raw SQL cannot either, so no layer's downloads break on one."""
+    from django.db import connection
+
+    layer = make_layer(slug="curvy", geometry_type="")
+    with pytest.raises(IntegrityError, match="geom_not_curved"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("INSERT INTO layers_feature (layer_id, geom, properties, version, updated_at) VALUES "
+                       "(%s, ST_GeomFromText('CURVEPOLYGON(CIRCULARSTRING(106.7 10.7, 106.71 10.71, 106.7 10.7))', "
+                       "4326), '{}', 1, now())", [layer.pk])

@@ -156,3 +156,21 @@ def test_a_download_comes_back_through_ingest(client, parcels, tmp_path, fmt, cr
     ingest_file(path=path, layer=parcels, mode="replace", **declared)  # the schema'd layer takes its own file back
     assert not Feature.objects.filter(layer=parcels, properties__has_key="feature_id").exists()
     assert Feature.objects.filter(layer=parcels).count() == 5
+
+
+@pytest.mark.parametrize("fmt", FILE_FORMATS)
+def test_a_layer_holding_a_geometry_collection(client, tmp_path, fmt):
+    """A 'Geometry' layer may hold a GeometryCollection: every format but Shapefile writes it; a Shapefile is a 400."""
+    from tests.factories import make_feature, make_layer
+
+    layer = make_layer(slug="gc", geometry_type="Geometry")
+    make_feature(layer, "GEOMETRYCOLLECTION(POINT(106.7 10.78), LINESTRING(106.7 10.78, 106.71 10.79))", {"tên": "A"})
+    response = client.get(f"/data/gc.{fmt}")
+    if fmt == "shp.zip":
+        assert response.status_code == 400
+        assert "GeoPackage" in str(response.json()) and "tập hình học" in str(response.json())
+        return
+    assert response.status_code == 200
+    path = tmp_path / f"gc.{fmt}"
+    path.write_bytes(body(response))
+    assert "Feature Count: 1" in summary(path)
