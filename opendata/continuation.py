@@ -10,6 +10,9 @@ break it) count as before, so a flood of them is still limited.
 
 `sig` also carries the first page's numberMatched (`3000.<hmac>`), so a 10,000-page read counts the
 collection once, not on every page.
+
+A reader follows each link once (twice when it retries); the same link asked again and again is a flood of
+one page, not a read: past REPLAYS uses by one caller in a window it counts as an ordinary request.
 """
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
@@ -21,11 +24,14 @@ PARAM = "sig"
 _SALT = "opendata.continuation"
 # A continuation costs at least this many features, so replaying a limit=1 link is no cheap flood.
 MIN_COST = 10
+# Uses of one signed link per caller and window priced as a continuation (the first, and a retry).
+REPLAYS = 2
 
 
 @dataclass(frozen=True)
 class Continuation:
     matched: int | None  # numberMatched when the sequence began (None: count again)
+    link: str            # the link's own signature: tells a replay of the same page from the next page
 
 
 def _mac(path: str, params, head: str) -> str:
@@ -51,7 +57,7 @@ def read(request: HttpRequest) -> Continuation | None:
         return None
     if not constant_time_compare(mac, _mac(request.path_info, request.GET, head)):
         return None
-    return Continuation(matched=int(head) if head else None)
+    return Continuation(matched=int(head) if head else None, link=mac[:16])
 
 
 def cost(request: HttpRequest, default_limit: int, max_limit: int) -> int:

@@ -151,10 +151,18 @@ def admit(request: HttpRequest, bucket: str = "api", cost: int = 1) -> tuple[int
 
 
 def admit_api(request: HttpRequest) -> tuple[int, int]:
-    """A signed next link counts its features in the features bucket; any other request counts one request."""
-    if continuation.read(request) is not None:
+    """A signed next link counts its features in the features bucket; any other request, and a signed link
+    replayed past continuation.REPLAYS uses, counts one request."""
+    follows = continuation.read(request)
+    if follows is not None and _uses(request, follows.link) <= continuation.REPLAYS:
         return admit(request, FEATURE_BUCKET, continuation.cost(request, default_limit(), max_limit()))
     return admit(request)
+
+
+def _uses(request: HttpRequest, link: str) -> int:
+    """How many times this caller has followed this signed link in the current window (this time included)."""
+    key, _ = caller_key(request)
+    return hit(f"link|{key}|{link}", limits(FEATURE_BUCKET)[2])[0]
 
 
 def _rate_headers(response: HttpResponse, limit: int, remaining: int) -> HttpResponse:

@@ -73,20 +73,41 @@ def test_ogr2ogr_defaults_read_a_layer_past_the_request_budget_and_a_flood_is_st
 
 
 @pytest.mark.django_db
-def test_next_links_count_features_and_a_replayed_next_link_runs_out_too(client, low_limits, big):
+def test_following_next_links_counts_features_until_the_feature_budget_runs_out(client, low_limits, big):
     get = lambda url: client.get(url, HTTP_ACCEPT="application/geo+json")  # noqa: E731
-    first = get("/ogc/collections/wells-big/items?limit=100").json()
-    nxt = next(link["href"] for link in first["links"] if link["rel"] == "next")
-    assert "sig=" in nxt and nxt.startswith("http://testserver/")
-    answers = [get(nxt) for _ in range(10)]  # 100 features each against a budget of 1,000
-    assert [a.status_code for a in answers] == [200] * 10
-    assert answers[0]["X-RateLimit-Limit"] == "1000" and answers[-1]["X-RateLimit-Remaining"] == "0"
+    page = get("/ogc/collections/wells-big/items?limit=20").json()
+    statuses = []
+    for _ in range(FEATURES // 20 - 1):  # every page of the sequence, each link followed once
+        nxt = next(link["href"] for link in page["links"] if link["rel"] == "next")
+        assert "sig=" in nxt and nxt.startswith("http://testserver/")
+        response = get(nxt)
+        statuses.append(response.status_code)
+        page = response.json()
+    assert statuses == [200] * (FEATURES // 20 - 1)
+    assert response["X-RateLimit-Limit"] == "1000"  # counted by features, not against the 20-request budget
+    assert int(response["X-RateLimit-Remaining"]) == 1000 - 20 * (FEATURES // 20 - 1)
+    low_limits.OPENDATA_RATE_FEATURES_ANON = 20 * (FEATURES // 20 - 1)  # the next page is one too many
+    nxt = next(link["href"] for link in page["links"] if link["rel"] == "next")
     limited = get(nxt)
     assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
     body = limited.json()
     assert "features read page by page" in body["description"] and "đối tượng" in body["description_vi"]
     # the request budget was spent once (the first page), not by the continuations
-    assert get("/ogc/collections/wells-big/items?limit=5").status_code == 200
+    assert get("/ogc/collections/wells-big/items?limit=5")["X-RateLimit-Remaining"] == str(REQUESTS - 2)
+
+
+@pytest.mark.django_db
+def test_a_replayed_next_link_counts_as_requests_after_a_retry(client, low_limits, big):
+    """One page asked again and again is a flood, not a read: past one retry it spends the request budget."""
+    get = lambda url: client.get(url, HTTP_ACCEPT="application/geo+json")  # noqa: E731
+    first = get("/ogc/collections/wells-big/items?limit=1").json()
+    nxt = next(link["href"] for link in first["links"] if link["rel"] == "next")
+    answers = [get(nxt) for _ in range(REQUESTS + 2)]  # the first page spent one request of 20
+    assert [a["X-RateLimit-Limit"] for a in answers[:2]] == ["1000", "1000"]  # the first use and a retry
+    assert all(a["X-RateLimit-Limit"] == str(REQUESTS) for a in answers[2:-1])
+    assert answers[-1].status_code == 429
+    body = answers[-1].json()
+    assert "Too many requests" in body["description"] and "Quá nhiều yêu cầu" in body["description_vi"]
 
 
 @pytest.mark.django_db
@@ -121,7 +142,9 @@ def test_gdal_with_a_token_in_the_address_or_a_header_counts_on_the_token(live_s
     gdal("ogrinfo", "-ro", "-so", "--config", "GDAL_HTTP_HEADERS", f"Authorization: Bearer {key}",
          f"OAPIF:{live_server.url}/ogc", "wells-big")
     keys = set(RateCounter.objects.values_list("key", flat=True))
-    assert keys == {f"t:{token.pk}", f"features|t:{token.pk}"}  # never counted on the IP
+    links = {key for key in keys if key.startswith(f"link|t:{token.pk}|")}  # each next link's uses
+    assert len(links) >= FEATURES // 10 - 1  # GDAL follows 10-feature pages to the end
+    assert keys - links == {f"t:{token.pk}", f"features|t:{token.pk}"}  # never counted on the IP
 
 
 @pytest.mark.django_db
