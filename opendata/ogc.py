@@ -139,6 +139,10 @@ def _limit(raw: str | None) -> int:
     """The limit asked for, any size: digits beyond int64 (up to the length cap) are just above the maximum."""
     if raw and 19 < len(raw) <= MAX_NUMBER_LENGTH and raw.isascii() and raw.isdigit():
         raw = str(max_limit() + 1)
+    if raw and raw.isascii() and raw.isdigit() and int(raw) == 0:  # the one whole number refused: the message names the server's maximum
+        raise InvalidParameter(f"limit phải từ 1 đến {max_limit()} (lớn hơn sẽ được giảm về {max_limit()}).",
+                               f"limit must be between 1 and {max_limit()} (larger values are clamped to "
+                               f"{max_limit()}).", parameter="limit")
     return parse_int(raw, parameter="limit", default=default_limit(), minimum=1, maximum=2**63 - 1)
 
 

@@ -215,3 +215,10 @@ def test_sequential_offsets_read_on_from_the_remembered_cursor(client, parcels):
     items(client, limit=2, bbox="106.7,10.7,106.9,10.9")
     other = items(client, limit=2, offset=2, bbox="106.7,10.7,106.75,10.9").json()
     assert [f["id"] for f in other["features"]] == sorted(ids(items(client, bbox="106.7,10.7,106.75,10.9")))[2:4]
+
+
+@pytest.mark.parametrize("limit", ["0", "00"])
+def test_a_refused_limit_names_the_servers_maximum(client, parcels, settings, limit):
+    settings.OPENDATA_OGC_MAX_LIMIT = 5000
+    body = items(client, limit=limit).json()
+    assert "1 and 5000" in body["description"] and "1 đến 5000" in body["description_vi"]
