@@ -52,8 +52,9 @@ def download(request: HttpRequest, layer: str, fmt: str):
         response = FileResponse(export_file(q, fmt), content_type=FORMATS[fmt][1])
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Content-Crs"] = f"<{q.crs.uri}>"
-    if fmt not in EXACT_FORMATS and exact_links(catalog_layer.slug, q.crs.srid):
+    links = exact_links(catalog_layer.slug, q.crs.srid, request.build_absolute_uri)
+    if fmt not in EXACT_FORMATS and links:
         # VN-2000 coordinates without the official shift: point to the formats that carry it.
-        response["Link"] = ", ".join(exact_links(catalog_layer.slug, q.crs.srid))
+        response["Link"] = ", ".join(links)
     response["Cache-Control"] = _cache_control(catalog_layer, q)
     return response

@@ -15,6 +15,8 @@ reprojected to EPSG:4326 with their defaults and compared with PostGIS (tests/op
 - CSV is one text file with a WKT column: it cannot carry a CRS (GDAL reads a .prj beside it only).
 - GeoJSON is WGS 84 by RFC 7946; with ?crs= it carries the EPSG code, so readers pick their default shift.
 """
+from collections.abc import Callable
+
 from layers.vn2000 import LEGAL_AREA_SRID, VN2000_CRS, crs_for
 
 # Formats whose VN-2000 files carry the official shift, for the notes below.
@@ -62,12 +64,13 @@ def api_crs_note() -> dict:
             "en": "OGC API and GeoJSON in VN-2000 (the crs parameter): " + note["en"]}
 
 
-def exact_links(slug: str, srid: int) -> list[str]:
-    """Link header values to the same layer in the formats that carry the official shift (VN-2000 only)."""
+def exact_links(slug: str, srid: int, absolute: Callable[[str], str]) -> list[str]:
+    """Link header values to the same layer in the formats that carry the official shift (VN-2000 only);
+    absolute(path) makes the URL absolute (QGIS and GDAL do not resolve relative links)."""
     if srid not in VN2000_CRS:
         return []
     media = {"gpkg": "application/geopackage+sqlite3", "shp.zip": "application/zip"}
-    return [f'</data/{slug}.{fmt}?crs={srid}>; rel="alternate"; type="{media[fmt]}"; '
+    return [f'<{absolute(f"/data/{slug}.{fmt}?crs={srid}")}>; rel="alternate"; type="{media[fmt]}"; '
             f'title="VN-2000 with the official datum shift (EPSG:6960)"' for fmt in EXACT_FORMATS]
 
 

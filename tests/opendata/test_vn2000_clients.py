@@ -161,8 +161,8 @@ def test_formats_without_the_shift_say_so_and_point_to_those_with_it(client, par
     note = json.loads(body(response))["crs_note"]
     assert "EPSG:6960" in note["en"] and "GeoPackage" in note["en"] and "tham số chính thức" in note["vi"]
     links = response["Link"]
-    assert "</data/parcels.gpkg?crs=9210>" in links and "</data/parcels.shp.zip?crs=9210>" in links
-    assert "/data/parcels.shp.zip?crs=3405" in client.get("/data/parcels.csv?crs=3405")["Link"]
+    assert "<http://testserver/data/parcels.gpkg?crs=9210>" in links and "<http://testserver/data/parcels.shp.zip?crs=9210>" in links
+    assert "<http://testserver/data/parcels.shp.zip?crs=3405>" in client.get("/data/parcels.csv?crs=3405")["Link"]
     assert not client.get("/data/parcels.gpkg?crs=9210").has_header("Link")  # it carries the shift itself
     wgs84 = client.get("/data/parcels.geojson")
     assert "crs_note" not in json.loads(body(wgs84)) and not wgs84.has_header("Link")
