@@ -5,6 +5,7 @@ Never Access-Control-Allow-Credentials: a cross-origin read is always anonymous,
 signed-in user could see here is not readable by another site in their name (it answers 404 there).
 """
 import functools
+from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
@@ -53,3 +54,21 @@ def open_cors(view):
 
     wrapper.allowed_methods = METHODS  # read by gisportal.errors.MethodMiddleware
     return wrapper
+
+
+# Paths whose every answer is open to other origins, errors from middleware and the router included.
+PUBLIC_PREFIXES = ("/tiles/", "/ogc", "/ows", "/data/", "/data.json")
+
+
+class PublicCorsMiddleware:
+    """The policy's headers on every answer under a public prefix (a 400 for a NUL, a router 404 …), so a
+    MapLibre or OpenLayers page on another site can read why it was refused."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith(PUBLIC_PREFIXES) and not request.path.startswith("/data/tokens/"):
+            add_headers(response)
+        return response

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "gisportal.redirects.AbsoluteRedirectMiddleware",  # first: every redirect below it gets an absolute Location
     "gisportal.redirects.SlashAgnosticMiddleware",  # /ogc and /ogc/ (and every API path) without a redirect
+    "gisportal.cors.PublicCorsMiddleware",  # CORS on every answer of the public doors, refusals included
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -256,3 +256,13 @@ def test_gdal_3_6_reads_the_tile_matrix_set(client, tmp_path):
     ours, builtin = (json.loads(gdal("gdalinfo", "-json", str(tmp_path / name))) for name in ("ours.tif", "gdal.tif"))
     assert ours["geoTransform"] == pytest.approx(builtin["geoTransform"])
     assert ours["size"] == builtin["size"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/tiles/fonts/DejaVu%20Sans/0-255%00.pbf", "/tiles/a/b/c", "/ogc/no/such/path",
+                                 "/ogc/collections?x=%00", "/data/nothing-here.zip"])
+def test_refusals_before_any_view_are_readable_cross_origin(client, url):
+    """A NUL refused by middleware, a router 404: a page on another site can still read why."""
+    response = client.get(url)
+    assert 400 <= response.status_code < 500
+    assert response["Access-Control-Allow-Origin"] == "*" and not response.has_header("Access-Control-Allow-Credentials")
