@@ -93,6 +93,7 @@ def test_map_page_with_no_layers_says_so(client):
 def test_catalog_text_is_escaped_and_bad_colours_dropped(client):
     make_layer(slug="evil", title_vi='<img src=x onerror="alert(1)">', title_en="x",
                attribution="<script>alert(2)</script>",
+               schema=[{"name": "kind", "type": "text", "label_vi": "Loại", "label_en": "Kind", "display": True}],
                style={"attribute": "kind", "colors": {"<b>v</b>": "#123456", "ok": "red;background:url(/x)"},
                       "default": "expression(alert(3))"})
 
