@@ -4,7 +4,8 @@ Keys are case-insensitive (OGC 06-121r9 §11.5.2), one value each. Values go thr
 CRS, bbox: finite, inside the CRS, ordered) and the catalog's allow-lists (layer names, fields); MapServer
 gets only the parameters rebuilt here, never the request's text. Parameters these services do not define
 are ignored, as WMS 1.3.0 §6.8.1 and OWS Common ask (clients add their own: DPI, MAP_RESOLUTION…), and never
-passed on; SLD and SLD_BODY (a URL MapServer would fetch, an XML body) and FILTER are refused.
+passed on; SLD and SLD_BODY (a URL MapServer would fetch, an XML body) are refused; FILTER is read by
+opendata.ows.filters (a BBOX only) and never reaches MapServer as XML.
 """
 import re
 from collections.abc import Mapping
@@ -30,7 +31,7 @@ FEATURE_FORMATS = {"application/gml+xml; version=3.2": GML32, "text/xml; subtype
                    "text/xml; subtype=gml/3.2": GML32, "gml32": GML32, "application/gml+xml": GML32,
                    "application/json": "geojson", "geojson": "geojson", "application/geo+json": "geojson",
                    "json": "geojson"}  # "geojson": the mapfile's GeoJSON output (MapServer's own application/json is UTFGrid)
-REFUSED = ("SLD", "SLD_BODY", "FILTER", "CQL_FILTER", "FILTER_LANGUAGE", "MAP")
+REFUSED = ("SLD", "SLD_BODY", "CQL_FILTER", "MAP")
 GET_BY_ID = "urn:ogc:def:query:OGC-WFS::GetFeatureById"
 MAX_IDS = 100
 _RESOURCE_ID = re.compile(r"([A-Za-z_][-A-Za-z0-9_]{0,66})\.([0-9]{1,18})")

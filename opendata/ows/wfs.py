@@ -1,6 +1,7 @@
 """WFS 2.0 requests checked into MapServer's query: GetCapabilities, DescribeFeatureType, GetFeature, stored queries."""
 from opendata.ows.catalog import OwsLayer
 from opendata.ows.errors import OwsError, invalid, missing
+from opendata.ows.filters import filter_bbox
 from opendata.ows.wms import language
 from opendata.ows.params import (FEATURE_FORMATS, GET_BY_ID, GML32, bbox, bbox_text, choice, crs, integer, layer_name,
                                  max_features, names, resource_ids)
@@ -74,6 +75,10 @@ def _get_feature(kvp: dict[str, str], layers: dict[str, OwsLayer]) -> dict[str, 
     typenames = _type_names(kvp, layers, required=not query)
     if typenames:
         query["TYPENAMES"] = ",".join(typenames)
+    if kvp.get("FILTER"):
+        if kvp.get("BBOX"):
+            raise invalid("FILTER", "Không dùng FILTER cùng BBOX.", "FILTER and BBOX are mutually exclusive.")
+        kvp = {**kvp, "BBOX": filter_bbox(kvp["FILTER"])}
     if kvp.get("BBOX"):
         if "RESOURCEID" in query:
             raise invalid("BBOX", "Không dùng BBOX cùng RESOURCEID.", "BBOX and RESOURCEID are mutually exclusive.")

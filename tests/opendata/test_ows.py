@@ -137,6 +137,8 @@ def test_getfeature_counts_equal_postgis_in_full_paged_and_in_a_bbox(client, par
     assert len(boxed["features"]) == inside == 3
     lonlat = geojson(client, TYPENAMES="parcels", BBOX="106.72,10.79,106.74,10.81,urn:ogc:def:crs:OGC:1.3:CRS84")
     assert len(lonlat["features"]) == inside
+    filtered = geojson(client, TYPENAMES="parcels", FILTER=ENVELOPE.format("10.79 106.72", "10.81 106.74"))
+    assert len(filtered["features"]) == inside
     hits = get(client, SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", TYPENAMES="parcels", RESULTTYPE="hits")
     assert f'numberMatched="{total}"' in hits.content.decode()
 
@@ -264,6 +266,9 @@ def test_mapfile_follows_the_catalog(client, parcels, secret):
 
 MAP = dict(SERVICE="WMS", VERSION="1.3.0", REQUEST="GetMap", LAYERS="parcels", STYLES="", CRS="EPSG:4326",
            BBOX="10.8,106.7,10.9,106.8", WIDTH="100", HEIGHT="100", FORMAT="image/png")
+ENVELOPE = ('<Filter xmlns="http://www.opengis.net/fes/2.0" xmlns:gml="http://www.opengis.net/gml/3.2"><BBOX>'
+            '<ValueReference>msGeometry</ValueReference><gml:Envelope><gml:lowerCorner>{}</gml:lowerCorner>'
+            '<gml:upperCorner>{}</gml:upperCorner></gml:Envelope></BBOX></Filter>')
 FEATURE = dict(SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", TYPENAMES="parcels")
 
 
@@ -299,6 +304,12 @@ FEATURE = dict(SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", TYPENAMES="
     (dict(FEATURE, BBOX="10.8,106.7,10.9,106.8,EPSG:1234"), "InvalidParameterValue"),
     (dict(FEATURE, FILTER="<Filter><PropertyIsEqualTo/></Filter>"), "OperationNotSupported"),
     (dict(FEATURE, CQL_FILTER="1=1"), "OperationNotSupported"),
+    (dict(FEATURE, FILTER='<!DOCTYPE x [<!ENTITY a "b">]><Filter/>'), "InvalidParameterValue"),
+    (dict(FEATURE, FILTER="<Filter><BBOX>"), "InvalidParameterValue"),
+    (dict(FEATURE, FILTER=ENVELOPE.format("10.8 106.7", "10.9")), "InvalidParameterValue"),
+    (dict(FEATURE, FILTER=ENVELOPE.format("10.9 106.8", "10.8 106.7")), "InvalidParameterValue"),
+    (dict(FEATURE, FILTER=ENVELOPE.format("nan 106.7", "10.9 106.8")), "InvalidParameterValue"),
+    (dict(FEATURE, FILTER=ENVELOPE.format("10.8 106.7", "10.9 106.8"), BBOX="10,106,11,107"), "InvalidParameterValue"),
     (dict(FEATURE, RESOURCEID="parcels.1;DROP"), "InvalidParameterValue"),
     (dict(FEATURE, PROPERTYNAME="land_use,(select 1)"), "InvalidParameterValue"),
     (dict(FEATURE, SORTBY="land_use SIDEWAYS"), "InvalidParameterValue"),
