@@ -11,6 +11,7 @@ before its database (whose default operation for Ho Chi Minh City, EPSG:5194, is
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from layers.vn2000 import VN2000_CRS, proj_string
 from opendata.ows.catalog import OwsLayer, published, stamp
 
 MAP_NAME = "gisportal"
+STALE_SECONDS = 600
 FORMAT_VERSION = "3"  # bump when the generator's output changes, so files are rewritten
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 GML_TYPES = {"integer": "Long", "number": "Real", "date": "Date"}
@@ -229,4 +231,16 @@ def current_mapfile() -> tuple[Path, dict[str, OwsLayer]]:
         directory.mkdir(parents=True, exist_ok=True)
         _support_files(directory)
         _write(path, render(layers, directory))
+        _forget_old(directory, database, keep=path)
     return path, layers
+
+
+def _forget_old(directory: Path, database: str, *, keep: Path) -> None:
+    """Removes this database's mapfiles older than STALE_SECONDS (a run still reading one has long finished)."""
+    now = time.time()
+    for old in directory.glob(f"{database}-*.map"):
+        try:
+            if old != keep and now - old.stat().st_mtime > STALE_SECONDS:
+                old.unlink()
+        except FileNotFoundError:  # another worker removed it meanwhile
+            pass
