@@ -12,7 +12,8 @@ urlpatterns = [
     re_path(r"^data/(?P<layer>[-a-zA-Z0-9_]+)\.(?P<fmt>geojson|gpkg|shp\.zip|csv|kml)$", downloads.download,
             name="opendata-download"),
     path("data/<slug:layer>/", views.layer_page, name="opendata-layer"),
-    path("ows", ows_views.ows, name="ows"),  # WMS 1.3.0 / WFS 2.0 (MapServer); no trailing-slash redirect
+    path("ows", ows_views.ows, name="ows"),  # WMS 1.3.0 / WFS 2.0 (MapServer); both spellings, no redirect
+    path("ows/", ows_views.ows, name="ows-slash"),
     path("ogc/", ogc_views.landing, name="ogc-landing"),
     path("ogc/conformance", ogc_views.conformance, name="ogc-conformance"),
     path("ogc/api", ogc_views.api, name="ogc-api"),

@@ -177,7 +177,7 @@ def render(layers: dict[str, OwsLayer], directory: Path) -> str:
         "  IMAGECOLOR 255 255 255",
         f'  CONFIG "PROJ_DATA" {text(proj)}',
         f'  CONFIG "PROJ_LIB" {text(proj)}',
-        f"  FONTSET {text(directory / 'fonts.txt')}",
+        *([f"  FONTSET {text(directory / 'fonts.txt')}"] if Path(FONT).exists() else []),
         '  PROJECTION "init=epsg:4326" END',
         '  SYMBOL NAME "circle" TYPE ELLIPSE FILLED TRUE POINTS 1 1 END END',
         '  OUTPUTFORMAT NAME "png" DRIVER "AGG/PNG" MIMETYPE "image/png" IMAGEMODE RGBA EXTENSION "png" END',
@@ -186,7 +186,9 @@ def render(layers: dict[str, OwsLayer], directory: Path) -> str:
         '    IMAGEMODE FEATURE',
         '    FORMATOPTION "STORAGE=stream" FORMATOPTION "FORM=SIMPLE" FORMATOPTION "USE_FEATUREID=true" END',
         '  LEGEND KEYSIZE 20 12 STATUS OFF',
-        '    LABEL TYPE TRUETYPE FONT "sans" SIZE 9 COLOR 0 0 0 END',
+        # Vietnamese legend labels need a TrueType font (fonts-dejavu-core); MapServer's bitmap font is ASCII only.
+        '    LABEL TYPE TRUETYPE FONT "sans" SIZE 9 COLOR 0 0 0 END' if Path(FONT).exists()
+        else '    LABEL TYPE BITMAP SIZE SMALL COLOR 0 0 0 END',
         "  END",
         f"  WEB\n    METADATA\n{meta}\n    END\n  END",
         *(_layer(item) for item in layers.values()),

@@ -7,6 +7,7 @@ kept, the text ours in vi/en), since MapServer's text can name files, the databa
 import logging
 import os
 import re
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -92,25 +93,36 @@ def _mapserver_exception(headers: dict[str, str], body: bytes) -> OwsError | Non
                     f"The map server refused the request ({code}). Please check the parameters.")
 
 
+def _mapserv(env: dict[str, str]) -> tuple[int, bytes, bytes]:
+    """(exit status, stdout, stderr) of one MapServer run; its whole process group is killed past OWS_TIMEOUT."""
+    try:
+        process = subprocess.Popen([settings.OWS_MAPSERV], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    except OSError as error:
+        log.error("MapServer could not be started: %s", error)
+        raise failed() from None
+    try:
+        stdout, stderr = process.communicate(timeout=int(settings.OWS_TIMEOUT))
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        log.warning("MapServer took longer than %s s: %s", settings.OWS_TIMEOUT, env.get("QUERY_STRING", "")[:500])
+        raise failed() from None
+    return process.returncode, stdout, stderr
+
+
 def run(parsed: OwsRequest, mapfile: Path, request: HttpRequest) -> HttpResponse:
     """MapServer's answer to a checked request; OwsError (503) when busy, slow or failing."""
     slot = _acquire()
     if slot is None:
         raise busy(max(1, int(settings.OWS_WAIT)))
     try:
-        result = subprocess.run([settings.OWS_MAPSERV], env=cgi_environment(parsed.query, mapfile, request),
-                                capture_output=True, timeout=int(settings.OWS_TIMEOUT), check=False)
-    except subprocess.TimeoutExpired:
-        log.warning("MapServer took longer than %s s: %s", settings.OWS_TIMEOUT, parsed.query)
-        raise failed() from None
-    except OSError as error:
-        log.error("MapServer could not be started: %s", error)
-        raise failed() from None
+        returncode, stdout, stderr = _mapserv(cgi_environment(parsed.query, mapfile, request))
     finally:
         _release(slot)
-    headers, body = _split(result.stdout)
-    if result.returncode != 0 or not headers.get("content-type"):
-        log.warning("MapServer failed (exit %s): %s", result.returncode, result.stderr[:2000])
+    headers, body = _split(stdout)
+    if returncode != 0 or not headers.get("content-type"):
+        log.warning("MapServer failed (exit %s): %s", returncode, stderr[:2000])
         raise failed()
     error = _mapserver_exception(headers, body)
     if error is not None:

@@ -346,3 +346,60 @@ def test_cors_and_only_reads(client, parcels):
     assert response["Access-Control-Allow-Origin"] == "*"
     assert client.post("/ows", {"SERVICE": "WFS"}).status_code == 405
 
+
+
+@pytest.mark.parametrize("program", ["/bin/false", "/nonexistent/mapserv", "slow"])
+def test_a_failing_or_slow_mapserver_is_a_503_that_names_nothing(client, parcels, settings, tmp_path, program):
+    if program == "slow":
+        program = tmp_path / "slow-mapserv"
+        program.write_text("#!/bin/sh\nsleep 30\n")
+        program.chmod(0o755)
+        settings.OWS_TIMEOUT = 1
+    settings.OWS_MAPSERV = str(program)
+    response = get(client, **FEATURE)
+    assert response.status_code == 503 and response["Retry-After"]
+    body = response.content.decode()
+    node = ET.fromstring(response.content).find(f"{{{OWS}}}Exception")
+    assert node.get("exceptionCode") == "NoApplicableCode"
+    assert all("/" not in t.text and "mapserv" not in t.text for t in node.findall(f"{{{OWS}}}ExceptionText"))
+    assert str(tmp_path) not in body
+
+
+def test_busy_mapserver_slots_answer_503(client, parcels, settings):
+    import psycopg2
+
+    from opendata.ows.runner import SLOT_SPACE
+
+    settings.OWS_SLOTS, settings.OWS_WAIT = 1, 0
+    db = connection.settings_dict
+    holder = psycopg2.connect(host=db["HOST"], port=db["PORT"], dbname=db["NAME"], user=db["USER"])
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, 0)", [SLOT_SPACE])
+        response = get(client, **FEATURE)
+        assert response.status_code == 503 and "bận" in response.content.decode()
+    finally:
+        holder.close()
+    assert get(client, **FEATURE).status_code == 200
+
+
+def test_mapserver_exceptions_become_ours_without_its_text():
+    from opendata.ows.runner import _mapserver_exception
+
+    body = (b'<?xml version="1.0"?><ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/1.1"><ows:Exception '
+            b'exceptionCode="InvalidParameterValue"><ows:ExceptionText>msPostGISLayerOpen(): host=/work/var/pgsock '
+            b'password=x</ows:ExceptionText></ows:Exception></ows:ExceptionReport>')
+    error = _mapserver_exception({"content-type": "text/xml"}, body)
+    assert error.ogc_code == "InvalidParameterValue" and error.status == 400
+    assert "/work" not in error.message_en + error.message_vi
+    failure = _mapserver_exception({"content-type": "text/xml"}, body.replace(b"InvalidParameterValue", b"NoApplicableCode"))
+    assert failure.status == 503
+    assert _mapserver_exception({"content-type": "image/png"}, b"\x89PNG ExceptionReport") is None
+
+
+def test_root_layer_draws_every_public_layer_and_slash_spelling(client, parcels, points, secret):
+    response = client.get("/ows/", dict(MAP, LAYERS="gisportal", BBOX="10.7995,106.7295,10.8025,106.7335",
+                                        TRANSPARENT="TRUE", WIDTH="32", HEIGHT="32"))
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    with MemoryFile(response.content) as memory, memory.open() as png:
+        assert png.read(4).max() > 0
