@@ -272,6 +272,7 @@ ENVELOPE = ('<Filter xmlns="http://www.opengis.net/fes/2.0" xmlns:gml="http://ww
 FEATURE = dict(SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", TYPENAMES="parcels")
 
 
+@pytest.mark.django_db  # refused before MapServer runs: no need for committed data
 @pytest.mark.parametrize("params,code", [
     (dict(MAP, LAYERS="nope"), "LayerNotDefined"),
     (dict(MAP, LAYERS="parcels,,"), "InvalidParameterValue"),
