@@ -84,7 +84,11 @@ def _get_feature(kvp: dict[str, str], layers: dict[str, OwsLayer]) -> dict[str, 
             raise invalid("BBOX", "Không dùng BBOX cùng RESOURCEID.", "BBOX and RESOURCEID are mutually exclusive.")
         query["BBOX"] = _bbox(kvp["BBOX"])
     if kvp.get("SRSNAME"):
-        query["SRSNAME"] = crs(kvp["SRSNAME"], "SRSNAME", wms=False)[1]
+        name = crs(kvp["SRSNAME"], "SRSNAME", wms=False)[1]
+        if name.endswith("CRS84"):  # MapServer's WFS writes no CRS84; EPSG:4326 is the same datum, latitude first
+            raise invalid("SRSNAME", "SRSNAME CRS84 không được hỗ trợ; dùng EPSG:4326 (vĩ độ trước) hoặc EPSG:3857.",
+                          "SRSNAME CRS84 is not supported; use EPSG:4326 (latitude first) or EPSG:3857.")
+        query["SRSNAME"] = name
     count_raw = kvp.get("COUNT", kvp.get("MAXFEATURES"))
     count = integer(count_raw, "COUNT", default=max_features(), minimum=1, maximum=MAX_START)
     query["COUNT"] = str(min(count, max_features()))  # the server's own page limit (announced in capabilities)
@@ -99,6 +103,9 @@ def _get_feature(kvp: dict[str, str], layers: dict[str, OwsLayer]) -> dict[str, 
             layer = layers[typenames[0]]
             query[key] = ",".join(_fields(kvp[key], layer, key)) if reader else _sort(kvp[key], layer)
     query["OUTPUTFORMAT"] = choice(kvp.get("OUTPUTFORMAT"), "OUTPUTFORMAT", FEATURE_FORMATS, default=GML32)
+    if query["OUTPUTFORMAT"] != GML32 and len(typenames) > 1:  # a GeoJSON document holds one collection
+        raise invalid("TYPENAMES", "GeoJSON chỉ chứa một lớp: hãy hỏi từng lớp, hoặc dùng GML 3.2.",
+                      "GeoJSON holds one layer: ask for one layer at a time, or use GML 3.2.")
     query["RESULTTYPE"] = choice(kvp.get("RESULTTYPE"), "RESULTTYPE", {"results": "results", "hits": "hits"},
                                  default="results")
     return query

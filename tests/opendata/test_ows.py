@@ -317,6 +317,9 @@ FEATURE = dict(SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", TYPENAMES="
     (dict(FEATURE, OUTPUTFORMAT="shape-zip"), "InvalidParameterValue"),
     (dict(FEATURE, STOREDQUERY_ID="urn:evil"), "InvalidParameterValue"),
     (dict(FEATURE, VERSION="1.1.0"), "InvalidParameterValue"),
+    (dict(FEATURE, SRSNAME="urn:ogc:def:crs:OGC:1.3:CRS84"), "InvalidParameterValue"),
+    (dict(FEATURE, TYPENAMES="parcels,wells", OUTPUTFORMAT="application/json"), "InvalidParameterValue"),
+    (dict(MAP, CRS="EPSG:9210", BBOX="-1000000,-1000000,2000000,3000000"), "InvalidParameterValue"),
     (dict(FEATURE, MAP="/etc/passwd"), "InvalidParameterValue"),
     (dict(FEATURE, TYPENAMES="parcels\x01"), "InvalidParameterValue"),
     (dict(FEATURE, TYPENAMES="p" * 5000), "InvalidParameterValue"),
@@ -404,3 +407,36 @@ def test_root_layer_draws_every_public_layer_and_slash_spelling(client, parcels,
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     with MemoryFile(response.content) as memory, memory.open() as png:
         assert png.read(4).max() > 0
+
+
+@pytest.mark.parametrize("params,content_type", [
+    (dict(FEATURE, TYPENAMES="parcels,wells"), "text/xml; subtype=\"gml/3.2.1\""),
+    (dict(FEATURE, SORTBY="legal_area DESC", PROPERTYNAME="land_use,legal_area", OUTPUTFORMAT="application/json",
+          COUNT="2"), "application/json"),
+    (dict(FEATURE, TYPENAMES="wells", SRSNAME="EPSG:9210", OUTPUTFORMAT="application/json"), "application/json"),
+    (dict(FEATURE, BBOX="606000,1193000,608000,1196000,urn:ogc:def:crs:EPSG::9210"), "text/xml"),
+    (dict(SERVICE="WFS", VERSION="2.0.0", REQUEST="ListStoredQueries"), "text/xml"),
+    (dict(SERVICE="WFS", VERSION="2.0.0", REQUEST="DescribeStoredQueries"), "text/xml"),
+    (dict(SERVICE="WFS", VERSION="2.0.0", REQUEST="DescribeFeatureType"), "application/gml+xml"),
+    (dict(SERVICE="WMS", VERSION="1.3.0", REQUEST="GetLegendGraphic", LAYER="wells", FORMAT="image/png", WIDTH="30",
+          HEIGHT="30"), "image/png"),
+    (dict(MAP, LAYERS="parcels,wells", STYLES="default,", CRS="EPSG:4756", BBOX="10.7,106.6,10.9,106.9",
+          FORMAT="image/jpeg"), "image/jpeg"),
+    (dict(MAP, CRS="EPSG:3405", BBOX="600000,1190000,610000,1200000", BGCOLOR="0xFF0000"), "image/png"),
+    (dict(MAP, CRS="EPSG:3857", BBOX="-20037508,-20037508,20037508,20037508"), "image/png"),
+    (dict(MAP, REQUEST="GetFeatureInfo", QUERY_LAYERS="parcels", BBOX="10.8,106.73,10.8005,106.7305", WIDTH="10",
+          HEIGHT="10", I="9", J="0", INFO_FORMAT="text/plain"), "text/plain"),
+])
+def test_every_operation_answers(client, parcels, points, params, content_type):
+    response = get(client, **params)
+    assert response.status_code == 200, response.content[:300]
+    assert response["Content-Type"].startswith(content_type)
+    if content_type == "application/json":
+        assert json.loads(response.content)["features"]
+
+
+def test_get_feature_by_id(client, parcels):
+    feature_id = parcels.features.order_by("pk").first().pk
+    response = get(client, SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", ID=f"parcels.{feature_id}",
+                   STOREDQUERY_ID="urn:ogc:def:query:OGC-WFS::GetFeatureById")
+    assert response.status_code == 200 and f'gml:id="parcels.{feature_id}"'.encode() in response.content
