@@ -77,3 +77,23 @@ def test_qgis_reads_wms_and_wfs(live_server, parcels, secret):
     assert result["wfs_count"] == postgis_count(parcels)
     assert result["wfs_box"] == postgis_count(parcels, BOX) == 3
     assert "land_use" in result["fields"] and "chu_su_dung" not in result["fields"]
+
+
+def test_owslib_reads_wms_and_wfs(live_server, parcels, points, secret):
+    owslib = pytest.importorskip("owslib")  # requirements.lock pins it; a venv without it skips, not fails
+    from owslib.wfs import WebFeatureService
+    from owslib.wms import WebMapService
+
+    url = f"{live_server.url}/ows"
+    wms = WebMapService(url, version="1.3.0")
+    assert {"parcels", "wells"} <= set(wms.contents) and "secret-bunkers" not in wms.contents
+    assert wms["parcels"].title == "Thửa đất" and "EPSG:9210" in wms["parcels"].crsOptions
+    image = wms.getmap(layers=["parcels"], styles=[""], srs="EPSG:4326", bbox=(106.7295, 10.7995, 106.7335, 10.8025),  # OWSLib swaps to lat/lon
+                       size=(64, 64), format="image/png", transparent=True)
+    assert image.read()[:8] == b"\x89PNG\r\n\x1a\n"
+    wfs = WebFeatureService(url, version="2.0.0")
+    assert "ms:parcels" in wfs.contents and not any("secret" in name for name in wfs.contents)
+    response = wfs.getfeature(typename=["ms:parcels"], outputFormat="application/json")
+    data = json.loads(response.read())
+    assert len(data["features"]) == postgis_count(parcels) == data["numberMatched"]
+    assert owslib.__version__
