@@ -16,16 +16,18 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from psycopg2 import sql
 
 from layers.params import SUPPORTED_SRIDS
 from layers.styling import OUTLINE_COLOUR, layer_style
 from layers.vn2000 import VN2000_CRS, proj_string
+from opendata.dcat import contact_email, publisher
 from opendata.ows.catalog import OwsLayer, published, stamp
 
 MAP_NAME = "gisportal"
 STALE_SECONDS = 600
-FORMAT_VERSION = "3"  # bump when the generator's output changes, so files are rewritten
+FORMAT_VERSION = "4"  # bump when the generator's output changes, so files are rewritten
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 GML_TYPES = {"integer": "Long", "number": "Real", "date": "Date"}
 MAP_TYPES = {"circle": "POINT", "line": "LINE", "fill": "POLYGON"}
@@ -110,9 +112,6 @@ def _layer(item: OwsLayer) -> str:
         "ows_title": layer.title_vi, "ows_title.vie": layer.title_vi, "ows_title.eng": layer.title_en,
         "ows_abstract": layer.description_vi or layer.title_vi, "ows_abstract.vie": layer.description_vi or layer.title_vi,
         "ows_abstract.eng": layer.description_en or layer.title_en,
-        # MapServer 8 honours LANGUAGE in WFS only: WMS clients get the English title in the abstract.
-        "wms_abstract.vie": f"{layer.description_vi or layer.title_vi} — English: {layer.title_en}"
-                        + (f". {layer.description_en}" if layer.description_en else ""),
         "ows_keywordlist": ",".join(k.replace(",", " ") for k in layer.keywords or []),
         "gml_include_items": "all", "gml_featureid": "feature_id", "gml_feature_id_type": "Long",
         "wms_include_items": "all", "wfs_getfeature_formatlist": "geojson",
@@ -144,6 +143,17 @@ def srs_list() -> str:
     return " ".join(f"EPSG:{srid}" for srid in SUPPORTED_SRIDS)
 
 
+def _inspire(layers: dict[str, OwsLayer]) -> dict[str, str]:
+    """MapServer 8's WMS answers LANGUAGE (vie, eng) only with INSPIRE's extended capabilities, which also
+    declare the two languages; these are their mandatory fields."""
+    changes = [item.layer.last_changed for item in layers.values() if item.layer.last_changed]
+    revised = (max(changes) if changes else timezone.now()).date().isoformat()
+    return {"wms_inspire_capabilities": "embed", "wms_inspire_resourcelocator": "/data/",
+            "wms_inspire_temporal_reference": revised, "wms_inspire_metadatadate": revised,
+            "wms_inspire_mpoc_name": publisher(), "wms_inspire_mpoc_email": contact_email(),
+            "wms_inspire_keyword": "infoMapAccessService"}
+
+
 def render(layers: dict[str, OwsLayer], directory: Path) -> str:
     """The whole mapfile as text."""
     title_vi, title_en = "Dữ liệu không gian TP. Hồ Chí Minh", "Ho Chi Minh City spatial data"
@@ -151,8 +161,6 @@ def render(layers: dict[str, OwsLayer], directory: Path) -> str:
         "ows_title": title_vi, "ows_title.vie": title_vi, "ows_title.eng": title_en,
         "ows_abstract": "Dữ liệu mở của gisportal qua WMS 1.3.0 và WFS 2.0.",
         "ows_abstract.eng": "gisportal open data through WMS 1.3.0 and WFS 2.0.",
-        "wms_abstract.vie": "Dữ liệu mở của gisportal qua WMS 1.3.0 và WFS 2.0. — English: Ho Chi Minh City spatial data, "
-                        "gisportal open data through WMS 1.3.0 and WFS 2.0.",
         "ows_languages": "vie,eng", "ows_encoding": "UTF-8",
         "ows_srs": srs_list(), "wms_srs": f"{srs_list()} CRS:84",
         "wms_enable_request": "GetCapabilities GetMap GetFeatureInfo GetLegendGraphic",
@@ -161,7 +169,8 @@ def render(layers: dict[str, OwsLayer], directory: Path) -> str:
         "wms_getfeatureinfo_formatlist": "geojson", "wfs_getfeature_formatlist": "geojson",
         "wms_getmap_formatlist": "image/png,image/jpeg", "ows_contactperson": "gisportal",
         "wfs_maxfeatures": str(settings.OWS_MAX_FEATURES), "wfs_compute_number_matched": "true",
-        "wms_rootlayer_title": title_vi, "ows_fees": "none", "ows_accessconstraints": "none",
+        "wms_rootlayer_title": title_vi, "wms_rootlayer_title.vie": title_vi, "wms_rootlayer_title.eng": title_en,
+        **_inspire(layers), "ows_fees": "none", "ows_accessconstraints": "none",
         "ows_contactorganization": "gisportal",
     }
     meta = "\n".join(f"      {text(k)} {text(v)}" for k, v in metadata.items())

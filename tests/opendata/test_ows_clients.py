@@ -88,7 +88,8 @@ def test_owslib_reads_wms_and_wfs(live_server, parcels, points, secret):
     wms = WebMapService(url, version="1.3.0")
     assert {"parcels", "wells"} <= set(wms.contents) and "secret-bunkers" not in wms.contents
     assert wms["parcels"].title == "Thửa đất" and "EPSG:9210" in wms["parcels"].crsOptions
-    image = wms.getmap(layers=["parcels"], styles=[""], srs="EPSG:4326", bbox=(106.7295, 10.7995, 106.7335, 10.8025),  # OWSLib swaps to lat/lon
+    image = wms.getmap(layers=["parcels"], styles=[""], srs="EPSG:4326",
+                       bbox=(106.7295, 10.7995, 106.7335, 10.8025),  # x/y: OWSLib sends 1.3.0's lat/lon itself
                        size=(64, 64), format="image/png", transparent=True)
     assert image.read()[:8] == b"\x89PNG\r\n\x1a\n"
     wfs = WebFeatureService(url, version="2.0.0")
