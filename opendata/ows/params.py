@@ -97,8 +97,10 @@ def parse(kvp: dict[str, str], layers: dict[str, OwsLayer]) -> OwsRequest:
 
 # ---- shared pieces ------------------------------------------------------------------------------------
 
-def names(raw: str, parameter: str, *, limit: int = 50) -> list[str]:
-    """A comma list of names (at most `limit`), none empty."""
+def names(raw: str | None, parameter: str, *, limit: int = 50) -> list[str]:
+    """A comma list of names (at most `limit`), none empty; MissingParameterValue when absent."""
+    if raw is None or not raw.strip():
+        raise missing(parameter)
     items = [item.strip() for item in raw.split(",")]
     if not raw.strip() or any(not item for item in items) or len(items) > limit:
         raise invalid(parameter, f"{parameter} phải là danh sách tên cách nhau bởi dấu phẩy (tối đa {limit}).",

@@ -2,7 +2,7 @@
 from django.conf import settings
 
 from opendata.ows.catalog import OwsLayer
-from opendata.ows.errors import OwsError, invalid
+from opendata.ows.errors import OwsError, invalid, missing
 from opendata.ows.params import (INFO_FORMATS, MAP_FORMATS, bbox, bbox_text, bgcolor, boolean, choice, crs, integer,
                                  layer_name, names)
 
@@ -27,7 +27,7 @@ def _version(kvp: dict[str, str]) -> None:
 def _map_view(kvp: dict[str, str], layers: dict[str, OwsLayer], *, image_format: str | None = None) -> dict[str, str]:
     """LAYERS, STYLES, CRS, BBOX, WIDTH, HEIGHT, FORMAT, TRANSPARENT, BGCOLOR: shared by GetMap and GetFeatureInfo."""
     wanted = [layer_name(n, layers, parameter="LAYERS", code="LayerNotDefined", root=True)
-              for n in names(kvp.get("LAYERS", ""), "LAYERS")]
+              for n in names(kvp.get("LAYERS"), "LAYERS")]
     styles = kvp.get("STYLES", "")
     style_list = [s.strip() for s in styles.split(",")] if styles.strip(", ") else []
     if style_list and (len(style_list) != len(wanted) or any(s.lower() not in ("", "default") for s in style_list)):
@@ -57,7 +57,7 @@ def _feature_info(kvp: dict[str, str], layers: dict[str, OwsLayer]) -> dict[str,
     query = _map_view(kvp, layers, image_format="image/png")  # GetFeatureInfo needs no FORMAT (WMS 1.3.0 §7.4.3)
     drawn = set(query["LAYERS"].split(","))
     asked = [layer_name(n, layers, parameter="QUERY_LAYERS", code="LayerNotDefined", root=True)
-             for n in names(kvp.get("QUERY_LAYERS", ""), "QUERY_LAYERS")]
+             for n in names(kvp.get("QUERY_LAYERS"), "QUERY_LAYERS")]
     if not set(asked) <= drawn:
         raise OwsError("LayerNotQueryable", "QUERY_LAYERS phải nằm trong LAYERS.", "QUERY_LAYERS must be among LAYERS.",
                        locator="QUERY_LAYERS")
@@ -75,7 +75,9 @@ def _feature_info(kvp: dict[str, str], layers: dict[str, OwsLayer]) -> dict[str,
 
 
 def _legend(kvp: dict[str, str], layers: dict[str, OwsLayer]) -> dict[str, str]:
-    name = layer_name(kvp.get("LAYER", ""), layers, parameter="LAYER", code="LayerNotDefined")
+    if not kvp.get("LAYER", "").strip():
+        raise missing("LAYER")
+    name = layer_name(kvp["LAYER"], layers, parameter="LAYER", code="LayerNotDefined")
     style = kvp.get("STYLE", "").strip()
     if style.lower() not in ("", "default"):
         raise OwsError("StyleNotDefined", "STYLE phải để trống hoặc là 'default'.", "STYLE must be empty or 'default'.",
