@@ -184,3 +184,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# WMS 1.3.0 / WFS 2.0 at /ows through MapServer (opendata/ows). The mapfile is generated into OWS_DIR;
+# MapServer reads PostGIS as OWS_DB_USER, a role that sees only public layers' non-personal data
+# (migration opendata 0003; over TCP give it a password with ALTER ROLE and set OWS_DB_PASSWORD).
+OWS_DIR = Path(env_str("OWS_DIR", str(VAR_DIR / "ows")))
+OWS_MAPSERV = env_str("OWS_MAPSERV", "/usr/bin/mapserv")
+OWS_DB_USER = env_str("OWS_DB_USER", "gisportal_ows")
+OWS_DB_PASSWORD = env_str("OWS_DB_PASSWORD", "")
+OWS_MAX_SIZE = env_int("OWS_MAX_SIZE", 4096)  # pixels on a side of a GetMap image
+OWS_MAX_PIXELS = env_int("OWS_MAX_PIXELS", 4096 * 4096)  # width × height of a GetMap image
+OWS_MAX_FEATURES = env_int("OWS_MAX_FEATURES", 10_000)  # a WFS page at most
+OWS_TIMEOUT = env_int("OWS_TIMEOUT", 30)  # seconds a MapServer run may take
+OWS_SLOTS = env_int("OWS_SLOTS", 4)  # MapServer runs at once across workers
+OWS_WAIT = env_int("OWS_WAIT", 10)  # seconds a request waits for a slot before 503

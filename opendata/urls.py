@@ -1,7 +1,8 @@
-"""Open data routes (included at "/"): catalog and downloads under data/, OGC API under ogc/, DCAT."""
+"""Open data routes (included at "/"): catalog and downloads under data/, OGC API under ogc/, WMS/WFS at ows, DCAT."""
 from django.urls import path, re_path
 
 from opendata import downloads, ogc_views, views
+from opendata.ows import views as ows_views
 from tiles import ogc_views as ogc_tiles_views
 
 urlpatterns = [
@@ -12,6 +13,8 @@ urlpatterns = [
     re_path(r"^data/(?P<layer>[-a-zA-Z0-9_]+)\.(?P<fmt>geojson|gpkg|shp\.zip|csv|kml)$", downloads.download,
             name="opendata-download"),
     path("data/<slug:layer>/", views.layer_page, name="opendata-layer"),
+    path("ows", ows_views.ows, name="ows"),  # WMS 1.3.0 / WFS 2.0 (MapServer); both spellings, no redirect
+    path("ows/", ows_views.ows, name="ows-slash"),
     path("ogc/", ogc_views.landing, name="ogc-landing"),
     path("ogc/conformance", ogc_views.conformance, name="ogc-conformance"),
     path("ogc/api", ogc_views.api, name="ogc-api"),

@@ -40,8 +40,9 @@ wanted_packages() {
   if [ -n "${GISPORTAL_APT_PACKAGES:-}" ]; then echo "$GISPORTAL_APT_PACKAGES"; return; fi
   local pg="postgresql-15-postgis-3"
   if ! apt-cache show "$pg" >/dev/null 2>&1; then pg="postgis postgresql"; fi
-  # MapServer serves the WMS/WFS door (/ows); tests also drive the real desktop client, QGIS's Python API.
-  echo "$pg gdal-bin libgeos-c1v5 proj-bin gettext mapserver-bin"
+  # MapServer serves the WMS/WFS door (/ows), its legends in DejaVu (Vietnamese letters); tests also drive the
+  # real desktop client, QGIS's Python API.
+  echo "$pg gdal-bin libgeos-c1v5 proj-bin gettext mapserver-bin fonts-dejavu-core"
   if [ "${1:-}" = test ]; then echo "chromium fonts-dejavu-core python3-qgis qgis-providers"; fi
 }
 

@@ -365,3 +365,66 @@ def _audit(cell: Cell, path: str, *, html: bool) -> None:
     data = check(cell, response, status)
     if status == 200:
         assert m.contains(data, cell.slug), f"{cell.name}: the layer's edits are not in the audit"
+
+
+# ---- WMS / WFS at /ows (MapServer): public data only, for every role ------------------------------------
+# /ows serves the public's data: a restricted layer is absent even for a user granted it (they read it through
+# the OGC API or the editor, signed in), and personal fields never leave, whoever asks.
+
+def _ows(cell: Cell, query: str, *, shows=()) -> bytes:
+    path = f"/ows?{query}"
+    response = send(cell.client, "GET", path)
+    hidden = m.personal_tokens(cell.state) + ([] if cell.state.public else [m.name_token(cell.state),
+                                                                            m.title_token(cell.state)])
+    status = 200 if cell.state.public else 400
+    data = check(cell, response, status, shows=shows if cell.state.public else (), hides=hidden)
+    if not cell.state.public:  # the very report a layer that never existed gets
+        other = m.body_bytes(send(cell.client, "GET", path.replace(cell.slug, GHOST)))
+        assert data.replace(cell.slug.encode(), GHOST.encode()) == other, f"{cell.name}: {data[:300]!r} != {other[:300]!r}"
+    return data
+
+
+def door_wms_getmap(cell: Cell) -> None:
+    _ows(cell, f"SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS={cell.slug}&STYLES=&CRS=CRS:84"
+               "&BBOX=106.78,10.815,106.81,10.83&WIDTH=64&HEIGHT=32&FORMAT=image/png")
+
+
+def door_wms_featureinfo(cell: Cell) -> None:
+    lon = m.SPOTS["in"] + 0.00025
+    _ows(cell, f"SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&LAYERS={cell.slug}&QUERY_LAYERS={cell.slug}"
+               f"&STYLES=&CRS=CRS:84&BBOX={lon - 0.0001},{m.LAT},{lon + 0.0001},{m.LAT + 0.0005}&WIDTH=10&HEIGHT=10"
+               "&I=5&J=5&INFO_FORMAT=application/vnd.ogc.gml&FEATURE_COUNT=10",
+         shows=[m.name_token(cell.state)])
+
+
+def door_wms_legend(cell: Cell) -> None:
+    _ows(cell, f"SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegendGraphic&LAYER={cell.slug}&FORMAT=image/png")
+
+
+def door_wfs_getfeature(cell: Cell) -> None:
+    _ows(cell, f"SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature&TYPENAMES={cell.slug}", shows=[m.name_token(cell.state)])
+
+
+def door_wfs_getfeature_by_id(cell: Cell) -> None:
+    _ows(cell, f"SERVICE=WFS&VERSION=2.0.0&REQUEST=GetFeature&RESOURCEID={cell.slug}.{cell.id('in')}"
+               "&OUTPUTFORMAT=application/json", shows=[m.name_token(cell.state)])
+
+
+def door_wfs_describe(cell: Cell) -> None:
+    data = _ows(cell, f"SERVICE=WFS&VERSION=2.0.0&REQUEST=DescribeFeatureType&TYPENAMES={cell.slug}")
+    assert not any(m.contains(data, name) for name in m.PERSONAL_FIELDS), f"{cell.name}: a personal field described"
+
+
+def _ows_listing(cell: Cell, service: str) -> None:
+    response = send(cell.client, "GET", f"/ows?SERVICE={service}&REQUEST=GetCapabilities")
+    data = check(cell, response, 200, hides=m.personal_tokens(cell.state))
+    assert m.contains(data, cell.slug) == cell.state.public, f"{cell.name}: listed: {not cell.state.public}"
+    assert m.contains(data, m.title_token(cell.state)) == cell.state.public
+
+
+def door_wms_capabilities(cell: Cell) -> None:
+    _ows_listing(cell, "WMS")
+
+
+def door_wfs_capabilities(cell: Cell) -> None:
+    _ows_listing(cell, "WFS")

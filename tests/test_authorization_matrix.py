@@ -56,6 +56,9 @@ def test_the_matrix_covers_every_door_of_the_issue():
     wanted = {"layer-page", "map-list", "tile", "tile-cached", "tilejson", "ogc-collection", "ogc-items", "ogc-item",
               "ogc-queryables", "download-geojson", "download-gpkg", "download-shp", "download-csv", "download-kml",
               "dcat-jsonld", "data-json", "search", "click", "lookup", "history", "diff", "diff-geojson",
-              "editor-page", "put-inside", "revert", "run-revert-api", "run-revert-page", "audit", "audit-csv"}
+              "editor-page", "put-inside", "revert", "run-revert-api", "run-revert-page", "audit", "audit-csv",
+              # issue 12: WMS/WFS at /ows serve public data only, whoever asks
+              "wms-getmap", "wms-featureinfo", "wms-legend", "wms-capabilities", "wfs-getfeature",
+              "wfs-getfeature-by-id", "wfs-describe", "wfs-capabilities"}
     assert wanted <= set(DOORS), wanted - set(DOORS)
     assert len(CELLS) == len(DOORS) * len(m.STATES) * len(m.ROLES) and len(m.ROLES) == 9
