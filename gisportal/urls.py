@@ -18,6 +18,7 @@ urlpatterns = [
     path("tiles/", include("tiles.urls")),
     path("ingest/", include("ingest.urls")),
     path("", include("opendata.urls")),
+    path("ogc/", include("tiles.ogc_urls")),  # OGC API – Tiles and Styles, served by tiles/
     path("admin/", admin.site.urls),
 ]
 

@@ -21,7 +21,23 @@ from opendata.params import (CRS84_URI, check_text, parse_bbox, parse_crs, parse
 from layers.params import MAX_NUMBER_LENGTH
 from layers.querystring import check_single_values
 from opendata.query import FeatureQuery, count_sql
-from tiles.ogc_tiles import CONFORMANCE as OGC_TILES_CONFORMANCE
+
+# OGC API – Tiles and Styles: served by tiles/ (tiles/ogc_urls.py), declared here on the one landing page.
+TILES_CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/dataset-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/png",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilesetmetadata",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilesetmetadata",
+    "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/mapbox-styles",
+]
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -40,7 +56,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
-    *OGC_TILES_CONFORMANCE,  # OGC API – Tiles and Styles, served by tiles/ (tiles/ogc_tiles.py)
+    *TILES_CONFORMANCE,
 ]
 # "after" is ours: next links carry the last id seen, so deep pages read on from it (keyset paging)
 # instead of skipping `offset` rows again; offset alone still works for clients that compute it.

@@ -22,21 +22,6 @@ MVT = "application/vnd.mapbox-vector-tile"
 PNG = "image/png"
 JSON = "application/json"
 TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
-CONFORMANCE = [
-    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
-    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
-    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
-    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/dataset-tilesets",
-    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
-    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/png",
-    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
-    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
-    "http://www.opengis.net/spec/tms/2.0/conf/tilesetmetadata",
-    "http://www.opengis.net/spec/tms/2.0/conf/json-tilesetmetadata",
-    "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-styles-1/1.0/conf/mapbox-styles",
-]
 BASEMAP = "basemap"
 TILE_SIZE = 256
 PIXEL_M = 0.00028  # the standard rendering pixel (0.28 mm) of scale denominators
