@@ -12,17 +12,23 @@ from dataclasses import dataclass
 
 from layers.models import Layer
 from layers.personal import name_looks_personal
+from layers.values import RESERVED_NAMES
 from opendata.fields import layer_fields
 
 # A column MapServer writes as an XML element and a mapfile string holds unquoted: a word of letters,
-# digits and '_' not starting with a digit (Vietnamese letters allowed); other names are left out.
-_COLUMN = re.compile(r"[^\W\d]\w{0,63}")
-_TAKEN = {"id", "geom", "gml_id", "boundedby", "msgeometry"}  # the view's own columns and GML's
+# digits and '_' not starting with a digit (Vietnamese letters allowed), at most 63 UTF-8 bytes (PostgreSQL
+# cuts longer identifiers, so two long names would become one). Other names get such an alias.
+_COLUMN = re.compile(r"[^\W\d]\w*")
+MAX_COLUMN_BYTES = 63
+# The view's own columns, GML's and the download formats' reserved names (compared casefolded: MapServer
+# and GDAL's writers match column names regardless of case, so 'Ten' and 'ten' would be one column).
+_TAKEN = {"id", "geom", "gml_id", "boundedby", "msgeometry", "layer_id", "properties", *RESERVED_NAMES}
 
 
 @dataclass(frozen=True)
 class Field:
-    name: str
+    name: str  # the published column (WFS property, PROPERTYNAME/SORTBY value): a safe, unique alias of key
+    key: str  # the property's key in the stored features
     type: str  # schema type: text, integer, number, date, code
     label_vi: str
     label_en: str
@@ -40,15 +46,41 @@ def ows_name(slug: str) -> str:
     return slug if re.match(r"[A-Za-z_]", slug) else f"l_{slug}"
 
 
+def _cut(name: str, limit: int) -> str:
+    """The longest prefix of name of at most limit UTF-8 bytes."""
+    while len(name.encode()) > limit:
+        name = name[:-1]
+    return name
+
+
+def column_names(keys: list[str]) -> dict[str, str]:
+    """Property key -> its published column: a word (non-word characters become '_', 'f_' before a leading
+    digit), at most 63 UTF-8 bytes, unique regardless of case and never a reserved name (else a number added)."""
+    taken = set(_TAKEN)
+    out: dict[str, str] = {}
+    for key in keys:
+        base = re.sub(r"\W", "_", key) or "_"
+        base = base if _COLUMN.fullmatch(base) else f"f_{base}"
+        candidate, number = _cut(base, MAX_COLUMN_BYTES), 0
+        while candidate.casefold() in taken:
+            number += 1
+            candidate = _cut(base, MAX_COLUMN_BYTES - len(f"_{number}")) + f"_{number}"
+        taken.add(candidate.casefold())
+        out[key] = candidate
+    return out
+
+
 def public_columns(layer: Layer) -> tuple[Field, ...]:
-    """The fields the public sees (no personal field by schema mark or by name), as safe column names."""
-    out = []
-    for spec in layer_fields(layer, None):
-        name = spec["name"]
-        if not _COLUMN.fullmatch(name) or name.lower() in _TAKEN or name_looks_personal(name):
-            continue
-        out.append(Field(name, spec.get("type") or "text", spec.get("label_vi") or name, spec.get("label_en") or name))
-    return tuple(out)
+    """The fields the public sees (no personal field by schema mark or by name), each under a safe column name."""
+    specs = [spec for spec in layer_fields(layer, None) if not name_looks_personal(spec["name"])]
+    columns = column_names([spec["name"] for spec in specs])
+    return tuple(Field(columns[spec["name"]], spec["name"], spec.get("type") or "text",
+                       spec.get("label_vi") or spec["name"], spec.get("label_en") or spec["name"]) for spec in specs)
+
+
+def column_of(item: "OwsLayer", key: str) -> str | None:
+    """The published column of a property key (None: not published)."""
+    return next((field.name for field in item.fields if field.key == key), None)
 
 
 def published() -> dict[str, OwsLayer]:

@@ -23,14 +23,15 @@ from layers.params import SUPPORTED_SRIDS
 from layers.styling import OUTLINE_COLOUR, layer_style
 from layers.vn2000 import VN2000_CRS, proj_string
 from opendata.dcat import contact_email, publisher
-from opendata.ows.catalog import OwsLayer, published, stamp
+from opendata.ows.catalog import OwsLayer, column_of, published, stamp
 
 MAP_NAME = "gisportal"
 STALE_SECONDS = 600
-FORMAT_VERSION = "4"  # bump when the generator's output changes, so files are rewritten
+FORMAT_VERSION = "5"  # bump when the generator's output changes, so files are rewritten
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 GML_TYPES = {"integer": "Long", "number": "Real", "date": "Date"}
 MAP_TYPES = {"circle": "POINT", "line": "LINE", "fill": "POLYGON"}
+_PLAIN_KEY = re.compile(r"[^'\"\\$\x00-\x1f\x7f]+")
 _SAFE_VALUE = re.compile(r"[\w .,/:+()-]{0,100}")
 EPSG_EXTRA = {
     4326: "+proj=longlat +datum=WGS84 +no_defs",
@@ -64,6 +65,14 @@ def connection_string() -> str:
     return " ".join(f"{key}={value}" for key, value in parts.items() if value and " " not in value)
 
 
+def _sql_text(value: str) -> str:
+    """An SQL text literal that fits inside the mapfile's single-quoted DATA string: dollar-quoted, or built
+    from chr() codes when the text holds a quote, backslash, '$' or a control character."""
+    if _PLAIN_KEY.fullmatch(value):
+        return f"$k${value}$k$"
+    return "(" + "||".join(f"chr({ord(ch)})" for ch in value) + ")" if value else "$k$$k$"
+
+
 def data_sql(item: OwsLayer) -> str:
     """The layer's DATA: the view's rows of this layer, public fields as typed columns (names from the catalog)."""
     conn = connection.connection
@@ -72,9 +81,10 @@ def data_sql(item: OwsLayer) -> str:
         conn = connection.connection
     columns = ["id AS feature_id", "geom"]
     for field in item.fields:
-        key = f"properties->>$k${field.name}$k$"
+        literal = _sql_text(field.key)
+        key = f"properties->>{literal}"
         if field.type in ("integer", "number"):
-            value = f"CASE WHEN jsonb_typeof(properties->$k${field.name}$k$) = $k$number$k$ THEN ({key})::numeric END"
+            value = f"CASE WHEN jsonb_typeof(properties->{literal}) = $k$number$k$ THEN ({key})::numeric END"
         else:
             value = key
         columns.append(f"{value} AS {sql.Identifier(field.name).as_string(conn)}")
@@ -84,11 +94,11 @@ def data_sql(item: OwsLayer) -> str:
 
 def _classes(item: OwsLayer) -> list[str]:
     style = layer_style(item.layer)
-    columns = {field.name for field in item.fields}
-    rules = [r for r in style.rules if style.attribute in columns and _SAFE_VALUE.fullmatch(r.value)]
+    column = column_of(item, style.attribute) if style.attribute else None
+    rules = [r for r in style.rules if column and _SAFE_VALUE.fullmatch(r.value)]
     out = []
     for rule in rules:
-        out.append(_class(rule.label_vi, style, rule.color, f'("[{style.attribute}]" = "{rule.value}")'))
+        out.append(_class(rule.label_vi, style, rule.color, f'("[{column}]" = "{rule.value}")'))
     out.append(_class("Khác" if rules else item.layer.title_vi, style, style.default, None))
     return out
 

@@ -1,0 +1,51 @@
+"""/ows against odd catalog data: property keys that clash or are no XML name, untyped layers, precision,
+CRS of GeoJSON, BBOX spelling, the reader role's limits and errors at the /ows paths (issue 12)."""
+import re
+
+import pytest
+
+from tests.factories import make_feature, make_layer, square
+from tests.opendata.test_ows import exception, geojson, get, ows_dir  # noqa: F401 (ows_dir: fixture)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ODD_KEYS = [{"Ten": "UPPER", "ten": "lower", "dien_tich": 12.5},
+            {"feature_id": "888", "Feature_ID": "x", "FEATURE_ID": 5, "so": 7},
+            {"ườ" * 21 + "a": "A", "ườ" * 21 + "b": "B", "a" * 70: "long"},
+            {"Ten duong x": "spaced", "so-to": "hyphen", "2tang": "digit", "gml_id": "g", "msGeometry": "m",
+             "geom": "gg", "fid": "f", "it's $k$ \\": "quoted"}]
+
+
+def _gml_values(content: bytes) -> set[str]:
+    return set(re.findall(r"<ms:\w+>([^<]*)</ms:\w+>", content.decode()))
+
+
+@pytest.mark.parametrize("props", ODD_KEYS)
+def test_every_key_is_served_once_under_its_own_unique_column(client, props):
+    layer = make_layer(slug="odd")
+    make_feature(layer, square(106.7, 10.8), props)
+    feature = geojson(client, TYPENAMES="odd")["features"][0]
+    properties = {k: v for k, v in feature["properties"].items() if k != "feature_id"}
+    columns = [k.casefold() for k in properties]
+    assert len(columns) == len(set(columns)), properties
+    assert all(len(k.encode()) <= 63 and re.fullmatch(r"[^\W\d]\w*", k) for k in properties), properties
+    assert sorted(map(str, properties.values())) == sorted(map(str, props.values()))  # nothing shifted, no 0
+    gml = get(client, SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", TYPENAMES="odd")
+    assert gml.status_code == 200
+    assert {str(v) for v in props.values()} <= _gml_values(gml.content)
+    drawn = get(client, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetMap", LAYERS="odd,gisportal", CRS="CRS:84",
+                BBOX="106,10,107,11", WIDTH="10", HEIGHT="10", FORMAT="image/png")
+    assert drawn.status_code == 200 and drawn["Content-Type"] == "image/png"
+
+
+def test_aliased_columns_work_in_propertyname_and_sortby(client):
+    layer = make_layer(slug="odd")
+    make_feature(layer, square(106.7, 10.8), {"so-to": 2, "Ten": "b", "ten": "a"})
+    make_feature(layer, square(106.71, 10.8), {"so-to": 1, "Ten": "a", "ten": "b"})
+    described = get(client, SERVICE="WFS", VERSION="2.0.0", REQUEST="DescribeFeatureType", TYPENAMES="odd")
+    names = re.findall(r'element name="(\w+)"', described.content.decode())
+    columns = [n for n in names if n not in ("odd", "msGeometry", "feature_id")]
+    assert len(columns) == 3 and len({c.casefold() for c in columns}) == 3, names
+    hyphen = next(c for c in columns if c.startswith("so_to"))
+    body = geojson(client, TYPENAMES="odd", SORTBY=f"{hyphen} DESC", PROPERTYNAME=hyphen)
+    assert [f["properties"][hyphen] for f in body["features"]] == ["2", "1"]
