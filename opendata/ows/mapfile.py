@@ -9,6 +9,7 @@ reads "EPSG:9210" as "init=epsg:9210", and PROJ takes such codes from a file nam
 before its database (whose default operation for Ho Chi Minh City, EPSG:5194, is 0.8 m off).
 """
 import os
+from dataclasses import replace
 import re
 import tempfile
 import time
@@ -23,14 +24,15 @@ from layers.params import SUPPORTED_SRIDS
 from layers.styling import OUTLINE_COLOUR, layer_style
 from layers.vn2000 import VN2000_CRS, proj_string
 from opendata.dcat import contact_email, publisher
-from opendata.ows.catalog import OwsLayer, column_of, published, stamp
+from opendata.ows.catalog import GEOMETRY_TYPES, ROOT_NAME, OwsLayer, column_of, published, stamp
 
-MAP_NAME = "gisportal"
+MAP_NAME = ROOT_NAME
 STALE_SECONDS = 600
 FORMAT_VERSION = "5"  # bump when the generator's output changes, so files are rewritten
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 GML_TYPES = {"integer": "Long", "number": "Real", "date": "Date"}
-MAP_TYPES = {"circle": "POINT", "line": "LINE", "fill": "POLYGON"}
+MAP_TYPES = {"point": "POINT", "line": "LINE", "polygon": "POLYGON"}
+DRAW_KINDS = {"point": "circle", "line": "line", "polygon": "fill"}
 _PLAIN_KEY = re.compile(r"[^'\"\\$\x00-\x1f\x7f]+")
 _SAFE_VALUE = re.compile(r"[\w .,/:+()-]{0,100}")
 EPSG_EXTRA = {
@@ -88,12 +90,16 @@ def data_sql(item: OwsLayer) -> str:
         else:
             value = key
         columns.append(f"{value} AS {sql.Identifier(field.name).as_string(conn)}")
-    query = f"SELECT {', '.join(columns)} FROM ows_features WHERE layer_id = {int(item.layer.pk)} ORDER BY id"
+    # Only this entry's geometry family: MapServer would drop the others from results but count them in hits.
+    kinds = ", ".join(f"$k${kind}$k$" for kind in GEOMETRY_TYPES[item.family])
+    query = (f"SELECT {', '.join(columns)} FROM ows_features WHERE layer_id = {int(item.layer.pk)} "
+             f"AND upper(GeometryType(geom)) IN ({kinds}) ORDER BY id")
     return f"'geom FROM ({query}) AS t USING UNIQUE feature_id USING SRID=4326'"
 
 
 def _classes(item: OwsLayer) -> list[str]:
     style = layer_style(item.layer)
+    style = replace(style, kind=DRAW_KINDS[item.family])
     column = column_of(item, style.attribute) if style.attribute else None
     rules = [r for r in style.rules if column and _SAFE_VALUE.fullmatch(r.value)]
     out = []
@@ -118,10 +124,13 @@ def _class(name: str, style, colour: str, expression: str | None) -> str:
 
 def _layer(item: OwsLayer) -> str:
     layer = item.layer
+    abstract_vi, abstract_en = layer.description_vi or layer.title_vi, layer.description_en or layer.title_en
+    if item.siblings:  # one catalog layer holding several geometry kinds is served as one name per kind
+        abstract_vi += f" (Các loại hình học khác của lớp này: {', '.join(item.siblings)}.)"
+        abstract_en += f" (This layer's other geometry kinds: {', '.join(item.siblings)}.)"
     metadata = {
         "ows_title": layer.title_vi, "ows_title.vie": layer.title_vi, "ows_title.eng": layer.title_en,
-        "ows_abstract": layer.description_vi or layer.title_vi, "ows_abstract.vie": layer.description_vi or layer.title_vi,
-        "ows_abstract.eng": layer.description_en or layer.title_en,
+        "ows_abstract": abstract_vi, "ows_abstract.vie": abstract_vi, "ows_abstract.eng": abstract_en,
         "ows_keywordlist": ",".join(k.replace(",", " ") for k in layer.keywords or []),
         "gml_include_items": "all", "gml_featureid": "feature_id", "gml_feature_id_type": "Long",
         "wms_include_items": "all", "wfs_getfeature_formatlist": "geojson",
@@ -136,7 +145,7 @@ def _layer(item: OwsLayer) -> str:
     return "\n".join([
         "  LAYER",
         f"    NAME {text(item.name)}",
-        f"    TYPE {MAP_TYPES[layer_style(layer).kind]}",
+        f"    TYPE {MAP_TYPES[item.family]}",
         "    STATUS ON",
         "    CONNECTIONTYPE POSTGIS",
         f"    CONNECTION {text(connection_string())}",

@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from layers.models import Layer
+
 from tests.factories import make_feature, make_layer, square
 from tests.opendata.test_ows import exception, geojson, get, ows_dir  # noqa: F401 (ows_dir: fixture)
 
@@ -49,3 +51,52 @@ def test_aliased_columns_work_in_propertyname_and_sortby(client):
     hyphen = next(c for c in columns if c.startswith("so_to"))
     body = geojson(client, TYPENAMES="odd", SORTBY=f"{hyphen} DESC", PROPERTYNAME=hyphen)
     assert [f["properties"][hyphen] for f in body["features"]] == ["2", "1"]
+
+
+MIXED = ["POINT(106.7 10.8)", "LINESTRING(106.7 10.8,106.8 10.9)", "MULTIPOINT((106.7 10.8),(106.71 10.81))",
+         "POLYGON((106.7 10.8,106.71 10.8,106.71 10.81,106.7 10.8))",
+         "MULTIPOLYGON(((106.7 10.8,106.71 10.8,106.71 10.81,106.7 10.8)))"]
+
+
+def _hits(client, name: str) -> int:
+    response = get(client, SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", TYPENAMES=name, RESULTTYPE="hits")
+    return int(re.search(r'numberMatched="(\d+)"', response.content.decode()).group(1))
+
+
+@pytest.mark.parametrize("geometry_type", ["", "Geometry", "MultiPolygon", "LineString", "Point"])
+def test_every_stored_feature_is_served_once_whatever_the_layers_type(client, geometry_type):
+    layer = make_layer(slug="mixed", geometry_type=geometry_type)
+    for wkt in MIXED:
+        make_feature(layer, wkt, {"n": wkt.split("(")[0]})
+    capabilities = get(client, SERVICE="WFS", REQUEST="GetCapabilities").content.decode()
+    names = sorted(set(re.findall(r"<(?:wfs:)?Name>(?:ms:)?(mixed\w*)</(?:wfs:)?Name>", capabilities)))
+    assert "mixed" in names and len(names) == 3, names
+    served = []
+    for name in names:
+        features = geojson(client, TYPENAMES=name)["features"]
+        assert _hits(client, name) == len(features) > 0
+        served += [f["properties"]["n"] for f in features]
+        drawn = get(client, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetMap", LAYERS=name, CRS="CRS:84",
+                    BBOX="106.6,10.7,106.9,11", WIDTH="64", HEIGHT="64", FORMAT="image/png")
+        assert drawn.status_code == 200 and drawn["Content-Type"] == "image/png"
+    assert sorted(served) == sorted(wkt.split("(")[0] for wkt in MIXED)
+
+
+def test_layer_names_never_collide_with_each_other_or_the_root(client):
+    slugs = ["5abc", "l_5abc", "gisportal", "wells_points", "wells"]
+    for index, slug in enumerate(slugs):
+        geometry = "POINT(106.7 10.8)" if slug == "wells" else square(106.7 + index / 100, 10.8)
+        make_feature(make_layer(slug=slug, geometry_type="" if slug == "wells" else "Polygon"), geometry, {"s": slug})
+    make_feature(Layer.objects.get(slug="wells"), square(106.8, 10.8), {"s": "wells polygon"})  # -> wells_polygons
+    capabilities = get(client, SERVICE="WFS", REQUEST="GetCapabilities").content.decode()
+    names = re.findall(r"<(?:wfs:)?Name>(?:ms:)?([\w.-]+)</(?:wfs:)?Name>", capabilities)
+    assert len({n.casefold() for n in names}) == len(names) and "gisportal" not in names, names
+    seen = {}
+    for name in names:
+        for feature in geojson(client, TYPENAMES=name)["features"]:
+            seen.setdefault(feature["properties"]["s"], []).append(name)
+    assert sorted(seen) == sorted(slugs + ["wells polygon"]) and all(len(v) == 1 for v in seen.values()), seen
+    assert seen["l_5abc"] == ["l_5abc"] and seen["wells_points"] == ["wells_points"] and seen["wells"] == ["wells"]
+    root = get(client, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetMap", LAYERS="gisportal", CRS="CRS:84",
+               BBOX="106.6,10.7,106.9,11", WIDTH="64", HEIGHT="64", FORMAT="image/png")
+    assert root.status_code == 200 and root["Content-Type"] == "image/png"
