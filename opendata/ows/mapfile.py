@@ -134,6 +134,8 @@ def _layer(item: OwsLayer) -> str:
         "ows_keywordlist": ",".join(k.replace(",", " ") for k in layer.keywords or []),
         "gml_include_items": "all", "gml_featureid": "feature_id", "gml_feature_id_type": "Long",
         "wms_include_items": "all", "wfs_getfeature_formatlist": "geojson",
+        # GML coordinates with 9 decimals: 1e-9 degree is 0.1 mm (MapServer's default 6 is 0.1 m); in metres harmless
+        "wfs_geometry_precision": "9",
         "wms_getfeatureinfo_formatlist": "geojson",
     }
     for field in item.fields:

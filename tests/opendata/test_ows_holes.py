@@ -3,8 +3,10 @@ CRS of GeoJSON, BBOX spelling, the reader role's limits and errors at the /ows p
 import re
 
 import pytest
+from django.db import connection
 
 from layers.models import Layer
+from layers.vn2000 import proj_string
 
 from tests.factories import make_feature, make_layer, square
 from tests.opendata.test_ows import exception, geojson, get, ows_dir  # noqa: F401 (ows_dir: fixture)
@@ -100,3 +102,16 @@ def test_layer_names_never_collide_with_each_other_or_the_root(client):
     root = get(client, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetMap", LAYERS="gisportal", CRS="CRS:84",
                BBOX="106.6,10.7,106.9,11", WIDTH="64", HEIGHT="64", FORMAT="image/png")
     assert root.status_code == 200 and root["Content-Type"] == "image/png"
+
+
+@pytest.mark.parametrize("srid", [4326, 4756])
+def test_gml_coordinates_in_degrees_within_a_millimetre_of_postgis(client, srid):
+    feature = make_feature(make_layer(slug="pts", geometry_type="Point"), "POINT(106.70123456789 10.77654321987)")
+    target = "+proj=longlat +datum=WGS84 +no_defs" if srid == 4326 else proj_string(srid).replace(" +type=crs", "")
+    response = get(client, SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", TYPENAMES="pts", SRSNAME=f"EPSG:{srid}")
+    lat, lon = map(float, re.search(r"<gml:pos[^>]*>([^<]+)<", response.content.decode()).group(1).split())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ST_Y(ST_Transform(geom, %s)), ST_X(ST_Transform(geom, %s)) FROM layers_feature "
+                       "WHERE id = %s", [target, target, feature.pk])
+        want_lat, want_lon = cursor.fetchone()
+    assert abs(lat - want_lat) * 111_320 < 0.001 and abs(lon - want_lon) * 109_000 < 0.001, (lat, lon, want_lat, want_lon)
