@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from django.conf import settings
 
 from layers.errors import DomainError
-from layers.params import MAX_PARAM_LENGTH, Crs, check_bbox, check_text, parse_crs, parse_int, parse_number
+from layers.params import GEOGRAPHIC_SRIDS, MAX_PARAM_LENGTH, Crs, check_bbox, check_text, parse_crs, parse_int, parse_number
 from opendata.ows.catalog import OwsLayer
 from opendata.ows.errors import OwsError, invalid, missing, not_supported
 from opendata.ows.mapfile import MAP_NAME
@@ -136,6 +136,14 @@ def crs(raw: str | None, parameter: str, *, wms: bool) -> tuple[Crs, str]:
         return parsed, "urn:ogc:def:crs:OGC:1.3:CRS84"
     return (replace(parsed, lat_first=geographic),
             f"EPSG:{parsed.srid}" if wms else f"urn:ogc:def:crs:EPSG::{parsed.srid}")
+
+
+def geojson_crs(reference: Crs, parameter: str) -> None:
+    """GeoJSON carries no CRS (RFC 7946: WGS 84): a geographic CRS other than WGS 84 (VN-2000 degrees) would be
+    read as WGS 84 by every client, so GeoJSON in it is refused; projected CRSs stay (legacy clients ask them)."""
+    if reference.srid != 4326 and reference.srid in GEOGRAPHIC_SRIDS:
+        raise invalid(parameter, "GeoJSON theo RFC 7946 là WGS 84; dùng GML hoặc hệ tọa độ phẳng.",
+                      "GeoJSON is WGS 84 by RFC 7946; use GML or a projected CRS.")
 
 
 def bbox(raw: str | None, reference: Crs, parameter: str = "BBOX") -> tuple[float, float, float, float]:

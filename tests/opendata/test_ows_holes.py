@@ -115,3 +115,36 @@ def test_gml_coordinates_in_degrees_within_a_millimetre_of_postgis(client, srid)
                        "WHERE id = %s", [target, target, feature.pk])
         want_lat, want_lon = cursor.fetchone()
     assert abs(lat - want_lat) * 111_320 < 0.001 and abs(lon - want_lon) * 109_000 < 0.001, (lat, lon, want_lat, want_lon)
+
+
+@pytest.mark.parametrize("srsname", ["EPSG:4756", "urn:ogc:def:crs:EPSG::4756",
+                                     "http://www.opengis.net/def/crs/EPSG/0/4756"])
+def test_geojson_in_vn2000_degrees_is_refused(client, srsname):
+    make_feature(make_layer(slug="pts", geometry_type="Point"), "POINT(106.7 10.8)")
+    code, text = exception(get(client, SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", TYPENAMES="pts",
+                               OUTPUTFORMAT="application/json", SRSNAME=srsname))
+    assert code == "InvalidParameterValue" and "RFC 7946" in text
+    info = get(client, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetFeatureInfo", LAYERS="pts", QUERY_LAYERS="pts",
+               CRS=srsname, BBOX="10.7,106.6,10.9,106.8", WIDTH="10", HEIGHT="10", I="5", J="5",
+               INFO_FORMAT="application/json")
+    assert exception(info)[0] in ("InvalidParameterValue", "InvalidCRS")
+    assert get(client, SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", TYPENAMES="pts",
+               SRSNAME=srsname).status_code == 200  # GML names its CRS
+
+
+@pytest.mark.parametrize("box", ["10.7,106.6,10.9,106.8,EPSG:4326,junk", "10.7,106.6,10.9,106.8,,",
+                                 "10.7,106.6,10.9,106.8,", "10.7,,106.6,10.9,106.8", "10.7,106.6,10.9"])
+def test_bbox_takes_exactly_four_numbers_and_one_crs(client, box):
+    make_feature(make_layer(slug="pts", geometry_type="Point"), "POINT(106.7 10.8)")
+    response = get(client, SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", TYPENAMES="pts", BBOX=box)
+    code, _ = exception(response)
+    assert code == "InvalidParameterValue" and 'locator="BBOX"' in response.content.decode()
+
+
+def test_filter_envelope_srsname_with_a_comma_is_refused_as_filter(client):
+    make_feature(make_layer(slug="pts", geometry_type="Point"), "POINT(106.7 10.8)")
+    xml = ('<fes:Filter xmlns:fes="http://www.opengis.net/fes/2.0" xmlns:gml="http://www.opengis.net/gml/3.2">'
+           '<fes:BBOX><gml:Envelope srsName="urn:ogc:def:crs:EPSG::4326,junk"><gml:lowerCorner>10.7 106.6'
+           '</gml:lowerCorner><gml:upperCorner>10.9 106.8</gml:upperCorner></gml:Envelope></fes:BBOX></fes:Filter>')
+    response = get(client, SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", TYPENAMES="pts", FILTER=xml)
+    assert exception(response)[0] == "InvalidParameterValue" and 'locator="FILTER"' in response.content.decode()
