@@ -64,7 +64,9 @@ def connection_string() -> str:
     db = connection.settings_dict
     parts = {"host": db.get("HOST") or "", "port": str(db.get("PORT") or ""), "dbname": db["NAME"],
              "user": settings.OWS_DB_USER, "password": settings.OWS_DB_PASSWORD}
-    return " ".join(f"{key}={value}" for key, value in parts.items() if value and " " not in value)
+    # Every MapServer query stops at OWS_TIMEOUT (the role's own ceiling is set by migration opendata 0004).
+    timeout = f"options='-c statement_timeout={max(1, int(settings.OWS_TIMEOUT)) * 1000}'"
+    return " ".join([*(f"{key}={value}" for key, value in parts.items() if value and " " not in value), timeout])
 
 
 def _sql_text(value: str) -> str:

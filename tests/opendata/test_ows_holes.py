@@ -148,3 +148,36 @@ def test_filter_envelope_srsname_with_a_comma_is_refused_as_filter(client):
            '</gml:lowerCorner><gml:upperCorner>10.9 106.8</gml:upperCorner></gml:Envelope></fes:BBOX></fes:Filter>')
     response = get(client, SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", TYPENAMES="pts", FILTER=xml)
     assert exception(response)[0] == "InvalidParameterValue" and 'locator="FILTER"' in response.content.decode()
+
+
+@pytest.mark.parametrize("mark", [True, "true", "yes", 1, 0.5, "0.0", "[]", "{}", [1], {"a": 1}, "x"])
+def test_the_ows_role_has_limits_no_temp_and_reads_personal_marks_as_the_catalog(client, settings, mark):
+    import psycopg2
+
+    from layers.schemas import is_personal
+    from opendata.ows.mapfile import connection_string
+
+    assert is_personal({"personal": mark})
+    layer = make_layer(slug="marks", schema=[{"name": "ten", "type": "text", "label_vi": "a", "label_en": "a"},
+                                             {"name": "rieng", "type": "text", "label_vi": "b", "label_en": "b",
+                                              "personal": mark},
+                                             {"name": "mo", "type": "text", "label_vi": "c", "label_en": "c",
+                                              "personal": "no"}])
+    make_feature(layer, square(106.7, 10.8), {"ten": "a", "rieng": "BÍ MẬT", "mo": "open"})
+    settings.OWS_TIMEOUT = 7
+    conn = psycopg2.connect(connection_string())
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT current_user, current_setting('statement_timeout'), "
+                           "current_setting('idle_in_transaction_session_timeout'), current_setting('work_mem'), "
+                           "current_setting('temp_file_limit'), has_database_privilege(current_database(), 'TEMP')")
+            assert cursor.fetchone() == ("gisportal_ows", "7s", "30s", "16MB", "256MB", False)
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cursor.execute("CREATE TEMP TABLE t (x int)")
+            cursor.execute("SELECT properties FROM ows_features WHERE layer_id = %s", [layer.pk])
+            assert cursor.fetchone()[0] == {"ten": "a", "mo": "open"}
+    finally:
+        conn.close()
+    assert "BÍ MẬT" not in get(client, SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature",
+                                TYPENAMES="marks").content.decode()
