@@ -16,7 +16,7 @@ from django.conf import settings
 from layers.errors import DomainError
 from layers.params import GEOGRAPHIC_SRIDS, MAX_PARAM_LENGTH, Crs, check_bbox, check_text, parse_crs, parse_int, parse_number
 from opendata.ows.catalog import OwsLayer
-from opendata.ows.errors import OwsError, invalid, missing, not_supported
+from opendata.ows.errors import WMS_ONLY, OwsError, ascii_upper, invalid, missing, not_supported
 from opendata.ows.mapfile import MAP_NAME
 
 WMS_OPERATIONS = {"GETCAPABILITIES", "GETMAP", "GETFEATUREINFO", "GETLEGENDGRAPHIC"}
@@ -52,7 +52,7 @@ def read_kvp(params: Mapping) -> dict[str, str]:
         raise invalid("request", "Quá nhiều tham số.", "Too many parameters.")
     for key in params:
         values = params.getlist(key) if hasattr(params, "getlist") else [params[key]]
-        name = key.upper()[:40]
+        name = ascii_upper(key)[:40]
         if name in out or len(values) != 1:
             raise invalid(name, f"Tham số {name} chỉ được có một giá trị.", f"Parameter {name} may appear only once.")
         out[name] = _checked(values[0], name)
@@ -68,11 +68,11 @@ def _checked(value: str, name: str) -> str:
 
 def parse(kvp: dict[str, str], layers: dict[str, OwsLayer]) -> OwsRequest:
     """The checked request; an OwsError (OGC code, vi/en text) for anything MapServer must not see."""
-    service = kvp.get("SERVICE", "").strip().upper()
-    operation = kvp.get("REQUEST", "").strip().upper()
+    service = ascii_upper(kvp.get("SERVICE", "").strip())
+    operation = ascii_upper(kvp.get("REQUEST", "").strip())
     if not service:
-        if operation == "GETMAP" or "LAYERS" in kvp:
-            service = "WMS"  # WMS 1.3.0 §7.3.3: SERVICE is implied by GetMap
+        if operation in WMS_ONLY or "LAYERS" in kvp:
+            service = "WMS"  # WMS 1.3.0 §7.3.3: SERVICE is implied by GetMap (and the WMS-only operations)
         else:
             raise missing("SERVICE")
     if service not in ("WMS", "WFS"):

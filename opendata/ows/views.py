@@ -8,17 +8,10 @@ other open data doors (opendata.fairuse.public_api).
 from django.http import HttpRequest, HttpResponse
 
 from opendata.fairuse import public_api
-from opendata.ows.errors import OwsError, report
+from opendata.ows.errors import OwsError, report_for
 from opendata.ows.mapfile import current_mapfile
 from opendata.ows.params import parse, read_kvp
 from opendata.ows.runner import run
-
-
-def _service(request: HttpRequest) -> str:
-    """Which exception report a caller reads: WMS's for WMS requests (and GetMap without SERVICE), else OWS's."""
-    values = {key.upper(): value for key, value in request.GET.items()}
-    service = values.get("SERVICE", "").strip().upper()
-    return "WMS" if service == "WMS" or (not service and values.get("REQUEST", "").upper() == "GETMAP") else "WFS"
 
 
 @public_api
@@ -28,4 +21,4 @@ def ows(request: HttpRequest) -> HttpResponse:
         mapfile, layers = current_mapfile()
         return run(parse(kvp, layers), mapfile, request)
     except OwsError as error:
-        return report(error, _service(request))
+        return report_for(request, error)

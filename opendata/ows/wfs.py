@@ -19,6 +19,15 @@ def _version(kvp: dict[str, str]) -> None:
                        locator="VERSION")
 
 
+def _accept_versions(kvp: dict[str, str]) -> None:
+    """ACCEPTVERSIONS (OWS Common §7.3.2): a list that must hold a version this server speaks."""
+    raw = kvp.get("ACCEPTVERSIONS")
+    if raw is not None and not {v.strip() for v in raw.split(",")} & {"2.0.0", "2.0"}:
+        raise OwsError("VersionNegotiationFailed", "Không có phiên bản nào trong ACCEPTVERSIONS được hỗ trợ; "
+                       "máy chủ dùng WFS 2.0.0.", "None of the ACCEPTVERSIONS is supported; this server speaks "
+                       "WFS 2.0.0.", locator="ACCEPTVERSIONS")
+
+
 def _type_names(kvp: dict[str, str], layers: dict[str, OwsLayer], *, required: bool) -> list[str]:
     raw = kvp.get("TYPENAMES", kvp.get("TYPENAME"))
     if raw is None or not raw.strip():
@@ -126,6 +135,7 @@ def parse_wfs(operation: str, kvp: dict[str, str], layers: dict[str, OwsLayer]) 
     """MapServer's query for a WFS request (SERVICE, VERSION, REQUEST and the operation's own parameters)."""
     base = {"SERVICE": "WFS", "VERSION": VERSION}
     if operation == "GETCAPABILITIES":
+        _accept_versions(kvp)
         return {**base, "REQUEST": "GetCapabilities", **language(kvp)}
     _version(kvp)
     if operation == "DESCRIBEFEATURETYPE":

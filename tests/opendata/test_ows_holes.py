@@ -1,6 +1,7 @@
 """/ows against odd catalog data: property keys that clash or are no XML name, untyped layers, precision,
 CRS of GeoJSON, BBOX spelling, the reader role's limits and errors at the /ows paths (issue 12)."""
 import re
+import xml.etree.ElementTree as ET
 
 import pytest
 from django.db import connection
@@ -181,3 +182,40 @@ def test_the_ows_role_has_limits_no_temp_and_reads_personal_marks_as_the_catalog
         conn.close()
     assert "BÍ MẬT" not in get(client, SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature",
                                 TYPENAMES="marks").content.decode()
+
+
+def _report(response, status: int) -> str:
+    """The OGC exception code of a report with this status, in vi and en."""
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"].split(";")[0] in ("text/xml", "application/xml"), response["Content-Type"]
+    body = response.content.decode()
+    root = ET.fromstring(response.content)
+    assert root.tag in ("{http://www.opengis.net/ogc}ServiceExceptionReport",
+                        "{http://www.opengis.net/ows/1.1}ExceptionReport")
+    assert re.search(r"[ạảãáàâấầẩẫậăắằẳẵặđêếềểễệôốồổỗộơớờởỡợưứừửữự]", body), body
+    return re.search(r'(?:code|exceptionCode)="(\w+)"', body).group(1)
+
+
+def test_platform_refusals_at_ows_are_ogc_exception_reports(client, settings):
+    assert _report(client.get("/ows?SERVICE=WMS&REQUEST=GetMap&SERVICE=WMS"), 400) == "InvalidParameterValue"
+    assert _report(client.get("/ows?SERVICE=WFS&REQUEST=GetCapabilities&X=a%00b"), 400) in (
+        "InvalidParameterValue", "NoApplicableCode")
+    assert _report(client.get("/ows/x?SERVICE=WFS&REQUEST=GetCapabilities"), 404) == "NoApplicableCode"
+    assert _report(client.post("/ows?SERVICE=WFS&REQUEST=GetCapabilities"), 405) == "OperationNotSupported"
+    settings.OPENDATA_RATE_ANON = 1
+    client.get("/ows?SERVICE=WFS&REQUEST=GetCapabilities")
+    limited = client.get("/ows?SERVICE=WMS&REQUEST=GetCapabilities")
+    assert _report(limited, 429) == "NoApplicableCode" and limited["Retry-After"]
+    assert "ServiceExceptionReport" in limited.content.decode()  # the WMS caller reads a WMS report
+    assert client.get("/api/nope").get("Content-Type", "").startswith("application/json")  # other doors unchanged
+
+
+@pytest.mark.parametrize("query, code", [
+    ("REQUEST=GetFeatureInfo&LAYERS=nope", "LayerNotDefined"), ("REQUEST=GetLegendGraphic&LAYER=x", "LayerNotDefined"),
+    ("SERVICE=WFS&REQUEST=GetCapabilities&ACCEPTVERSIONS=1.0.0,1.1.0", "VersionNegotiationFailed"),
+    ("\u017fERVICE=WFS&REQUEST=GetCapabilities", "MissingParameterValue")])
+def test_wms_only_operations_imply_wms_and_versions_are_negotiated(client, query, code):
+    response = client.get("/ows?" + query)
+    assert exception(response)[0] == code
+    if code == "LayerNotDefined":
+        assert "ServiceExceptionReport" in response.content.decode()
