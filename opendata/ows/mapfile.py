@@ -28,11 +28,14 @@ from opendata.ows.catalog import GEOMETRY_TYPES, ROOT_NAME, OwsLayer, column_of,
 
 MAP_NAME = ROOT_NAME
 STALE_SECONDS = 600
-FORMAT_VERSION = "5"  # bump when the generator's output changes, so files are rewritten
+FORMAT_VERSION = "6"  # bump when the generator's output changes, so files are rewritten
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 GML_TYPES = {"integer": "Long", "number": "Real", "date": "Date"}
 MAP_TYPES = {"point": "POINT", "line": "LINE", "polygon": "POLYGON"}
 DRAW_KINDS = {"point": "circle", "line": "line", "polygon": "fill"}
+_XML_ILLEGAL_CODES = [*range(1, 9), 11, 12, *range(14, 32), 0xFFFE, 0xFFFF]
+_XML_ILLEGAL = re.compile("[" + "".join(re.escape(chr(c)) for c in _XML_ILLEGAL_CODES) + "]")
+_XML_ILLEGAL_SQL = "(" + "||".join(f"chr({c})" for c in _XML_ILLEGAL_CODES) + ")"
 _PLAIN_KEY = re.compile(r"[^'\"\\$\x00-\x1f\x7f]+")
 _SAFE_VALUE = re.compile(r"[\w .,/:+()-]{0,100}")
 EPSG_EXTRA = {
@@ -47,8 +50,9 @@ def ows_dir() -> Path:
 
 
 def text(value) -> str:
-    """A mapfile string from catalog text: double-quoted; quotes, backslashes and line breaks replaced."""
-    clean = str(value or "").replace("\\", "/").replace('"', "”").replace("\r", " ").replace("\n", " ")
+    """A mapfile string from catalog text: double-quoted; quotes, backslashes and line breaks replaced, characters
+    XML cannot hold dropped (MapServer copies it into capabilities)."""
+    clean = _XML_ILLEGAL.sub("", str(value or "")).replace("\\", "/").replace('"', "”").replace("\r", " ").replace("\n", " ")
     return f'"{clean}"'
 
 
@@ -89,8 +93,8 @@ def data_sql(item: OwsLayer) -> str:
         key = f"properties->>{literal}"
         if field.type in ("integer", "number"):
             value = f"CASE WHEN jsonb_typeof(properties->{literal}) = $k$number$k$ THEN ({key})::numeric END"
-        else:
-            value = key
+        else:  # characters XML 1.0 cannot hold (C0 controls but tab and line breaks, U+FFFE/FFFF) are dropped
+            value = f"translate({key}, {_XML_ILLEGAL_SQL}, $k$$k$)"
         columns.append(f"{value} AS {sql.Identifier(field.name).as_string(conn)}")
     # Only this entry's geometry family: MapServer would drop the others from results but count them in hits.
     kinds = ", ".join(f"$k${kind}$k$" for kind in GEOMETRY_TYPES[item.family])

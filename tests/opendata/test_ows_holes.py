@@ -219,3 +219,19 @@ def test_wms_only_operations_imply_wms_and_versions_are_negotiated(client, query
     assert exception(response)[0] == code
     if code == "LayerNotDefined":
         assert "ServiceExceptionReport" in response.content.decode()
+
+
+def test_control_characters_in_stored_text_never_break_the_xml(client):
+    layer = make_layer(slug="ctl", title_vi="Lớp\x07 điều khiển", title_en="Control\x1b layer")
+    make_feature(layer, square(106.7, 10.8), {"ten": "a\x01b\x0bc\x1fd\ufffe", "so": 3})
+    body = get(client, SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", TYPENAMES="ctl")
+    assert body.status_code == 200
+    ET.fromstring(body.content)  # well-formed
+    assert "<ms:ten>abcd</ms:ten>" in body.content.decode()
+    for service in ("WMS", "WFS"):
+        capabilities = get(client, SERVICE=service, REQUEST="GetCapabilities")
+        assert "Lớp điều khiển" in ET.tostring(ET.fromstring(capabilities.content), encoding="unicode")
+    info = get(client, SERVICE="WMS", VERSION="1.3.0", REQUEST="GetFeatureInfo", LAYERS="ctl", QUERY_LAYERS="ctl",
+               CRS="CRS:84", BBOX="106.69,10.79,106.72,10.82", WIDTH="30", HEIGHT="30", I="15", J="15",
+               INFO_FORMAT="application/vnd.ogc.gml")
+    ET.fromstring(info.content)
