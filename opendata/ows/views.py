@@ -7,11 +7,18 @@ other open data doors (opendata.fairuse.public_api).
 """
 from django.http import HttpRequest, HttpResponse
 
-from opendata.fairuse import public_api
+from opendata.fairuse import admit, public_api
 from opendata.ows.errors import OwsError, report_for
 from opendata.ows.mapfile import current_mapfile
-from opendata.ows.params import parse, read_kvp
+from opendata.ows.params import OwsRequest, parse, read_kvp
 from opendata.ows.runner import run
+
+
+def _page_cost(parsed: OwsRequest) -> int:
+    """Fair-use units a GetFeature costs beyond its first: one per further 100 features asked (as the OGC API)."""
+    if parsed.operation != "GETFEATURE" or parsed.query.get("RESULTTYPE") == "hits":
+        return 0
+    return max(0, (int(parsed.query.get("COUNT", "1")) - 1) // 100)
 
 
 @public_api
@@ -19,6 +26,9 @@ def ows(request: HttpRequest) -> HttpResponse:
     try:
         kvp = read_kvp(request.GET)
         mapfile, layers = current_mapfile()
-        return run(parse(kvp, layers), mapfile, request)
+        parsed = parse(kvp, layers)
+        if _page_cost(parsed) > 0:  # a large page costs as much as the pages of 100 it holds (RateLimited: 429)
+            admit(request, cost=_page_cost(parsed))
+        return run(parsed, mapfile, request)
     except OwsError as error:
         return report_for(request, error)

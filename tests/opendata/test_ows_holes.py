@@ -235,3 +235,13 @@ def test_control_characters_in_stored_text_never_break_the_xml(client):
                CRS="CRS:84", BBOX="106.69,10.79,106.72,10.82", WIDTH="30", HEIGHT="30", I="15", J="15",
                INFO_FORMAT="application/vnd.ogc.gml")
     ET.fromstring(info.content)
+
+
+def test_a_large_wfs_page_costs_as_many_requests_as_its_pages_of_100(client, settings):
+    make_feature(make_layer(slug="pts", geometry_type="Point"), "POINT(106.7 10.8)")
+    settings.OPENDATA_RATE_ANON = 10
+    settings.OWS_MAX_FEATURES = 5000
+    query = dict(SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", TYPENAMES="pts")
+    assert get(client, **query, COUNT="500").status_code == 200  # 1 + 4 units
+    assert get(client, **query, COUNT="500").status_code == 200  # 10 units: the limit
+    assert _report(get(client, **query, COUNT="1"), 429) == "NoApplicableCode"
