@@ -245,3 +245,12 @@ def test_a_large_wfs_page_costs_as_many_requests_as_its_pages_of_100(client, set
     assert get(client, **query, COUNT="500").status_code == 200  # 1 + 4 units
     assert get(client, **query, COUNT="500").status_code == 200  # 10 units: the limit
     assert _report(get(client, **query, COUNT="1"), 429) == "NoApplicableCode"
+
+
+def test_get_feature_by_id_of_an_id_not_served_is_a_404(client):
+    make_feature(make_layer(slug="pts", geometry_type="Point"), "POINT(106.7 10.8)")
+    hidden = make_feature(make_layer(slug="hidden", is_public=False), "POINT(106.7 10.8)")
+    for number in (hidden.pk, 999_999_999):
+        response = get(client, SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature",
+                       STOREDQUERY_ID="urn:ogc:def:query:OGC-WFS::GetFeatureById", ID=f"pts.{number}")
+        assert _report(response, 404) == "NotFound"
