@@ -10,9 +10,15 @@ from layers.models import Layer
 from layers.vn2000 import proj_string
 
 from tests.factories import make_feature, make_layer, square
-from tests.opendata.test_ows import exception, geojson, get, ows_dir  # noqa: F401 (ows_dir: fixture)
+from tests.opendata.test_ows import exception, geojson, get
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def ows_dir(settings, tmp_path):
+    settings.OWS_DIR = tmp_path / "ows"
+    return settings.OWS_DIR
 
 ODD_KEYS = [{"Ten": "UPPER", "ten": "lower", "dien_tich": 12.5},
             {"feature_id": "888", "Feature_ID": "x", "FEATURE_ID": 5, "so": 7},
