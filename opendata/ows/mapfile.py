@@ -134,6 +134,10 @@ def _layer(item: OwsLayer) -> str:
     if item.siblings:  # one catalog layer holding several geometry kinds is served as one name per kind
         abstract_vi += f" (Các loại hình học khác của lớp này: {', '.join(item.siblings)}.)"
         abstract_en += f" (This layer's other geometry kinds: {', '.join(item.siblings)}.)"
+    renamed = "; ".join(f"{f.key} → {f.name}" for f in item.fields if f.key != f.name)
+    if renamed:  # a key that is no XML name, repeats another but for case, or is reserved is served under an alias
+        abstract_vi += f" (Trường đổi tên: {renamed}.)"
+        abstract_en += f" (Renamed fields: {renamed}.)"
     metadata = {
         "ows_title": layer.title_vi, "ows_title.vie": layer.title_vi, "ows_title.eng": layer.title_en,
         "ows_abstract": abstract_vi, "ows_abstract.vie": abstract_vi, "ows_abstract.eng": abstract_en,

@@ -41,6 +41,9 @@ def test_every_key_is_served_once_under_its_own_unique_column(client, props):
     assert len(columns) == len(set(columns)), properties
     assert all(len(k.encode()) <= 63 and re.fullmatch(r"[^\W\d]\w*", k) for k in properties), properties
     assert sorted(map(str, properties.values())) == sorted(map(str, props.values()))  # nothing shifted, no 0
+    capabilities = get(client, SERVICE="WFS", REQUEST="GetCapabilities").content.decode()
+    for key, column in ((k, c) for c in properties for k in props if k != c and props[k] == properties[c]):
+        assert f"{key} → {column}".replace('"', "”").replace("\\", "/") in capabilities  # aliases documented
     gml = get(client, SERVICE="WFS", VERSION="2.0.0", REQUEST="GetFeature", TYPENAMES="odd")
     assert gml.status_code == 200
     assert {str(v) for v in props.values()} <= _gml_values(gml.content)
