@@ -16,6 +16,7 @@ from layers.errors import BadRequest, CsrfFailed, DomainError, Forbidden, Method
 
 # Paths whose callers are programs: they get JSON whatever their Accept header says.
 MACHINE_PATHS = ("/tiles/", "/ogc/", "/api/")
+OWS_PATH = "/ows"  # errors there are OGC exception reports (opendata.ows.errors)
 MACHINE_SUFFIXES = (".json", ".jsonld", ".geojson", ".gpkg", ".csv", ".kml", ".zip", ".pbf", ".png", ".webp")
 _HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
 
@@ -27,10 +28,19 @@ def wants_html(request: HttpRequest) -> bool:
     return "text/html" in request.headers.get("Accept", "") and not machine
 
 
+def is_ows(request: HttpRequest) -> bool:
+    """A request to the WMS/WFS door (/ows, /ows/ and anything under it)."""
+    return request.path == OWS_PATH or request.path.startswith(OWS_PATH + "/")
+
+
 def domain_error_response(request: HttpRequest, error: DomainError) -> HttpResponse:
     """A DomainError as a page in the visitor's language, or as JSON {code, description, description_vi, parameter}.
     A form's view sets `error.back_url`: the refusal is then a page (whatever the Accept header) leading back."""
     back_url = getattr(error, "back_url", None)
+    if is_ows(request):  # WMS/WFS clients read OGC exception reports: the same error, rendered their way
+        from opendata.ows.errors import report_for
+
+        return report_for(request, error)
     if wants_html(request) or back_url:
         language = get_language() or "vi"
         response = render(request, "error.html", {"message": error.message(language), "status": error.status,

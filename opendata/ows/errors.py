@@ -55,7 +55,41 @@ def failed() -> OwsError:
                     retry_after=30)
 
 
-def report(error: OwsError, service: str) -> HttpResponse:
+def ascii_upper(text: str) -> str:
+    """Upper case of ASCII letters only: OGC keys are ASCII ('ſERVICE' is not SERVICE, as str.upper() says)."""
+    return text.translate(_ASCII_UPPER)
+
+
+_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+WMS_ONLY = ("GETMAP", "GETFEATUREINFO", "GETLEGENDGRAPHIC")
+
+
+def service_of(params) -> str:
+    """Which service a request is for, as far as it says: WMS for SERVICE=WMS, or without SERVICE for a WMS-only
+    operation (WMS 1.3.0 §7.3.3 implies it for GetMap) or LAYERS; else WFS (whose report is OWS Common's)."""
+    values = {ascii_upper(key): value for key, value in params.items()}
+    service = ascii_upper(values.get("SERVICE", "").strip())
+    if service:
+        return "WMS" if service == "WMS" else "WFS"
+    return "WMS" if ascii_upper(values.get("REQUEST", "").strip()) in WMS_ONLY or "LAYERS" in values else "WFS"
+
+
+def ogc_code(error: DomainError) -> str:
+    """The OGC exception code of any error of the table (an OwsError names its own)."""
+    if isinstance(error, OwsError):
+        return error.ogc_code
+    if error.status == 405:
+        return "OperationNotSupported"
+    return "InvalidParameterValue" if error.status == 400 and error.parameter else "NoApplicableCode"
+
+
+def report_for(request, error: DomainError) -> HttpResponse:
+    """Any error of the table answered at /ows (a repeated parameter, a NUL, 404, 405, 429…) as OGC clients read it:
+    the status and vi/en text from the error, the report of the request's service."""
+    return report(error, service_of(request.GET))
+
+
+def report(error: DomainError, service: str) -> HttpResponse:
     """The exception report of a service ('WMS': WMS 1.3.0; anything else: OWS 1.1 as WFS 2.0 uses)."""
     locator = f" locator={quoteattr(error.parameter)}" if error.parameter else ""
     if service == "WMS":
@@ -63,7 +97,7 @@ def report(error: OwsError, service: str) -> HttpResponse:
                 '<ServiceExceptionReport version="1.3.0" xmlns="http://www.opengis.net/ogc" '
                 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://www.opengis.net/ogc '
                 'http://schemas.opengis.net/wms/1.3.0/exceptions_1_3_0.xsd">\n'
-                f'<ServiceException code={quoteattr(error.ogc_code)}{locator}>{escape(error.message_vi)}\n'
+                f'<ServiceException code={quoteattr(ogc_code(error))}{locator}>{escape(error.message_vi)}\n'
                 f'{escape(error.message_en)}</ServiceException>\n</ServiceExceptionReport>\n')
         content_type = WMS_XML
     else:
@@ -72,7 +106,7 @@ def report(error: OwsError, service: str) -> HttpResponse:
                 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" version="2.0.0" xml:lang="vi" '
                 'xsi:schemaLocation="http://www.opengis.net/ows/1.1 '
                 'http://schemas.opengis.net/ows/1.1.0/owsExceptionReport.xsd">\n'
-                f'  <ows:Exception exceptionCode={quoteattr(error.ogc_code)}{locator}>\n'
+                f'  <ows:Exception exceptionCode={quoteattr(ogc_code(error))}{locator}>\n'
                 f'    <ows:ExceptionText xml:lang="vi">{escape(error.message_vi)}</ows:ExceptionText>\n'
                 f'    <ows:ExceptionText xml:lang="en">{escape(error.message_en)}</ows:ExceptionText>\n'
                 '  </ows:Exception>\n</ows:ExceptionReport>\n')

@@ -48,4 +48,6 @@ def filter_bbox(raw: str) -> str:
         raise invalid("FILTER", "gml:Envelope cần lowerCorner và upperCorner, mỗi góc 2 số.",
                       "gml:Envelope needs lowerCorner and upperCorner of 2 numbers each.")
     crs = envelope.get("srsName")
+    if crs is not None and ("," in crs or not crs.strip()):
+        raise invalid("FILTER", "srsName của gml:Envelope không hợp lệ.", "The gml:Envelope's srsName is not valid.")
     return ",".join([*lower, *upper] + ([crs] if crs else []))

@@ -9,6 +9,7 @@ reads "EPSG:9210" as "init=epsg:9210", and PROJ takes such codes from a file nam
 before its database (whose default operation for Ho Chi Minh City, EPSG:5194, is 0.8 m off).
 """
 import os
+from dataclasses import replace
 import re
 import tempfile
 import time
@@ -23,14 +24,19 @@ from layers.params import SUPPORTED_SRIDS
 from layers.styling import OUTLINE_COLOUR, layer_style
 from layers.vn2000 import VN2000_CRS, proj_string
 from opendata.dcat import contact_email, publisher
-from opendata.ows.catalog import OwsLayer, published, stamp
+from opendata.ows.catalog import GEOMETRY_TYPES, ROOT_NAME, OwsLayer, column_of, published, stamp
 
-MAP_NAME = "gisportal"
+MAP_NAME = ROOT_NAME
 STALE_SECONDS = 600
-FORMAT_VERSION = "4"  # bump when the generator's output changes, so files are rewritten
+FORMAT_VERSION = "6"  # bump when the generator's output changes, so files are rewritten
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 GML_TYPES = {"integer": "Long", "number": "Real", "date": "Date"}
-MAP_TYPES = {"circle": "POINT", "line": "LINE", "fill": "POLYGON"}
+MAP_TYPES = {"point": "POINT", "line": "LINE", "polygon": "POLYGON"}
+DRAW_KINDS = {"point": "circle", "line": "line", "polygon": "fill"}
+_XML_ILLEGAL_CODES = [*range(1, 9), 11, 12, *range(14, 32), 0xFFFE, 0xFFFF]
+_XML_ILLEGAL = re.compile("[" + "".join(re.escape(chr(c)) for c in _XML_ILLEGAL_CODES) + "]")
+_XML_ILLEGAL_SQL = "(" + "||".join(f"chr({c})" for c in _XML_ILLEGAL_CODES) + ")"
+_PLAIN_KEY = re.compile(r"[^'\"\\$\x00-\x1f\x7f]+")
 _SAFE_VALUE = re.compile(r"[\w .,/:+()-]{0,100}")
 EPSG_EXTRA = {
     4326: "+proj=longlat +datum=WGS84 +no_defs",
@@ -44,8 +50,9 @@ def ows_dir() -> Path:
 
 
 def text(value) -> str:
-    """A mapfile string from catalog text: double-quoted; quotes, backslashes and line breaks replaced."""
-    clean = str(value or "").replace("\\", "/").replace('"', "”").replace("\r", " ").replace("\n", " ")
+    """A mapfile string from catalog text: double-quoted; quotes, backslashes and line breaks replaced, characters
+    XML cannot hold dropped (MapServer copies it into capabilities)."""
+    clean = _XML_ILLEGAL.sub("", str(value or "")).replace("\\", "/").replace('"', "”").replace("\r", " ").replace("\n", " ")
     return f'"{clean}"'
 
 
@@ -61,7 +68,17 @@ def connection_string() -> str:
     db = connection.settings_dict
     parts = {"host": db.get("HOST") or "", "port": str(db.get("PORT") or ""), "dbname": db["NAME"],
              "user": settings.OWS_DB_USER, "password": settings.OWS_DB_PASSWORD}
-    return " ".join(f"{key}={value}" for key, value in parts.items() if value and " " not in value)
+    # Every MapServer query stops at OWS_TIMEOUT (the role's own ceiling is set by migration opendata 0004).
+    timeout = f"options='-c statement_timeout={max(1, int(settings.OWS_TIMEOUT)) * 1000}'"
+    return " ".join([*(f"{key}={value}" for key, value in parts.items() if value and " " not in value), timeout])
+
+
+def _sql_text(value: str) -> str:
+    """An SQL text literal that fits inside the mapfile's single-quoted DATA string: dollar-quoted, or built
+    from chr() codes when the text holds a quote, backslash, '$' or a control character."""
+    if _PLAIN_KEY.fullmatch(value):
+        return f"$k${value}$k$"
+    return "(" + "||".join(f"chr({ord(ch)})" for ch in value) + ")" if value else "$k$$k$"
 
 
 def data_sql(item: OwsLayer) -> str:
@@ -72,23 +89,28 @@ def data_sql(item: OwsLayer) -> str:
         conn = connection.connection
     columns = ["id AS feature_id", "geom"]
     for field in item.fields:
-        key = f"properties->>$k${field.name}$k$"
+        literal = _sql_text(field.key)
+        key = f"properties->>{literal}"
         if field.type in ("integer", "number"):
-            value = f"CASE WHEN jsonb_typeof(properties->$k${field.name}$k$) = $k$number$k$ THEN ({key})::numeric END"
-        else:
-            value = key
+            value = f"CASE WHEN jsonb_typeof(properties->{literal}) = $k$number$k$ THEN ({key})::numeric END"
+        else:  # characters XML 1.0 cannot hold (C0 controls but tab and line breaks, U+FFFE/FFFF) are dropped
+            value = f"translate({key}, {_XML_ILLEGAL_SQL}, $k$$k$)"
         columns.append(f"{value} AS {sql.Identifier(field.name).as_string(conn)}")
-    query = f"SELECT {', '.join(columns)} FROM ows_features WHERE layer_id = {int(item.layer.pk)} ORDER BY id"
+    # Only this entry's geometry family: MapServer would drop the others from results but count them in hits.
+    kinds = ", ".join(f"$k${kind}$k$" for kind in GEOMETRY_TYPES[item.family])
+    query = (f"SELECT {', '.join(columns)} FROM ows_features WHERE layer_id = {int(item.layer.pk)} "
+             f"AND upper(GeometryType(geom)) IN ({kinds}) ORDER BY id")
     return f"'geom FROM ({query}) AS t USING UNIQUE feature_id USING SRID=4326'"
 
 
 def _classes(item: OwsLayer) -> list[str]:
     style = layer_style(item.layer)
-    columns = {field.name for field in item.fields}
-    rules = [r for r in style.rules if style.attribute in columns and _SAFE_VALUE.fullmatch(r.value)]
+    style = replace(style, kind=DRAW_KINDS[item.family])
+    column = column_of(item, style.attribute) if style.attribute else None
+    rules = [r for r in style.rules if column and _SAFE_VALUE.fullmatch(r.value)]
     out = []
     for rule in rules:
-        out.append(_class(rule.label_vi, style, rule.color, f'("[{style.attribute}]" = "{rule.value}")'))
+        out.append(_class(rule.label_vi, style, rule.color, f'("[{column}]" = "{rule.value}")'))
     out.append(_class("Khác" if rules else item.layer.title_vi, style, style.default, None))
     return out
 
@@ -108,13 +130,22 @@ def _class(name: str, style, colour: str, expression: str | None) -> str:
 
 def _layer(item: OwsLayer) -> str:
     layer = item.layer
+    abstract_vi, abstract_en = layer.description_vi or layer.title_vi, layer.description_en or layer.title_en
+    if item.siblings:  # one catalog layer holding several geometry kinds is served as one name per kind
+        abstract_vi += f" (Các loại hình học khác của lớp này: {', '.join(item.siblings)}.)"
+        abstract_en += f" (This layer's other geometry kinds: {', '.join(item.siblings)}.)"
+    renamed = "; ".join(f"{f.key} → {f.name}" for f in item.fields if f.key != f.name)
+    if renamed:  # a key that is no XML name, repeats another but for case, or is reserved is served under an alias
+        abstract_vi += f" (Trường đổi tên: {renamed}.)"
+        abstract_en += f" (Renamed fields: {renamed}.)"
     metadata = {
         "ows_title": layer.title_vi, "ows_title.vie": layer.title_vi, "ows_title.eng": layer.title_en,
-        "ows_abstract": layer.description_vi or layer.title_vi, "ows_abstract.vie": layer.description_vi or layer.title_vi,
-        "ows_abstract.eng": layer.description_en or layer.title_en,
+        "ows_abstract": abstract_vi, "ows_abstract.vie": abstract_vi, "ows_abstract.eng": abstract_en,
         "ows_keywordlist": ",".join(k.replace(",", " ") for k in layer.keywords or []),
         "gml_include_items": "all", "gml_featureid": "feature_id", "gml_feature_id_type": "Long",
         "wms_include_items": "all", "wfs_getfeature_formatlist": "geojson",
+        # GML coordinates with 9 decimals: 1e-9 degree is 0.1 mm (MapServer's default 6 is 0.1 m); in metres harmless
+        "wfs_geometry_precision": "9",
         "wms_getfeatureinfo_formatlist": "geojson",
     }
     for field in item.fields:
@@ -126,7 +157,7 @@ def _layer(item: OwsLayer) -> str:
     return "\n".join([
         "  LAYER",
         f"    NAME {text(item.name)}",
-        f"    TYPE {MAP_TYPES[layer_style(layer).kind]}",
+        f"    TYPE {MAP_TYPES[item.family]}",
         "    STATUS ON",
         "    CONNECTIONTYPE POSTGIS",
         f"    CONNECTION {text(connection_string())}",

@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from django.conf import settings
 
 from layers.errors import DomainError
-from layers.params import MAX_PARAM_LENGTH, Crs, check_bbox, check_text, parse_crs, parse_int, parse_number
+from layers.params import GEOGRAPHIC_SRIDS, MAX_PARAM_LENGTH, Crs, check_bbox, check_text, parse_crs, parse_int, parse_number
 from opendata.ows.catalog import OwsLayer
-from opendata.ows.errors import OwsError, invalid, missing, not_supported
+from opendata.ows.errors import WMS_ONLY, OwsError, ascii_upper, invalid, missing, not_supported
 from opendata.ows.mapfile import MAP_NAME
 
 WMS_OPERATIONS = {"GETCAPABILITIES", "GETMAP", "GETFEATUREINFO", "GETLEGENDGRAPHIC"}
@@ -52,7 +52,7 @@ def read_kvp(params: Mapping) -> dict[str, str]:
         raise invalid("request", "Quá nhiều tham số.", "Too many parameters.")
     for key in params:
         values = params.getlist(key) if hasattr(params, "getlist") else [params[key]]
-        name = key.upper()[:40]
+        name = ascii_upper(key)[:40]
         if name in out or len(values) != 1:
             raise invalid(name, f"Tham số {name} chỉ được có một giá trị.", f"Parameter {name} may appear only once.")
         out[name] = _checked(values[0], name)
@@ -68,11 +68,11 @@ def _checked(value: str, name: str) -> str:
 
 def parse(kvp: dict[str, str], layers: dict[str, OwsLayer]) -> OwsRequest:
     """The checked request; an OwsError (OGC code, vi/en text) for anything MapServer must not see."""
-    service = kvp.get("SERVICE", "").strip().upper()
-    operation = kvp.get("REQUEST", "").strip().upper()
+    service = ascii_upper(kvp.get("SERVICE", "").strip())
+    operation = ascii_upper(kvp.get("REQUEST", "").strip())
     if not service:
-        if operation == "GETMAP" or "LAYERS" in kvp:
-            service = "WMS"  # WMS 1.3.0 §7.3.3: SERVICE is implied by GetMap
+        if operation in WMS_ONLY or "LAYERS" in kvp:
+            service = "WMS"  # WMS 1.3.0 §7.3.3: SERVICE is implied by GetMap (and the WMS-only operations)
         else:
             raise missing("SERVICE")
     if service not in ("WMS", "WFS"):
@@ -136,6 +136,14 @@ def crs(raw: str | None, parameter: str, *, wms: bool) -> tuple[Crs, str]:
         return parsed, "urn:ogc:def:crs:OGC:1.3:CRS84"
     return (replace(parsed, lat_first=geographic),
             f"EPSG:{parsed.srid}" if wms else f"urn:ogc:def:crs:EPSG::{parsed.srid}")
+
+
+def geojson_crs(reference: Crs, parameter: str) -> None:
+    """GeoJSON carries no CRS (RFC 7946: WGS 84): a geographic CRS other than WGS 84 (VN-2000 degrees) would be
+    read as WGS 84 by every client, so GeoJSON in it is refused; projected CRSs stay (legacy clients ask them)."""
+    if reference.srid != 4326 and reference.srid in GEOGRAPHIC_SRIDS:
+        raise invalid(parameter, "GeoJSON theo RFC 7946 là WGS 84; dùng GML hoặc hệ tọa độ phẳng.",
+                      "GeoJSON is WGS 84 by RFC 7946; use GML or a projected CRS.")
 
 
 def bbox(raw: str | None, reference: Crs, parameter: str = "BBOX") -> tuple[float, float, float, float]:

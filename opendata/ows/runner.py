@@ -87,6 +87,9 @@ def _mapserver_exception(headers: dict[str, str], body: bytes) -> OwsError | Non
     match = _CODE.search(body[:4000])
     code = match.group(1).decode() if match else "NoApplicableCode"
     log.warning("MapServer exception %s: %s", code, body[:2000].decode("utf-8", "replace"))
+    if code == "NotFound":  # WFS 2.0 §7.9.3.6: GetFeatureById of an id the layer does not serve is a 404
+        return OwsError("NotFound", "Không có đối tượng với mã này trong lớp.", "The layer has no feature with this id.",
+                        locator="ID", status=404)
     if code not in CLIENT_CODES:
         return failed()
     return OwsError(code, f"Máy chủ bản đồ từ chối yêu cầu ({code}). Hãy kiểm tra các tham số.",

@@ -7,18 +7,18 @@ other open data doors (opendata.fairuse.public_api).
 """
 from django.http import HttpRequest, HttpResponse
 
-from opendata.fairuse import public_api
-from opendata.ows.errors import OwsError, report
+from opendata.fairuse import admit, public_api
+from opendata.ows.errors import OwsError, report_for
 from opendata.ows.mapfile import current_mapfile
-from opendata.ows.params import parse, read_kvp
+from opendata.ows.params import OwsRequest, parse, read_kvp
 from opendata.ows.runner import run
 
 
-def _service(request: HttpRequest) -> str:
-    """Which exception report a caller reads: WMS's for WMS requests (and GetMap without SERVICE), else OWS's."""
-    values = {key.upper(): value for key, value in request.GET.items()}
-    service = values.get("SERVICE", "").strip().upper()
-    return "WMS" if service == "WMS" or (not service and values.get("REQUEST", "").upper() == "GETMAP") else "WFS"
+def _page_cost(parsed: OwsRequest) -> int:
+    """Fair-use units a GetFeature costs beyond its first: one per further 100 features asked (as the OGC API)."""
+    if parsed.operation != "GETFEATURE" or parsed.query.get("RESULTTYPE") == "hits":
+        return 0
+    return max(0, (int(parsed.query.get("COUNT", "1")) - 1) // 100)
 
 
 @public_api
@@ -26,6 +26,9 @@ def ows(request: HttpRequest) -> HttpResponse:
     try:
         kvp = read_kvp(request.GET)
         mapfile, layers = current_mapfile()
-        return run(parse(kvp, layers), mapfile, request)
+        parsed = parse(kvp, layers)
+        if _page_cost(parsed) > 0:  # a large page costs as much as the pages of 100 it holds (RateLimited: 429)
+            admit(request, cost=_page_cost(parsed))
+        return run(parsed, mapfile, request)
     except OwsError as error:
-        return report(error, _service(request))
+        return report_for(request, error)

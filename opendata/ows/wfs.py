@@ -3,8 +3,8 @@ from opendata.ows.catalog import OwsLayer
 from opendata.ows.errors import OwsError, invalid, missing
 from opendata.ows.filters import filter_bbox
 from opendata.ows.wms import language
-from opendata.ows.params import (FEATURE_FORMATS, GET_BY_ID, GML32, bbox, bbox_text, choice, crs, integer, layer_name,
-                                 max_features, names, resource_ids)
+from opendata.ows.params import (FEATURE_FORMATS, GET_BY_ID, GML32, bbox, bbox_text, choice, crs, geojson_crs, integer,
+                                 layer_name, max_features, names, resource_ids)
 
 VERSION = "2.0.0"
 MAX_START = 1_000_000_000
@@ -17,6 +17,15 @@ def _version(kvp: dict[str, str]) -> None:
     if version not in ("2.0.0", "2.0"):
         raise OwsError("InvalidParameterValue", "Chỉ hỗ trợ WFS phiên bản 2.0.0.", "Only WFS version 2.0.0 is supported.",
                        locator="VERSION")
+
+
+def _accept_versions(kvp: dict[str, str]) -> None:
+    """ACCEPTVERSIONS (OWS Common §7.3.2): a list that must hold a version this server speaks."""
+    raw = kvp.get("ACCEPTVERSIONS")
+    if raw is not None and not {v.strip() for v in raw.split(",")} & {"2.0.0", "2.0"}:
+        raise OwsError("VersionNegotiationFailed", "Không có phiên bản nào trong ACCEPTVERSIONS được hỗ trợ; "
+                       "máy chủ dùng WFS 2.0.0.", "None of the ACCEPTVERSIONS is supported; this server speaks "
+                       "WFS 2.0.0.", locator="ACCEPTVERSIONS")
 
 
 def _type_names(kvp: dict[str, str], layers: dict[str, OwsLayer], *, required: bool) -> list[str]:
@@ -52,11 +61,20 @@ def _sort(raw: str, layer: OwsLayer) -> str:
     return ",".join(out)
 
 
-def _bbox(raw: str) -> str:
-    parts = raw.split(",")
+def _bbox(raw: str, parameter: str = "BBOX") -> str:
+    """'minx,miny,maxx,maxy[,crs]': exactly 4 numbers and at most one CRS, no empty part."""
+    parts = [part.strip() for part in raw.split(",")]
+    if len(parts) not in (4, 5) or not all(parts):
+        raise invalid(parameter, "BBOX có dạng minx,miny,maxx,maxy[,hệ tọa độ]: 4 số, có thể thêm một hệ tọa độ.",
+                      "BBOX looks like minx,miny,maxx,maxy[,crs]: 4 numbers, optionally one CRS.")
     reference_name = parts[4] if len(parts) == 5 else "urn:ogc:def:crs:EPSG::4326"  # the DefaultCRS: lat/lon
-    reference, crs_name = crs(reference_name, "BBOX", wms=False)
-    return f"{bbox_text(bbox(','.join(parts[:4]), reference))},{crs_name}"
+    reference, crs_name = crs(reference_name, parameter, wms=False)
+    return f"{bbox_text(bbox(','.join(parts[:4]), reference, parameter))},{crs_name}"
+
+
+def _geojson_crs(query: dict[str, str]) -> None:
+    if query["OUTPUTFORMAT"] == "geojson" and query.get("SRSNAME"):
+        geojson_crs(crs(query["SRSNAME"], "SRSNAME", wms=False)[0], "SRSNAME")
 
 
 def _get_feature(kvp: dict[str, str], layers: dict[str, OwsLayer]) -> dict[str, str]:
@@ -75,14 +93,15 @@ def _get_feature(kvp: dict[str, str], layers: dict[str, OwsLayer]) -> dict[str, 
     typenames = _type_names(kvp, layers, required=not query)
     if typenames:
         query["TYPENAMES"] = ",".join(typenames)
+    box_parameter = "BBOX"
     if kvp.get("FILTER"):
         if kvp.get("BBOX"):
             raise invalid("FILTER", "Không dùng FILTER cùng BBOX.", "FILTER and BBOX are mutually exclusive.")
-        kvp = {**kvp, "BBOX": filter_bbox(kvp["FILTER"])}
+        kvp, box_parameter = {**kvp, "BBOX": filter_bbox(kvp["FILTER"])}, "FILTER"
     if kvp.get("BBOX"):
         if "RESOURCEID" in query:
-            raise invalid("BBOX", "Không dùng BBOX cùng RESOURCEID.", "BBOX and RESOURCEID are mutually exclusive.")
-        query["BBOX"] = _bbox(kvp["BBOX"])
+            raise invalid(box_parameter, "Không dùng BBOX cùng RESOURCEID.", "BBOX and RESOURCEID are mutually exclusive.")
+        query["BBOX"] = _bbox(kvp["BBOX"], box_parameter)
     if kvp.get("SRSNAME"):
         name = crs(kvp["SRSNAME"], "SRSNAME", wms=False)[1]
         if name.endswith("CRS84"):  # MapServer's WFS writes no CRS84; EPSG:4326 is the same datum, latitude first
@@ -106,6 +125,7 @@ def _get_feature(kvp: dict[str, str], layers: dict[str, OwsLayer]) -> dict[str, 
     if query["OUTPUTFORMAT"] != GML32 and len(typenames) > 1:  # a GeoJSON document holds one collection
         raise invalid("TYPENAMES", "GeoJSON chỉ chứa một lớp: hãy hỏi từng lớp, hoặc dùng GML 3.2.",
                       "GeoJSON holds one layer: ask for one layer at a time, or use GML 3.2.")
+    _geojson_crs(query)
     query["RESULTTYPE"] = choice(kvp.get("RESULTTYPE"), "RESULTTYPE", {"results": "results", "hits": "hits"},
                                  default="results")
     return query
@@ -115,6 +135,7 @@ def parse_wfs(operation: str, kvp: dict[str, str], layers: dict[str, OwsLayer]) 
     """MapServer's query for a WFS request (SERVICE, VERSION, REQUEST and the operation's own parameters)."""
     base = {"SERVICE": "WFS", "VERSION": VERSION}
     if operation == "GETCAPABILITIES":
+        _accept_versions(kvp)
         return {**base, "REQUEST": "GetCapabilities", **language(kvp)}
     _version(kvp)
     if operation == "DESCRIBEFEATURETYPE":

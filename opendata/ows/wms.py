@@ -3,8 +3,8 @@ from django.conf import settings
 
 from opendata.ows.catalog import OwsLayer
 from opendata.ows.errors import OwsError, invalid, missing
-from opendata.ows.params import (INFO_FORMATS, MAP_FORMATS, bbox, bbox_text, bgcolor, boolean, choice, crs, integer,
-                                 layer_name, names)
+from opendata.ows.params import (INFO_FORMATS, MAP_FORMATS, bbox, bbox_text, bgcolor, boolean, choice, crs, geojson_crs,
+                                 integer, layer_name, names)
 
 VERSION = "1.3.0"
 LANGUAGES = {"vie": "vie", "vi": "vie", "eng": "eng", "en": "eng"}
@@ -71,6 +71,8 @@ def _feature_info(kvp: dict[str, str], layers: dict[str, OwsLayer]) -> dict[str,
                                     default="application/vnd.ogc.gml"),
                  FEATURE_COUNT=str(integer(kvp.get("FEATURE_COUNT"), "FEATURE_COUNT", default=1, minimum=1,
                                            maximum=MAX_FEATURE_COUNT)))
+    if query["INFO_FORMAT"] == "geojson":
+        geojson_crs(crs(query["CRS"], "CRS", wms=True)[0], "CRS")
     return query
 
 
