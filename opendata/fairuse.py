@@ -77,7 +77,14 @@ def _token_from(request: HttpRequest) -> str | None:
 
 
 def caller_key(request: HttpRequest) -> tuple[str, bool]:
-    """('t:…'|'u:…'|'ip:…', has_raised_limit); InvalidToken for a token that does not exist."""
+    """('t:…'|'u:…'|'ip:…', has_raised_limit); InvalidToken for a token that does not exist.
+    Read once per request (a signed next link asks twice: its replay count, then its bucket)."""
+    if not hasattr(request, "_fair_use_caller"):
+        request._fair_use_caller = _identify(request)
+    return request._fair_use_caller
+
+
+def _identify(request: HttpRequest) -> tuple[str, bool]:
     key = _token_from(request)
     if key:
         token = ApiToken.objects.filter(key_hash=hash_key(key[:200]), revoked=False).only("id", "last_used_at").first()

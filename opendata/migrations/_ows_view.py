@@ -1,4 +1,4 @@
-"""The ows_features view's SQL (migrations opendata 0003, 0004): a personal mark's test is the one thing that varies."""
+"""The ows_features view's SQL (migrations opendata 0003, 0004, 0005): the personal mark's test and the shape vary."""
 
 ROLE = "gisportal_ows"
 
