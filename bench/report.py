@@ -29,7 +29,7 @@ def versions() -> dict[str, str]:
     """The software a figure depends on."""
     found = {"python": platform.python_version(), "kernel": platform.release(),
              "postgres": _version(["postgres", "--version"]) if _which("postgres") else _pg_version(),
-             "gdal (system)": _version(["gdal-config", "--version"])}
+             "gdal (system)": _version(["gdalinfo", "--version"])}
     for module in ("pyogrio", "shapely", "rasterio", "rio_tiler", "django"):
         try:
             found[module] = __import__(module).__version__
