@@ -145,6 +145,13 @@ GISPORTAL_TILE_CACHE_DIR = env_str("GISPORTAL_TILE_CACHE_DIR", str(VAR_DIR / "ti
 
 # Rows per ingest chunk (memory per chunk vs. round trips); the fault tests use small chunks to stop a load mid-way.
 INGEST_CHUNK_ROWS = env_int("GISPORTAL_INGEST_CHUNK_ROWS", 50_000)
+# Files of at least this many features load as a new partition swapped in at the end (ingest/bulk.py); smaller
+# ones row by row. The swap locks the feature table for a moment: it waits at most the lock timeout for readers
+# to finish, lets them through, and tries again for up to the patience (seconds) before giving up.
+INGEST_BULK_MIN_ROWS = env_int("GISPORTAL_INGEST_BULK_MIN_ROWS", 20_000)
+INGEST_SWAP_LOCK_TIMEOUT = env_str("GISPORTAL_INGEST_SWAP_LOCK_TIMEOUT", "500ms")
+INGEST_SWAP_PATIENCE = env_int("GISPORTAL_INGEST_SWAP_PATIENCE", 120)
+INGEST_INDEX_MEMORY = env_str("GISPORTAL_INGEST_INDEX_MEMORY", "256MB")
 # Uploads are streamed to disk above this size; the ingest issue sets its own file limit.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

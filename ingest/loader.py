@@ -75,12 +75,12 @@ class ChunkWriter:
     """Writes chunks to the database in a second thread while the next chunk is prepared.
 
     Both share the one database connection and transaction, but never at the same moment: the
-    main thread only prepares arrays between submit() calls. With `move`, each chunk goes from
-    staging into the layer at once (create/replace/append), so the database's index work
-    overlaps Python's parsing and reprojection instead of following it.
+    main thread only prepares arrays between submit() calls. With a `move` statement (parameters:
+    layer id, user id), each chunk goes from staging into the layer (or the bulk load's table) at once,
+    so the database's work overlaps Python's parsing and reprojection instead of following it.
     """
 
-    def __init__(self, layer_id: int, user_id: int | None, *, move: bool):
+    def __init__(self, layer_id: int, user_id: int | None, *, move=None):
         connection.ensure_connection()
         self.raw = connection.connection
         self.layer_id, self.user_id, self.move = layer_id, user_id, move
@@ -94,9 +94,9 @@ class ChunkWriter:
 
     def _write(self, row_numbers, wkb_hex, properties, keys) -> None:
         copy_rows(row_numbers, wkb_hex, properties, keys, raw_connection=self.raw)
-        if self.move:
+        if self.move is not None:
             with self.raw.cursor() as cursor:
-                cursor.execute(_INSERT.format(where=""), [self.layer_id, self.user_id])
+                cursor.execute(self.move, [self.layer_id, self.user_id])
                 self.inserted += cursor.rowcount
                 cursor.execute("TRUNCATE ingest_staging")
 
@@ -158,6 +158,8 @@ _INSERT = (
     "INSERT INTO layers_feature (layer_id, geom, properties, version, updated_at, updated_by_id) "
     "SELECT %s, geom, jsonb_strip_nulls(properties), 1, now(), %s FROM ingest_staging {where} ORDER BY row_no"
 )
+# Each chunk straight into the layer (the history triggers record it): the row path's move.
+MOVE_INTO_LAYER = _INSERT.format(where="")
 
 
 def layer_has_rows(layer_id: int) -> bool:

@@ -8,13 +8,14 @@ import pandas as pd
 import shapely
 import psycopg2
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ingest import validate
 from ingest.crs import CrsDecision, decide_crs, total_bounds
-from ingest.loader import (ChunkWriter, abort_when_client_dies, apply_replace, apply_upsert, create_staging, delete_staged_rows,
-                           duplicate_keys, layer_bounds, layer_has_rows, lock_layer)
+from ingest import bulk
+from ingest.loader import (MOVE_INTO_LAYER, ChunkWriter, abort_when_client_dies, apply_replace, apply_upsert, create_staging,
+                           delete_staged_rows, duplicate_keys, layer_bounds, layer_has_rows, lock_layer)
 from ingest.liveness import pause_point, reap_dead_runs, start_run
 from ingest.models import IngestRun
 from ingest.readers import Source, open_source, read_chunks, read_geometries
@@ -209,12 +210,11 @@ def _conflict(error: Exception) -> IngestRejected:
 ANALYZE_AFTER_ROWS = 10_000  # a bulk load changes the table enough to mislead the planner until ANALYZE
 
 
-def refresh_planner_statistics() -> None:
-    """Fresh statistics after a bulk load (tile queries ran 5× slower on stale ones)."""
-    from django.db import connection
-
+def refresh_planner_statistics(layer_id: int) -> None:
+    """Fresh statistics after a bulk load (tile queries ran 5× slower on stale ones): the layer's partition
+    only, as the others did not change, and the history."""
+    bulk.analyze(layer_id)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE layers_feature")
         cursor.execute("ANALYZE layers_featureversion")
 
 
@@ -231,11 +231,14 @@ def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: 
         if existing is not None:
             layer = Layer.objects.select_for_update().get(pk=existing.pk)
         before = layer_bounds(layer.pk) if mode in ("replace", "upsert") and not dry_run else None
-        # Into an empty layer (create, append, replace of nothing) each chunk moves into the layer as it
-        # comes; a replace over rows, an upsert or a dry run keeps everything staged for one comparison.
-        diff = mode == "upsert" or (mode == "replace" and layer_has_rows(layer.pk))
+        has_rows = layer_has_rows(layer.pk)
+        # A large create/replace/append builds the layer's new partition and swaps it in (ingest/bulk.py). Into an
+        # empty layer each chunk moves into the layer as it comes; a replace over rows, an upsert or a dry run
+        # keeps everything staged for one comparison.
+        large = not dry_run and bulk.is_bulk(mode, source.feature_count)
+        diff = mode == "upsert" or (mode == "replace" and has_rows)
         create_staging()
-        writer = ChunkWriter(layer.pk, user_id, move=not diff and not dry_run)
+        writer, load = _writer(layer.pk, user_id, run.pk, mode, has_rows, large=large, diff=diff, dry_run=dry_run)
         pipeline = _Pipeline(source, layer, report, writer, crs=crs, column_map=column_map, key=key,
                              max_rejects=max_rejects)
         try:
@@ -266,13 +269,17 @@ def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: 
         if dry_run:
             transaction.set_rollback(True)
             return existing
-        if diff:
+        if load is not None:
+            try:
+                _finish_bulk(load, report, writer, replacing=mode == "replace" and has_rows)
+            except IntegrityError as error:
+                raise _conflict(error) from None
+        elif diff:
             try:
                 counts = apply_upsert(layer.pk, user_id, key) if mode == "upsert" else apply_replace(layer.pk, user_id)
             except IntegrityError as error:
                 raise _conflict(error) from None
-            report.inserted, report.updated = counts["inserted"], counts["updated"]
-            report.deleted, report.unchanged = counts["deleted"], counts["unchanged"]
+            _count(report, counts)
         else:
             report.inserted = writer.inserted
         # Loaded: the file's rows the layer now holds, whether written now or already there unchanged.
@@ -285,6 +292,36 @@ def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: 
         _record(run, report)
         pause_point("final")
         return layer
+
+
+def _writer(layer_id: int, user_id: int | None, run_id: int, mode: str, has_rows: bool, *, large: bool, diff: bool,
+            dry_run: bool) -> tuple[ChunkWriter, "bulk.BulkLoad | None"]:
+    """Where each written chunk goes next: into a bulk load's tables, into the layer, or nowhere (stays staged)."""
+    if large:
+        load = bulk.BulkLoad(layer_id, run_id)
+        load.create_tables()
+        if mode == "append" and has_rows:
+            load.keep_existing()
+        return ChunkWriter(layer_id, user_id, move=load.move_sql()), load
+    return ChunkWriter(layer_id, user_id, move=None if diff or dry_run else MOVE_INTO_LAYER), None
+
+
+def _finish_bulk(load: "bulk.BulkLoad", report: Report, writer: ChunkWriter, *, replacing: bool) -> None:
+    """Matches a replace against the layer's rows (history, counts), builds the indexes, swaps the partition in."""
+    if replacing:
+        _count(report, load.match_replaced())
+        if not report.inserted and not report.deleted:
+            load.discard()
+            return
+    else:
+        report.inserted = writer.inserted
+    load.build_indexes()
+    load.swap_in()
+
+
+def _count(report: Report, counts: dict[str, int]) -> None:
+    report.inserted, report.updated = counts["inserted"], counts["updated"]
+    report.deleted, report.unchanged = counts["deleted"], counts["unchanged"]
 
 
 def ingest_file(*, path: Path, layer: Layer | str, mode: str = "replace", crs: str | None = None,
@@ -326,7 +363,7 @@ def ingest_file(*, path: Path, layer: Layer | str, mode: str = "replace", crs: s
         run.layer = loaded_layer
         run.status = IngestRun.Status.SUCCEEDED
         if not dry_run and report.inserted + report.updated >= ANALYZE_AFTER_ROWS:
-            refresh_planner_statistics()
+            refresh_planner_statistics(loaded_layer.pk)
     except DomainError as error:
         run.status = IngestRun.Status.FAILED
         report.error = {"vi": error.message_vi, "en": error.message_en}

@@ -107,7 +107,7 @@ class Layer(models.Model):
 class Feature(models.Model):
     """A vector feature of any layer: WGS 84 geometry, schema-checked properties, a version."""
 
-    # Indexed by (layer, id) below: a layer's features in id order (pages, exports) without other layers' rows.
+    # The table is partitioned by layer (migration 0015): a query naming the layer reads only its rows.
     layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="features", db_index=False)
     geom = models.GeometryField(srid=4326, spatial_index=False)
     properties = models.JSONField(default=dict)
@@ -117,10 +117,8 @@ class Feature(models.Model):
 
     class Meta:
         indexes = [
-            # One GiST over (layer, geom) (btree_gist): a layer's tile and bbox queries read only its
-            # own entries, so they do not slow down as other layers grow in the same area.
-            GistIndex(fields=["layer", "geom"], name="feature_layer_geom_gist"),
-            models.Index(fields=["layer", "id"], name="feature_layer_id"),
+            # Per partition, so per layer: tile and bbox queries read only the layer's own entries.
+            GistIndex(fields=["geom"], name="feature_geom_gist"),
         ]
         constraints = [
             # A parcel's legal key: ward + map sheet + parcel number, unique within its layer.
@@ -143,6 +141,7 @@ class FeatureVersion(models.Model):
 
     'insert' and 'update' rows hold the state after the change; a 'delete' row holds the last state,
     so a layer as of any time is: per feature, the latest row at or before it, unless that row is a delete.
+    The table is partitioned by a `segment` column the model does not show: 0, or a bulk load's run id.
     """
 
     class Op(models.TextChoices):
@@ -153,7 +152,8 @@ class FeatureVersion(models.Model):
     feature_id = models.BigIntegerField()  # no foreign key: history outlives deleted features
     # No single-column indexes on layer and changed_by: the composite ones below serve the reads, and
     # every index here is paid on each bulk ingest.
-    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No database-level key: each row is written from a feature row whose own key is checked (migration 0016).
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
     version = models.PositiveIntegerField()
     op = models.CharField(max_length=6, choices=Op.choices)
     geom = models.GeometryField(srid=4326, spatial_index=False)
