@@ -129,6 +129,8 @@ class BulkLoad:
         with connection.cursor() as cursor:
             cursor.execute(sql.SQL("ALTER TABLE layers_featureversion ATTACH PARTITION {} FOR VALUES IN ({})").format(
                 self.history, sql.Literal(self.run_id)))
+            cursor.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                self.history, sql.Identifier(f"layers_featureversion_r{self.run_id}")))
             # Deferred foreign-key checks of this transaction would otherwise block dropping the old partition.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             deadline = time.monotonic() + settings.INGEST_SWAP_PATIENCE

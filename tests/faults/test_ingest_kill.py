@@ -24,6 +24,28 @@ from tests.faults.helpers import MANAGE, child_env, layer_fingerprint, wait_unti
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 SLUG = "fault-parcels"
+# The child's write path (GISPORTAL_INGEST_BULK_MIN_ROWS): a new partition swapped in, or row by row.
+PATHS = {"bulk": "0", "rows": "1000000000"}
+
+
+@pytest.fixture(params=sorted(PATHS))
+def write_path(request) -> dict[str, str]:
+    return {"GISPORTAL_INGEST_BULK_MIN_ROWS": PATHS[request.param]}
+
+
+def _no_tables_left_behind(partitions_before: list[str]) -> None:
+    """No half-built partition or history segment: the killed load's tables went with its transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname FROM pg_class WHERE relkind = 'r' AND relname ~ '^ingest_(load|history)_'")
+        assert cursor.fetchall() == []
+    assert _partitions() == partitions_before
+
+
+def _partitions() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                       "WHERE i.inhparent IN ('layers_feature'::regclass, 'layers_featureversion'::regclass) ORDER BY 1")
+        return [row[0] for row in cursor.fetchall()]
 
 
 @pytest.fixture
@@ -110,42 +132,44 @@ def _kill_at(phase: str, command: list[str], **env: str) -> int:
         pause.release()
 
 
-def _next_ingest_works(path: Path, expected: int) -> None:
+def _next_ingest_works(path: Path, expected: int, write_path: dict[str, str]) -> None:
     """`manage.py ingest` without waiting for the lock: refused if the killed ingest still held it."""
-    result = subprocess.run([*MANAGE, "ingest", str(path), "--layer", SLUG, "--mode", "replace"], env=child_env(),
+    result = subprocess.run([*MANAGE, "ingest", str(path), "--layer", SLUG, "--mode", "replace"], env=child_env(**write_path),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert Layer.objects.get(slug=SLUG).features.count() == expected
     assert IngestRun.objects.filter(layer_slug=SLUG).order_by("-id").first().status == "succeeded"
 
 
-def test_kill_in_the_middle_of_the_load(parcels_layer, demo_files, tmp_path, admin_client):
+def test_kill_in_the_middle_of_the_load(parcels_layer, demo_files, tmp_path, admin_client, write_path):
     """Append in chunks of 500: killed after the first chunk went into the layer, inside the open transaction."""
-    before = layer_fingerprint(parcels_layer.pk)
+    before, partitions = layer_fingerprint(parcels_layer.pk), _partitions()
     more = _variant(demo_files["parcels"], tmp_path / "more.gpkg", parcel_offset=100_000)
     _kill_at("load", [*MANAGE, "ingest", str(more), "--layer", SLUG, "--mode", "append"],
-             GISPORTAL_INGEST_CHUNK_ROWS="500")
+             GISPORTAL_INGEST_CHUNK_ROWS="500", **write_path)
 
     assert layer_fingerprint(parcels_layer.pk) == before
+    _no_tables_left_behind(partitions)
     run = IngestRun.objects.filter(layer_slug=SLUG, mode="append").get()
     assert run.status == "running"  # as the killed process left it: nobody can know until someone looks
     body = admin_client.get(f"/ingest/runs/{run.pk}.json").json()
     assert body["status"] == "failed" and body["report"]["error"]["en"].startswith("The ingest process ended")
-    _next_ingest_works(_variant(demo_files["parcels"], tmp_path / "fewer.gpkg", rows=2000), 2000)
+    _next_ingest_works(_variant(demo_files["parcels"], tmp_path / "fewer.gpkg", rows=2000), 2000, write_path)
 
 
-def test_kill_in_the_final_transaction(parcels_layer, demo_files, tmp_path, admin_client):
-    """A queued upload job replacing the layer: killed after the replace, the stats and the run's own
-    'succeeded' were written in its transaction, just before COMMIT."""
-    before = layer_fingerprint(parcels_layer.pk)
+def test_kill_in_the_final_transaction(parcels_layer, demo_files, tmp_path, admin_client, write_path):
+    """A queued upload job replacing the layer: killed after the replace (in bulk: after the swap), the stats
+    and the run's own 'succeeded' were written in its transaction, just before COMMIT."""
+    before, partitions = layer_fingerprint(parcels_layer.pk), _partitions()
     folder = tmp_path / "upload"
     folder.mkdir()
     fewer = _variant(demo_files["parcels"], folder / "fewer.gpkg", rows=2000)
     run = IngestRun.objects.create(layer=parcels_layer, layer_slug=SLUG, file_name=fewer.name, mode="replace",
                                    status=IngestRun.Status.QUEUED, upload_path=str(fewer), options={})
-    _kill_at("final", [*MANAGE, "ingest_job", str(run.pk)])
+    _kill_at("final", [*MANAGE, "ingest_job", str(run.pk)], **write_path)
 
     assert layer_fingerprint(parcels_layer.pk) == before
+    _no_tables_left_behind(partitions)
     run.refresh_from_db()
     assert run.status in ("queued", "running") and run.finished_at is None  # its 'succeeded' was rolled back
     answer = admin_client.get(f"/ingest/runs/{run.pk}.json")
@@ -153,5 +177,5 @@ def test_kill_in_the_final_transaction(parcels_layer, demo_files, tmp_path, admi
     # The upload page's list reaps too, and a later ingest into the layer never sees a dead run as running.
     assert not IngestRun.objects.filter(status__in=("queued", "running")).exists()
     again = _variant(demo_files["parcels"], tmp_path / "again.gpkg", rows=2000)
-    _next_ingest_works(again, 2000)
+    _next_ingest_works(again, 2000, write_path)
     assert layer_fingerprint(parcels_layer.pk) != before

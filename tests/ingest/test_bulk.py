@@ -1,0 +1,180 @@
+"""Bulk loads (ingest/bulk.py): a new partition and history segment swapped in, with every guarantee of the
+row-by-row path: same rows, same ids kept for unchanged rows, same history, same refusals, nothing left behind."""
+import threading
+
+import psycopg2
+import pytest
+from django.db import connection
+
+from ingest.models import IngestRun
+from ingest.services import ingest_file
+from layers.errors import IngestRejected
+from layers.models import Feature, FeatureVersion
+from tests.factories import make_parcel_layer
+from tests.faults.helpers import wait_until
+from tests.ingest.conftest import parcels_frame, write
+
+pytestmark = pytest.mark.django_db
+EVERYTHING, NOTHING = 0, 10**9  # INGEST_BULK_MIN_ROWS: every load bulk, or none
+
+
+def _files(tmp_path):
+    """Create, a replace that changes 3 rows, drops 2 and adds 1, then an append of new keys."""
+    v1 = write(parcels_frame(10), tmp_path / "v1.gpkg")
+    uses = ["ODT"] * 8
+    uses[1] = uses[4] = uses[6] = "CLN"
+    frame = parcels_frame(8, land_use=uses)
+    frame.loc[7, "parcel_no"] = 77
+    v2 = write(frame, tmp_path / "v2.gpkg")
+    v3 = write(parcels_frame(4, parcel_no=[101, 102, 103, 104]), tmp_path / "v3.gpkg")
+    return v1, v2, v3
+
+
+def _load_story(tmp_path, slug: str) -> dict:
+    v1, v2, v3 = _files(tmp_path)
+    runs = [ingest_file(path=v1, layer=slug, mode="create"), ingest_file(path=v2, layer=slug, mode="replace"),
+            ingest_file(path=v2, layer=slug, mode="replace"), ingest_file(path=v3, layer=slug, mode="append")]
+    layer = runs[0].layer
+    features = sorted((f.properties["parcel_no"], f.version, f.properties["land_use"], f.geom.wkt)
+                      for f in Feature.objects.filter(layer=layer))
+    history = [sorted((v.op, v.version, v.properties["parcel_no"], v.properties["land_use"])
+                      for v in FeatureVersion.objects.filter(run_id=run.pk)) for run in runs]
+    counts = [tuple(run.report[k] for k in ("inserted", "updated", "deleted", "unchanged")) for run in runs]
+    kept = set(Feature.objects.filter(layer=layer).values_list("id", flat=True))
+    return {"features": features, "history": history, "counts": counts, "kept_ids": len(kept & set(
+        FeatureVersion.objects.filter(run_id=runs[0].pk).values_list("feature_id", flat=True)))}
+
+
+def test_bulk_and_row_paths_leave_the_same_layer_and_the_same_history(tmp_path, settings):
+    settings.INGEST_BULK_MIN_ROWS = NOTHING
+    (tmp_path / "rows").mkdir()
+    (tmp_path / "bulk").mkdir()
+    by_rows = _load_story(tmp_path / "rows", "story-rows")
+    settings.INGEST_BULK_MIN_ROWS = EVERYTHING
+    in_bulk = _load_story(tmp_path / "bulk", "story-bulk")
+    assert in_bulk == by_rows
+    assert in_bulk["counts"] == [(10, 0, 0, 0), (4, 0, 6, 4), (0, 0, 0, 8), (4, 0, 0, 0)]
+    assert in_bulk["kept_ids"] == 4  # the four parcels no file changed kept the ids of the first load
+
+
+def _stray_tables() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname FROM pg_class WHERE relkind = 'r' AND (relname LIKE 'ingest\\_load\\_%' OR relname LIKE 'ingest\\_history\\_%')")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _partitions() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                       "WHERE i.inhparent IN ('layers_feature'::regclass, 'layers_featureversion'::regclass) ORDER BY 1")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_refused_bulk_load_changes_nothing_and_leaves_no_table(tmp_path, settings):
+    settings.INGEST_BULK_MIN_ROWS = EVERYTHING
+    layer = make_parcel_layer(slug="bulk-refused")
+    ingest_file(path=write(parcels_frame(5), tmp_path / "v1.gpkg"), layer=layer, mode="replace")
+    before = (sorted(Feature.objects.filter(layer=layer).values_list("id", "version", "properties")),
+              FeatureVersion.objects.filter(layer=layer).count(), _partitions())
+    duplicate = write(parcels_frame(4, parcel_no=[1, 2, 3, 3]), tmp_path / "dup.gpkg")
+    for mode in ("replace", "append"):
+        with pytest.raises(IngestRejected, match="repeat a unique key"):
+            ingest_file(path=duplicate, layer=layer, mode=mode)
+    after = (sorted(Feature.objects.filter(layer=layer).values_list("id", "version", "properties")),
+             FeatureVersion.objects.filter(layer=layer).count(), _partitions())
+    assert after == before and _stray_tables() == []
+    assert IngestRun.objects.filter(layer=layer, status="failed").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)  # each load its own transaction, as in use: history is told apart by time
+def test_a_bulk_replace_can_be_reverted(tmp_path, settings):
+    from django.contrib.auth.models import User
+
+    from layers.editing import run_revert
+
+    settings.INGEST_BULK_MIN_ROWS = EVERYTHING
+    admin = User.objects.create_superuser("bulk-chief", password="x")
+    v1, v2, _ = _files(tmp_path)
+    layer = ingest_file(path=v1, layer="bulk-revert", mode="create", user=admin).layer
+    before = sorted(Feature.objects.filter(layer=layer).values_list("id", "properties"))
+    replaced = ingest_file(path=v2, layer=layer, mode="replace", user=admin)
+    assert {v.changed_by_id for v in FeatureVersion.objects.filter(run_id=replaced.pk)} == {admin.pk}
+    run_revert(layer=layer, run_id=replaced.pk, user=admin)
+    assert sorted(Feature.objects.filter(layer=layer).values_list("id", "properties")) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readers_see_the_old_layer_or_the_new_one_never_half(tmp_path, settings):
+    """A reader counting the layer in a loop while a bulk replace of 600 rows by 900 commits in chunks of 100."""
+    settings.INGEST_BULK_MIN_ROWS, settings.INGEST_CHUNK_ROWS = EVERYTHING, 100
+    layer = make_parcel_layer(slug="bulk-readers")
+    ingest_file(path=write(parcels_frame(600), tmp_path / "old.gpkg"), layer=layer, mode="replace")
+    seen, done = set(), threading.Event()
+    dsn = {k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"}
+
+    def read() -> None:
+        reader = psycopg2.connect(**dsn)
+        reader.autocommit = True
+        with reader.cursor() as cursor:
+            while not done.is_set():
+                cursor.execute("SELECT count(*) FROM layers_feature WHERE layer_id = %s", [layer.pk])
+                seen.add(cursor.fetchone()[0])
+        reader.close()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        ingest_file(path=write(parcels_frame(900, land_use=["CLN"] * 900), tmp_path / "new.gpkg"), layer=layer,
+                    mode="replace")
+    finally:
+        done.set()
+        thread.join()
+    assert seen <= {600, 900} and 600 in seen
+    assert Feature.objects.filter(layer=layer).count() == 900
+
+
+def _swap_waiting(cursor) -> bool:
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                   "AND query LIKE 'DROP TABLE IF EXISTS \"layers_feature_l%%')")
+    return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_swap_waits_for_a_long_reader_without_stalling_the_others(tmp_path, settings):
+    """A reader inside a long transaction on the layer: the swap keeps stepping aside (short lock waits), so a
+    query on another layer still runs while it waits; the load completes once the long reader ends."""
+    settings.INGEST_BULK_MIN_ROWS, settings.INGEST_SWAP_LOCK_TIMEOUT = EVERYTHING, "50ms"
+    layer = make_parcel_layer(slug="bulk-long-reader")
+    other = make_parcel_layer(slug="bulk-other")
+    ingest_file(path=write(parcels_frame(5), tmp_path / "old.gpkg"), layer=layer, mode="replace")
+    dsn = {k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"}
+    long_reader, passer = psycopg2.connect(**dsn), psycopg2.connect(**dsn)
+    passer.autocommit = True
+    with long_reader.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM layers_feature WHERE layer_id = %s", [layer.pk])  # holds its lock
+    outcome = {}
+
+    def load() -> None:
+        try:
+            outcome["run"] = ingest_file(path=write(parcels_frame(7), tmp_path / "new.gpkg"), layer=layer.slug,
+                                         mode="replace")
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    try:
+        with passer.cursor() as cursor:
+            wait_until(lambda: _swap_waiting(cursor), seconds=120, what="the swap waiting for the long reader")
+            cursor.execute("SET statement_timeout = '5s'")
+            for _ in range(20):  # each would queue behind the swap's lock if it did not step aside
+                cursor.execute("SELECT count(*) FROM layers_feature WHERE layer_id = %s", [other.pk])
+                assert cursor.fetchone()[0] == 0
+        assert thread.is_alive() and "run" not in outcome  # still waiting for the long reader
+    finally:
+        long_reader.rollback()
+        long_reader.close()
+        thread.join(timeout=120)
+        passer.close()
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["run"].status == "succeeded" and Feature.objects.filter(layer=layer).count() == 7
