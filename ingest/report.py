@@ -27,6 +27,7 @@ class Report:
     encoding: str | None = None
     error: dict | None = None
     dry_run: bool = False
+    replay: dict | None = None  # what ingest/replay.py needs to recognise the same load again
 
     def reject(self, row: int, reason_vi: str, reason_en: str, field_name: str | None = None, value=None) -> None:
         """Records a refused row (row numbers count from 1, as a spreadsheet shows them)."""
@@ -57,7 +58,7 @@ class Report:
             "rejected_count": self.rejected_count, "repaired_count": self.repaired_count,
             "crs_found": self.crs_found, "crs_used": self.crs_used, "source_layer": self.source_layer,
             "encoding": self.encoding, "dry_run": self.dry_run, "warnings": self.warnings, "error": self.error,
-            "personal_fields": self.personal,
+            "personal_fields": self.personal, "replay": self.replay,
             "rejected": sorted(self.rejected, key=lambda r: r["row"]),
             "repaired": sorted(self.repaired, key=lambda r: r["row"]),
             "details_truncated": self.rejected_count > len(self.rejected) or self.repaired_count > len(self.repaired),

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ingest import validate
 from ingest.crs import CrsDecision, decide_crs, total_bounds
-from ingest import bulk
+from ingest import bulk, replay
 from ingest.loader import (MOVE_INTO_LAYER, ChunkWriter, abort_when_client_dies, apply_replace, apply_upsert, create_staging,
                            delete_staged_rows, duplicate_keys, layer_bounds, layer_has_rows, lock_layer)
 from ingest.liveness import pause_point, reap_dead_runs, start_run
@@ -220,7 +220,7 @@ def refresh_planner_statistics(layer_id: int) -> None:
 
 def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: Report, *, crs, column_map, key,
           max_rejects, dry_run, user, run: IngestRun, file_name, progress: Progress | None, wait_for_lock: bool,
-          not_personal: list[str]) -> Layer | None:
+          not_personal: list[str], shape: dict) -> Layer | None:
     user_id = user.pk if user is not None and getattr(user, "pk", None) else None
     with transaction.atomic():
         abort_when_client_dies()
@@ -287,6 +287,8 @@ def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: 
         if report.inserted or report.updated or report.deleted or mode == "create":
             features_changed(layer=layer, bounds=[b for b in (before, pipeline.loaded_bounds()) if b])
             layer_refresh_stats(layer=layer)
+        if mode in ("create", "replace"):  # the layer now holds exactly this file's rows
+            replay.remember(report, layer.pk, replay.load_fingerprint(layer, **shape))
         # The run's success commits with the data or not at all: a kill before COMMIT leaves both as they were.
         run.layer, run.status = layer, IngestRun.Status.SUCCEEDED
         _record(run, report)
@@ -329,9 +331,11 @@ def ingest_file(*, path: Path, layer: Layer | str, mode: str = "replace", crs: s
                 column_map: dict[str, str] | None = None, max_rejects: int = 0, dry_run: bool = False,
                 user=None, key: str | None = None, progress: Progress | None = None,
                 run: IngestRun | None = None, wait_for_lock: bool = False,
-                not_personal: list[str] | None = None) -> IngestRun:
+                not_personal: list[str] | None = None, recheck: bool = False) -> IngestRun:
     """Loads a file into a layer atomically and records the run; any failure leaves the layer as it was.
-    Likely personal fields of a new layer are marked personal, except those named in `not_personal`."""
+    Likely personal fields of a new layer are marked personal, except those named in `not_personal`.
+    A replace with the file the layer already holds is answered without reading it (ingest/replay.py) unless
+    `recheck`."""
     raw_path, path = str(path), Path(path)
     user_id = user.pk if user is not None and getattr(user, "pk", None) else None
     slug = layer.slug if isinstance(layer, Layer) else str(layer)
@@ -349,6 +353,15 @@ def ingest_file(*, path: Path, layer: Layer | str, mode: str = "replace", crs: s
         authorize_load(user, layer if isinstance(layer, Layer) else Layer.objects.filter(slug=slug).first())
         existing, slug = _resolve_layer(layer, mode)
         run.file_sha256 = file_sha256(path) if path.exists() and not str(path).startswith("/vsi") else ""
+        shape = dict(sha256=run.file_sha256, crs=crs, encoding=encoding, source_layer=source_layer,
+                     column_map=column_map or {}, max_rejects=max_rejects)
+        previous = None
+        if mode == "replace" and not dry_run and not recheck and run.file_sha256:
+            previous = replay.previous_load(existing, replay.load_fingerprint(existing, **shape))
+        if previous is not None:
+            replay.replay(report, previous)
+            run.layer, run.status = existing, IngestRun.Status.SUCCEEDED
+            return run
         source = open_source(path, source_layer=source_layer, encoding=encoding)
         try:
             report.source_layer, report.encoding = source.layer, source.decode_with
@@ -357,7 +370,8 @@ def ingest_file(*, path: Path, layer: Layer | str, mode: str = "replace", crs: s
             run.progress_total = source.feature_count
             loaded_layer = _load(source, existing, slug, mode, report, crs=crs, column_map=column_map or {}, key=key,
                                  max_rejects=max_rejects, dry_run=dry_run, user=user, run=run, file_name=path.name,
-                                 progress=progress, wait_for_lock=wait_for_lock, not_personal=list(not_personal or []))
+                                 progress=progress, wait_for_lock=wait_for_lock, not_personal=list(not_personal or []),
+                                 shape=shape)
         finally:
             source.close()
         run.layer = loaded_layer

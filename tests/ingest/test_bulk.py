@@ -178,3 +178,35 @@ def test_the_swap_waits_for_a_long_reader_without_stalling_the_others(tmp_path, 
         passer.close()
     assert "error" not in outcome, outcome.get("error")
     assert outcome["run"].status == "succeeded" and Feature.objects.filter(layer=layer).count() == 7
+
+
+def test_the_same_file_again_is_recognised_unless_the_layer_changed(tmp_path):
+    """A replace with the file of the layer's last load, nothing changed since: answered from that load's
+    reading (same counts, same rejected rows), nothing written; any change in between, or --recheck, reads it."""
+    from layers.editing import feature_update
+
+    frame = parcels_frame(4)
+    frame["land_use"] = ["ODT", "ODT", "ODT", "XYZ"]  # not a land-use code: the replayed report names it again
+    path = write(frame, tmp_path / "weekly.gpkg")
+    layer = make_parcel_layer(slug="weekly")
+    first = ingest_file(path=path, layer=layer, mode="replace", max_rejects=1)
+    before = sorted(Feature.objects.filter(layer=layer).values_list("id", "version", "updated_at"))
+    again = ingest_file(path=path, layer=layer, mode="replace", max_rejects=1)
+    assert again.status == "succeeded" and "Identical to run" in again.report["warnings"][0]
+    assert (again.report["loaded"], again.report["unchanged"], again.report["inserted"]) == (3, 3, 0)
+    assert [r["row"] for r in again.report["rejected"]] == [r["row"] for r in first.report["rejected"]] == [4]
+    assert sorted(Feature.objects.filter(layer=layer).values_list("id", "version", "updated_at")) == before
+    assert not FeatureVersion.objects.filter(run_id=again.pk).exists()
+    # Other options are another load: read in full.
+    assert "Identical to run" not in " ".join(ingest_file(path=path, layer=layer, mode="replace", max_rejects=2).report["warnings"])
+    checked = ingest_file(path=path, layer=layer, mode="replace", max_rejects=2, recheck=True)
+    assert "Identical to run" not in " ".join(checked.report["warnings"]) and checked.report["unchanged"] == 3
+    # An edit since the last load: the file no longer matches the layer, so it is read and the edit undone.
+    feature = Feature.objects.filter(layer=layer).order_by("id").first()
+    from django.contrib.auth.models import User
+    feature_update(layer=layer, feature_id=feature.pk, expected_version=feature.version,
+                   user=User.objects.create_superuser("weekly-admin", password="x"),
+                   properties={**feature.properties, "land_use": "CLN"})
+    after_edit = ingest_file(path=path, layer=layer, mode="replace", max_rejects=2)
+    assert "Identical to run" not in " ".join(after_edit.report["warnings"])
+    assert (after_edit.report["inserted"], after_edit.report["deleted"]) == (1, 1)

@@ -60,6 +60,8 @@ class Command(BaseCommand):
         parser.add_argument("--map", help="rename columns: src=dst,…")
         parser.add_argument("--max-rejects", type=int, default=0)
         parser.add_argument("--dry-run", action="store_true")
+        parser.add_argument("--recheck", action="store_true",
+                            help="read and compare the file even when the layer's last load was this same file")
         parser.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
         parser.add_argument("--report", help="write the run's report as JSON to this path")
         parser.add_argument("--not-personal", default="",
@@ -81,7 +83,7 @@ class Command(BaseCommand):
                 path=path, layer=options["layer"], mode=options["mode"], crs=options["crs"],
                 encoding=options["encoding"], source_layer=options["source_layer"], key=options["key"],
                 column_map=parse_map(options["map"]), max_rejects=options["max_rejects"],
-                dry_run=options["dry_run"], progress=bar,
+                dry_run=options["dry_run"], progress=bar, recheck=options["recheck"],
                 not_personal=[n.strip() for n in options["not_personal"].split(",") if n.strip()],
             )
         except DomainError as error:
