@@ -16,7 +16,7 @@ import re
 import time
 
 from django.conf import settings
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 from psycopg2 import errors as pg_errors
 from psycopg2 import sql
 
@@ -174,6 +174,31 @@ def _copy_indexes(cursor, parent: str, table: sql.Identifier) -> None:
                    [parent])
     for (constraint,) in cursor.fetchall():
         cursor.execute(sql.SQL("ALTER TABLE {} ADD ").format(table) + sql.SQL(constraint))
+
+
+def drop_orphans() -> list[str]:
+    """Partitions of deleted layers and emptied history segments (a deleted layer's history goes with it).
+    Dropping one locks its parent for a moment: each waits briefly and is left for the next time if busy."""
+    dropped = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE (i.inhparent = 'layers_feature'::regclass AND NOT EXISTS "
+            "       (SELECT 1 FROM layers_layer l WHERE c.relname = 'layers_feature_l' || l.id)) "
+            "   OR (i.inhparent = 'layers_featureversion'::regclass AND c.relname LIKE 'layers\\_featureversion\\_r%%')")
+        for (name,) in cursor.fetchall():
+            table = sql.Identifier(name)
+            cursor.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(table))
+            if cursor.fetchone()[0]:
+                continue
+            try:
+                with transaction.atomic():
+                    cursor.execute("SET LOCAL lock_timeout = '100ms'")
+                    cursor.execute(sql.SQL("DROP TABLE {}").format(table))
+                dropped.append(name)
+            except OperationalError:
+                continue
+    return dropped
 
 
 def analyze(layer_id: int) -> None:

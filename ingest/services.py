@@ -340,6 +340,7 @@ def ingest_file(*, path: Path, layer: Layer | str, mode: str = "replace", crs: s
     user_id = user.pk if user is not None and getattr(user, "pk", None) else None
     slug = layer.slug if isinstance(layer, Layer) else str(layer)
     reap_dead_runs(layer_slug=slug)
+    bulk.drop_orphans()
     run_lock = None
     if run is None:
         run, run_lock = start_run(layer=layer if isinstance(layer, Layer) else None, layer_slug=slug,

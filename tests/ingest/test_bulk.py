@@ -210,3 +210,14 @@ def test_the_same_file_again_is_recognised_unless_the_layer_changed(tmp_path):
     after_edit = ingest_file(path=path, layer=layer, mode="replace", max_rejects=2)
     assert "Identical to run" not in " ".join(after_edit.report["warnings"])
     assert (after_edit.report["inserted"], after_edit.report["deleted"]) == (1, 1)
+
+
+def test_a_deleted_layers_partition_and_history_segment_are_dropped_by_the_next_load(tmp_path, settings):
+    settings.INGEST_BULK_MIN_ROWS = EVERYTHING
+    gone = make_parcel_layer(slug="bulk-gone")
+    run = ingest_file(path=write(parcels_frame(3), tmp_path / "a.gpkg"), layer=gone, mode="replace")
+    names = {f"layers_feature_l{gone.pk}", f"layers_featureversion_r{run.pk}"}
+    assert names <= set(_partitions())
+    gone.delete()
+    ingest_file(path=write(parcels_frame(2), tmp_path / "b.gpkg"), layer=make_parcel_layer(slug="bulk-next"), mode="replace")
+    assert not names & set(_partitions()) and _stray_tables() == []
