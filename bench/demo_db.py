@@ -38,7 +38,8 @@ def ensure_demo_db(parcels: int, seed: int = 2021) -> dict[str, str]:
     """A database holding the demo city with about `parcels` parcels (created on first use)."""
     if "DATABASE_URL" in os.environ:
         raise SystemExit("bench needs the private cluster (unset DATABASE_URL)")
-    name = f"gisportal_bench_{parcels // 1000}k"
+    # GISPORTAL_BENCH_DB names the benchmark databases (gisportal_bench by default): this one adds its size.
+    name = f"{os.environ.get('GISPORTAL_BENCH_DB', 'gisportal_bench')}_{parcels // 1000}k"
     if not _psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'"):
         _psql(f"CREATE DATABASE {name}")
     env = bench_env(name)

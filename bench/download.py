@@ -5,7 +5,8 @@ One run on the benchmark database (GISPORTAL_BENCH_DB, default gisportal_bench):
   2. OGC API items pages (limit=1000, a bbox) features/s vs tipg serving the same table and query;
   3. peak RSS of the gunicorn workers during a 1,000,000-feature download;
   4. two downloads at once; and a GeoPackage export, first (written) vs second (cached file).
-Prints figures and ratios against the issue's targets. Tools it needs (tipg) go into var/bench/.
+Prints its conditions, figures and ratios against the issue's targets (bench/report.py). Tools it needs (tipg)
+go into var/bench/. BENCH_SMOKE=1: 2,000 and 5,000 features, pages of 100, one round: the same steps in seconds.
 """
 import os
 import re
@@ -20,17 +21,24 @@ import urllib.request
 from urllib.parse import quote
 from pathlib import Path
 
+from bench.report import SMOKE, conditions, finish, smoke_or, verdict
+
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var" / "bench"
 DB = os.environ.get("GISPORTAL_BENCH_DB", "gisportal_bench")
 PG_SOCK = ROOT / "var" / "pgsock"
 PG_PORT = os.environ.get("GISPORTAL_PG_PORT", "54329")
-PARCELS = 300_000
-BIG = 1_000_000
+PARCELS = smoke_or(300_000, 2_000)
+BIG = smoke_or(1_000_000, 5_000)
+# Smoke layers have slugs of their own, so a smoke run never shrinks the full run's generated layer.
+PARCELS_SLUG, BIG_SLUG = smoke_or(("od-bench-parcels", "od-bench-1m"), ("od-bench-smoke-parcels", "od-bench-smoke-big"))
 CITY_BOX = (106.70, 10.75, 106.86, 10.90)
 ITEMS_BBOX = "106.74,10.78,106.82,10.86"  # about a quarter of the city
-PAGES = 20
-ROUNDS = 2
+PAGES = smoke_or(20, 2)
+LIMIT = smoke_or(1000, 100)  # features per items page
+ROUNDS = smoke_or(2, 1)
+# The issue's targets: app ÷ COPY, ogr2ogr ÷ app, app ÷ tipg (features/s), a worker's peak RSS during 1M.
+APP_OVER_COPY, OGR_OVER_APP, APP_OVER_TIPG, WORKER_PEAK_MB = 2.0, 5.0, 5.0, 300
 NEXT_LINK = re.compile(rb'"href":\s*"([^"]+)",\s*"rel":\s*"next"')
 
 
@@ -105,16 +113,16 @@ def _sql_layer(slug: str, count: int, title: str) -> int:
     return layer.pk
 
 
-def _parcels_layer() -> tuple[str, int]:
-    """The demo city's parcels when it has 300,000 of them; otherwise a generated layer of our own."""
+def _parcels_layer() -> tuple[str, int, int]:
+    """(slug, id, features): the demo city's parcels when it has 300,000 of them; otherwise a generated layer."""
     from layers.models import Layer
 
     demo = Layer.objects.filter(slug="parcels").first()
-    if demo and demo.feature_count >= PARCELS * 0.95:
+    if not SMOKE and demo and demo.feature_count >= PARCELS * 0.95:
         say(f"using the demo city's parcels ({demo.feature_count:,})")
-        return demo.slug, demo.pk
-    say("the demo city's 300,000 parcels are not in the bench DB: generating parcels in SQL")
-    return "od-bench-parcels", _sql_layer("od-bench-parcels", PARCELS, "Thửa đất (thử tải)")
+        return demo.slug, demo.pk, demo.feature_count
+    say(f"the demo city's {PARCELS:,} parcels are not in the bench DB: generating parcels in SQL")
+    return PARCELS_SLUG, _sql_layer(PARCELS_SLUG, PARCELS, "Thửa đất (thử tải)"), PARCELS
 
 
 def _free_port() -> int:
@@ -191,6 +199,9 @@ def _children_rss(pid: int) -> int:
 
 def _tipg(port: int) -> subprocess.Popen | None:
     python = VAR / "tipg-venv" / "bin" / "python"
+    if not python.exists() and SMOKE:  # CI's smoke does not depend on PyPI: tipg is compared only when installed
+        say("smoke: tipg is not installed in var/bench/tipg-venv (a full run installs it): no tipg ratio")
+        return None
     if not python.exists():
         say("installing tipg into var/bench/tipg-venv …")
         subprocess.run([sys.executable, "-m", "venv", str(VAR / "tipg-venv")], check=True)
@@ -220,16 +231,17 @@ def _pages(url_for_offset, *, descending: bool = False) -> tuple[float, int]:
     started = time.perf_counter()
     total = 0
     for page in (reversed(range(PAGES)) if descending else range(PAGES)):
-        seconds, size, features = _fetch(url_for_offset(page * 1000))
+        seconds, size, features = _fetch(url_for_offset(page * LIMIT))
         total += features
     return time.perf_counter() - started, total
 
 
 def main() -> None:
     VAR.mkdir(parents=True, exist_ok=True)
+    conditions("bench/download", features=PARCELS, big=BIG, pages=PAGES, limit=LIMIT, rounds=ROUNDS, database=DB)
     _migrate()
     _django()
-    slug, layer_id = _parcels_layer()
+    slug, layer_id, count = _parcels_layer()
     port = _free_port()
     server = _gunicorn(port)
     base = f"http://127.0.0.1:{port}"
@@ -237,20 +249,21 @@ def main() -> None:
         # DOWNLOAD_BENCH_STAGES=items,… runs only some stages (all by default)
         stages = os.environ.get("DOWNLOAD_BENCH_STAGES", "downloads,items,concurrent,big,gpkg").split(",")
         if "downloads" in stages:
-            _downloads(base, slug, layer_id)
+            _downloads(base, slug, layer_id, count)
         if "items" in stages:
             _items(base, slug, layer_id)
         if "concurrent" in stages:
-            _concurrent(base, slug)
+            _concurrent(base, slug, count)
         if "big" in stages:
             _big(base, server.pid)  # before the GPKG export, which is the one thing that grows a worker
         if "gpkg" in stages:
             _gpkg(base, slug, server.pid)
     finally:
         _stop(server)
+    finish("bench/download")
 
 
-def _downloads(base: str, slug: str, layer_id: int) -> None:
+def _downloads(base: str, slug: str, layer_id: int, count: int) -> None:
     print(f"[1] full GeoJSON download, layer {slug}", flush=True)
     _fetch(f"{base}/data/{slug}.geojson")  # warm the cache of pages in PostgreSQL
     rows = f"SELECT id, geom, properties FROM layers_feature WHERE layer_id = {int(layer_id)}"
@@ -260,6 +273,8 @@ def _downloads(base: str, slug: str, layer_id: int) -> None:
         copies.append(_psql(f"COPY (SELECT ST_AsGeoJSON(t.*) FROM ({rows}) t) TO STDOUT"))
     app, size, features = min(apps)
     copy = min(copies)
+    if features != count:  # a download that loses features is broken, whatever its speed
+        raise RuntimeError(f"the GeoJSON download of {slug} gave {features:,} features, expected {count:,}")
     say(f"app (gunicorn, streamed):     {app:6.2f} s  {features:,} features, {size / 1e6:.0f} MB, "
         f"{features / app:,.0f} features/s  (rounds: {', '.join(f'{a[0]:.2f}' for a in apps)})")
     say(f"psql COPY ST_AsGeoJSON(t.*):   {copy:6.2f} s  (rounds: {', '.join(f'{c:.2f}' for c in copies)})")
@@ -273,9 +288,8 @@ def _downloads(base: str, slug: str, layer_id: int) -> None:
         ogr = time.perf_counter() - started
         out.unlink(missing_ok=True)
         say(f"ogr2ogr -f GeoJSON:            {ogr:6.2f} s")
-    say(f"ratio app / COPY    = {app / copy:5.2f}  (target ≤ 2)  {'OK' if app / copy <= 2 else 'MISSED'}")
-    if ogr:
-        say(f"ratio ogr2ogr / app = {ogr / app:5.2f}  (target ≥ 5)  {'OK' if ogr / app >= 5 else 'MISSED'}")
+    verdict("GeoJSON download: app ÷ psql COPY (time)", app / copy, "<=", APP_OVER_COPY)
+    verdict("GeoJSON download: ogr2ogr ÷ app (time)", ogr / app if ogr else None, ">=", OGR_OVER_APP)
 
 
 def _follow(url: str) -> tuple[float, int]:
@@ -297,12 +311,12 @@ def _best(runs: list[tuple[float, int]]) -> float:
 
 
 def _items(base: str, slug: str, layer_id: int) -> None:
-    print(f"[2] OGC API items, limit=1000, bbox={ITEMS_BBOX}, {PAGES} pages, best of {ROUNDS} rounds", flush=True)
-    ours_url = lambda offset: f"{base}/ogc/collections/{slug}/items?limit=1000&bbox={ITEMS_BBOX}&offset={offset}"
+    print(f"[2] OGC API items, limit={LIMIT}, bbox={ITEMS_BBOX}, {PAGES} pages, best of {ROUNDS} rounds", flush=True)
+    ours_url = lambda offset: f"{base}/ogc/collections/{slug}/items?limit={LIMIT}&bbox={ITEMS_BBOX}&offset={offset}"
     port = _free_port()
     tipg = _tipg(port)
     tipg_url = lambda offset: (f"http://127.0.0.1:{port}/collections/public.layers_feature/items?f=geojson&"
-                               f"limit=1000&bbox={ITEMS_BBOX}&layer_id={layer_id}&offset={offset}")
+                               f"limit={LIMIT}&bbox={ITEMS_BBOX}&layer_id={layer_id}&offset={offset}")
     try:
         _fetch(ours_url(0))
         if tipg:
@@ -320,24 +334,27 @@ def _items(base: str, slug: str, layer_id: int) -> None:
     finally:
         if tipg:
             _stop(tipg)
+    if not runs["app-links"][0][1]:
+        raise RuntimeError(f"the OGC API items of {slug} in {ITEMS_BBOX} came back empty")
     rates = {name: _best(r) for name, r in runs.items() if r}
     say(f"app  following next links (keyset cursor): {rates['app-links']:8,.0f} features/s")
-    say(f"app  offset=0,1000,… (cold start):          {rates['app-offset']:8,.0f} features/s")
-    say(f"app  offset=19000,18000,…,0 (no cursor):    {rates['app-desc']:8,.0f} features/s")
+    say(f"app  offset=0,{LIMIT},… (cold start):{' ' * (10 - len(str(LIMIT)))}{rates['app-offset']:8,.0f} features/s")
+    say(f"app  offsets deepest first (no cursor):     {rates['app-desc']:8,.0f} features/s")
+    pairs = (("following next links", "app-links", "tipg-links"), ("same offset URLs", "app-offset", "tipg-offset"),
+             ("offsets, deepest first", "app-desc", "tipg-desc"))
     if not tipg:
         say("tipg unavailable: no ratio")
+        for label, _, _ in pairs:
+            verdict(f"OGC API items, {label}: app ÷ tipg (features/s)", None, ">=", APP_OVER_TIPG)
         return
     say(f"tipg following next links (offset):         {rates['tipg-links']:8,.0f} features/s")
-    say(f"tipg offset=0,1000,…:                       {rates['tipg-offset']:8,.0f} features/s")
-    say(f"tipg offset=19000,18000,…,0:                {rates['tipg-desc']:8,.0f} features/s")
-    for label, ours, theirs in (("following next links", "app-links", "tipg-links"),
-                                ("same offset URLs", "app-offset", "tipg-offset"),
-                                ("offsets, deepest first", "app-desc", "tipg-desc")):
-        ratio = rates[ours] / rates[theirs]
-        say(f"ratio app / tipg, {label:22s} = {ratio:5.2f}  (target ≥ 5)  {'OK' if ratio >= 5 else 'MISSED'}")
+    say(f"tipg offset=0,{LIMIT},…:{' ' * (23 - len(str(LIMIT)))}{rates['tipg-offset']:8,.0f} features/s")
+    say(f"tipg offsets deepest first:                 {rates['tipg-desc']:8,.0f} features/s")
+    for label, ours, theirs in pairs:
+        verdict(f"OGC API items, {label}: app ÷ tipg (features/s)", rates[ours] / rates[theirs], ">=", APP_OVER_TIPG)
 
 
-def _concurrent(base: str, slug: str) -> None:
+def _concurrent(base: str, slug: str, count: int) -> None:
     print("[3] two full GeoJSON downloads at once", flush=True)
     results: list = [None, None]
 
@@ -359,8 +376,10 @@ def _concurrent(base: str, slug: str) -> None:
             say(f"download {i + 1}: {result[0]:.2f} s, {result[2]:,} features, {result[1] / 1e6:.0f} MB")
         else:
             say(f"download {i + 1}: FAILED {result!r}")
-    both = all(isinstance(r, tuple) and r[2] == results[0][2] for r in results)
-    say(f"both finished with the same count: {'yes' if both else 'NO'}; wall {wall:.2f} s")
+    both = all(isinstance(r, tuple) and r[2] == count for r in results)
+    say(f"both finished with every feature: {'yes' if both else 'NO'}; wall {wall:.2f} s")
+    if not both:
+        raise RuntimeError(f"two downloads at once: {results!r}"[:500])
 
 
 def _gpkg(base: str, slug: str, server_pid: int) -> None:
@@ -371,6 +390,8 @@ def _gpkg(base: str, slug: str, server_pid: int) -> None:
     shutil.rmtree(cache, ignore_errors=True)
     first, size, _ = _fetch(f"{base}/data/{slug}.gpkg")
     second, size2, _ = _fetch(f"{base}/data/{slug}.gpkg")
+    if not size or size2 != size:
+        raise RuntimeError(f"the GeoPackage export gave {size:,} bytes, then {size2:,} from the cache")
     say(f"first (written by pyogrio): {first:.2f} s; second (cached file): {second:.3f} s; "
         f"{size / 1e6:.0f} MB; ratio {first / second:.0f}×")
     say(f"largest worker RSS after the export: {_children_rss(server_pid) / 1e6:.0f} MB")
@@ -378,7 +399,7 @@ def _gpkg(base: str, slug: str, server_pid: int) -> None:
 
 def _big(base: str, server_pid: int) -> None:
     print(f"[5] peak worker RSS during a {BIG:,}-feature download", flush=True)
-    _sql_layer("od-bench-1m", BIG, "1M (thử tải)")
+    _sql_layer(BIG_SLUG, BIG, "1M (thử tải)")
     peak = [0]
     done = threading.Event()
 
@@ -391,14 +412,16 @@ def _big(base: str, server_pid: int) -> None:
     sampler = threading.Thread(target=sample)
     sampler.start()
     try:
-        seconds, size, features = _fetch(f"{base}/data/od-bench-1m.geojson")
+        seconds, size, features = _fetch(f"{base}/data/{BIG_SLUG}.geojson")
     finally:
         done.set()
         sampler.join()
     say(f"{features:,} features, {size / 1e6:.0f} MB in {seconds:.1f} s ({features / seconds:,.0f} features/s)")
-    say(f"largest worker RSS: before {before / 1e6:.0f} MB, peak {peak[0] / 1e6:.0f} MB  (target < 300 MB)  "
-        f"{'OK' if peak[0] < 300e6 else 'MISSED'}")
-    _drop_layer("od-bench-1m")  # leave the shared bench database as it was for the other benchmarks
+    say(f"largest worker RSS: before {before / 1e6:.0f} MB, peak {peak[0] / 1e6:.0f} MB")
+    verdict(f"{features:,}-feature download: largest worker's peak RSS", peak[0] / 1e6, "<", WORKER_PEAK_MB, unit=" MB")
+    _drop_layer(BIG_SLUG)
+    if features != BIG:
+        raise RuntimeError(f"the {BIG:,}-feature download gave {features:,} features")  # leave the shared bench database as it was for the other benchmarks
 
 
 def _drop_layer(slug: str) -> None:

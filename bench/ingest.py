@@ -1,34 +1,44 @@
 """bench/ingest: our ingest of a 300,000-parcel GeoPackage (EPSG:9210) against ogr2ogr and geopandas.to_postgis.
 
-All three run in the same database (GISPORTAL_BENCH_DB, default gisportal_bench), one after another, each in
-its own process (wall time and peak RSS from wait4). Ours is the whole pipeline through `manage.py ingest`:
-sniffing, validation, pinned VN-2000 reprojection, COPY, the shared layers_feature table with its indexes
-and history triggers, stats and the run record. ogr2ogr (PG_USE_COPY=YES, GIST index) and to_postgis load a
-plain table of their own, reprojected with PROJ's default VN-2000 operation. "Replace" rewrites only rows
-that differ, so it is timed with the same file and with another city's file (every row deleted and
-inserted, each with its history row). Then peak memory for 1,000,000 parcels (BENCH_INGEST_BIG=0 skips it).
-Files are generated once by the demo generator and cached under var/bench/ingest/.
+All run in the same database (GISPORTAL_BENCH_DB, default gisportal_bench), one after another, each in its
+own process (wall time and peak RSS from wait4). Ours is the whole pipeline through `manage.py ingest`:
+sniffing, validation, pinned VN-2000 reprojection, COPY, the shared feature storage with its indexes and
+history, stats and the run record. ogr2ogr (PG_USE_COPY=YES, GiST index) and to_postgis load a plain table
+of their own, reprojected with PROJ's default VN-2000 operation. Cases: into the empty layer, into a new
+layer (--mode create), replace with the same file (nothing differs) and with another city's file (every
+row differs); a file no one on the team made (Voronoi parcels with Vietnamese columns, into a new layer and
+replaced); then peak memory for 1,000,000 parcels (BENCH_INGEST_BIG=0 skips it). Files are generated once
+(bench/ingest_files.py) and cached under var/bench/ingest/. BENCH_SMOKE=1: a few thousand parcels, same paths.
 """
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench.report import conditions, finish, smoke_or, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DB = os.environ.get("GISPORTAL_BENCH_DB", "gisportal_bench")
 SOCKET = ROOT / "var" / "pgsock"
 PORT = os.environ.get("GISPORTAL_PG_PORT", "54329")
-N = int(os.environ.get("BENCH_INGEST_PARCELS", "300000"))
-N_BIG = int(os.environ.get("BENCH_INGEST_BIG", "1000000"))
+N = int(os.environ.get("BENCH_INGEST_PARCELS", smoke_or(300_000, 2_000)))
+N_BIG = int(os.environ.get("BENCH_INGEST_BIG", smoke_or(1_000_000, 5_000)))
+N_VORONOI = int(os.environ.get("BENCH_INGEST_VORONOI", smoke_or(300_000, 1_000)))
 SEED = 2026
 SLUG = "bench-ingest-parcels"
+CREATED = "bench-ingest-created"  # made by --mode create, dropped before and after
+VORONOI = "bench-ingest-voronoi"
 OUT = ROOT / "var" / "bench" / "ingest"
+# The issue's targets: ours ÷ ogr2ogr (same file, same run), and the big load's peak memory.
+INTO_EMPTY, REPLACE_DIFFERS, REPLACE_SAME, BIG_PEAK_MB = 1.0, 1.5, 0.5, 1024
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "GISPORTAL_DB_NAME": DB, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "gisportal.settings"}
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}  # the bench database, never the portal's
+    return {**env, "GISPORTAL_DB_NAME": DB, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "gisportal.settings"}
 
 
 def timed(cmd: list[str], label: str, env: dict[str, str] | None = None) -> tuple[float, float]:
@@ -45,8 +55,13 @@ def timed(cmd: list[str], label: str, env: dict[str, str] | None = None) -> tupl
 
 
 def psql(sql: str, db: str = DB) -> str:
-    return subprocess.run(["psql", "-h", str(SOCKET), "-p", PORT, "-U", "postgres", "-d", db, "-tAc", sql],
+    return subprocess.run(["psql", "-h", str(SOCKET), "-p", PORT, "-U", "postgres", "-X", "-d", db, "-tAc", sql],
                           check=True, capture_output=True, text=True).stdout.strip()
+
+
+def django(code: str) -> None:
+    """Runs Python inside Django on the bench database (untimed set-up and clean-up)."""
+    subprocess.run([PYTHON, "manage.py", "shell", "-v", "0", "-c", code], cwd=ROOT, env=_env(), check=True)
 
 
 def ensure_database() -> None:
@@ -55,16 +70,27 @@ def ensure_database() -> None:
     subprocess.run([PYTHON, "manage.py", "migrate", "--skip-checks", "-v", "0"], cwd=ROOT, env=_env(), check=True)
 
 
-def dataset(n: int, seed: int = SEED) -> Path:
-    """The demo generator's parcels GeoPackage for n parcels (EPSG:9210), made once and cached."""
-    folder = OUT / f"seed{seed}-n{n}"
-    path = folder / "parcels.gpkg"
+def _cached(path: Path, kind: str, n: int, seed: int) -> Path:
+    """A file made once by bench/ingest_files.py (in a side folder renamed when whole, so no half file is kept)."""
     if not path.exists():
-        code = ("from pathlib import Path; from demo.city import generate_city; from demo.files import write_files; "
-                f"write_files(generate_city(parcels={n}, seed={seed}), Path({str(folder)!r}))")
-        wall, _ = timed([PYTHON, "-c", code], f"generate-{n}")
-        print(f"generated {n:,} parcels in {wall:.0f} s -> {path}", flush=True)
+        partial = path.parent.with_name(path.parent.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        target = partial if kind == "demo" else partial / path.name
+        wall, _ = timed([PYTHON, "-m", "bench.ingest_files", kind, str(n), str(seed), str(target)], f"generate-{kind}-{n}")
+        shutil.rmtree(path.parent, ignore_errors=True)
+        partial.rename(path.parent)
+        print(f"  generated {kind} file with {n:,} parcels in {wall:.0f} s -> {path}", flush=True)
     return path
+
+
+def dataset(n: int, seed: int = SEED) -> Path:
+    """The demo generator's parcels GeoPackage for n parcels (EPSG:9210)."""
+    return _cached(OUT / f"seed{seed}-n{n}" / "parcels.gpkg", "demo", n, seed)
+
+
+def voronoi_dataset(n: int, seed: int) -> Path:
+    """n Voronoi parcels with Vietnamese columns and text (EPSG:9210): a file no one on the team made."""
+    return _cached(OUT / f"voronoi-seed{seed}-n{n}" / "parcels.gpkg", "voronoi", n, seed)
 
 
 def count(path: Path) -> int:
@@ -72,30 +98,53 @@ def count(path: Path) -> int:
     return int(subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 
+def layer_rows(slug: str) -> int:
+    return int(psql(f"SELECT count(*) FROM layers_feature WHERE layer_id = (SELECT id FROM layers_layer WHERE slug = '{slug}')")
+               or 0)
+
+
 def ensure_layer(slug: str) -> None:
     """A parcel layer with the core parcel schema (created untimed), emptied so each run starts alike."""
-    code = ("from layers.models import Layer; from layers.schemas import PARCELS_SCHEMA; "
-            f"Layer.objects.get_or_create(slug={slug!r}, defaults=dict(title_vi='Bench', title_en='Bench', "
-            "category='land', geometry_type='Polygon', schema=PARCELS_SCHEMA))")
-    subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=_env(), check=True)
+    django("from layers.models import Layer; from layers.schemas import PARCELS_SCHEMA; "
+           f"Layer.objects.get_or_create(slug={slug!r}, defaults=dict(title_vi='Bench', title_en='Bench', "
+           "category='land', geometry_type='Polygon', schema=PARCELS_SCHEMA))")
     empty(slug)
 
 
+_CLEAR = """
+from django.db import connection, transaction
+from layers.models import Layer
+for layer in Layer.objects.filter(slug={slug!r}):
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")  # bench rows: no history of their removal
+        cursor.execute("DELETE FROM layers_featureversion WHERE layer_id = %s", [layer.pk])
+        cursor.execute("DELETE FROM layers_feature WHERE layer_id = %s", [layer.pk])
+    if {drop}:
+        layer.delete()
+"""
+
+
 def empty(slug: str) -> None:
-    psql(f"DELETE FROM layers_feature WHERE layer_id = (SELECT id FROM layers_layer WHERE slug = '{slug}')")
+    """The layer's features and history gone (untimed), so every run starts from the same table."""
+    django(_CLEAR.format(slug=slug, drop=False))
     psql("VACUUM ANALYZE layers_feature")
 
 
-def ours(path: Path, slug: str, label: str, *extra: str) -> tuple[float, float]:
-    return timed([PYTHON, "manage.py", "ingest", str(path), "--layer", slug, "--mode", "replace", "--skip-checks",
-                  *extra], label)
+def drop_layer(slug: str) -> None:
+    """The layer gone with its features and history (before --mode create, and after)."""
+    django(_CLEAR.format(slug=slug, drop=True))
 
 
-def ogr2ogr(path: Path) -> tuple[float, float]:
+def ours(path: Path, slug: str, label: str, *extra: str, mode: str = "replace") -> tuple[float, float]:
+    return timed([PYTHON, "manage.py", "ingest", str(path), "--layer", slug, "--mode", mode, "--skip-checks", *extra],
+                 label)
+
+
+def ogr2ogr(path: Path, label: str = "ogr2ogr") -> tuple[float, float]:
     dsn = f"PG:dbname={DB} host={SOCKET} port={PORT} user=postgres"
     return timed(["ogr2ogr", "-f", "PostgreSQL", dsn, str(path), "parcels", "-nln", "bench_ogr2ogr_parcels",
                   "-overwrite", "-t_srs", "EPSG:4326", "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST",
-                  "-nlt", "PROMOTE_TO_MULTI"], "ogr2ogr", env={**os.environ, "PG_USE_COPY": "YES"})
+                  "-nlt", "PROMOTE_TO_MULTI"], label, env={**os.environ, "PG_USE_COPY": "YES"})
 
 
 def to_postgis(path: Path) -> tuple[float, float]:
@@ -111,36 +160,97 @@ with engine.begin() as conn:
     return timed([PYTHON, "-c", code], "to_postgis")
 
 
-def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    ensure_database()
-    path = dataset(N)
-    other = dataset(N, seed=SEED + 1)
-    n = count(path)
-    load = os.getloadavg()[0]
-    print(f"{n:,} parcels, {path.stat().st_size / 2**20:.0f} MB GeoPackage, EPSG:9210; database {DB}; "
-          f"{os.cpu_count()} cores, load average {load:.1f} at start", flush=True)
-    ensure_layer(SLUG)
-    results = {}
-    results["ours: dry run (read, validate, reproject, COPY to staging; no layer write)"] = ours(path, SLUG, "ours-dry", "--dry-run")
-    results["ours: into the empty layer"] = ours(path, SLUG, "ours-empty")
-    results["ours: replace with the same file (nothing differs)"] = ours(path, SLUG, "ours-same")
-    results["ours: replace with another city's file (every row differs)"] = ours(other, SLUG, "ours-replace")
-    results["ogr2ogr -f PostgreSQL (COPY, GIST)"] = ogr2ogr(path)
-    results["geopandas.to_postgis (+ GIST)"] = to_postgis(path)
-    reference = results["ogr2ogr -f PostgreSQL (COPY, GIST)"][0]
-    print(f"{'':76s} {'wall s':>8s} {'rows/s':>9s} {'× ogr2ogr':>10s} {'peak MB':>8s}")
+def expect_rows(slug: str, n: int, case: str) -> None:
+    """A load that reports success but left the wrong number of rows is a broken benchmark, not a figure."""
+    found = layer_rows(slug)
+    if found != n:
+        raise RuntimeError(f"{case}: the layer {slug} holds {found:,} features, expected {n:,}")
+
+
+def table(results: dict[str, tuple[float, float]], n: int, reference: float) -> None:
+    print(f"  {'':74s} {'wall s':>8s} {'rows/s':>9s} {'× ogr2ogr':>10s} {'peak MB':>8s}")
     for name, (wall, rss) in results.items():
-        print(f"{name:76s} {wall:8.1f} {n / wall:9,.0f} {wall / reference:10.2f} {rss:8.0f}", flush=True)
-    others = psql("SELECT count(*) FROM layers_feature")
-    print(f"layers_feature held {int(others):,} rows of all layers during our runs; load average now "
-          f"{os.getloadavg()[0]:.1f}")
+        print(f"  {name:74s} {wall:8.1f} {n / wall:9,.0f} {wall / reference:10.2f} {rss:8.0f}", flush=True)
+
+
+def demo_city_cases() -> None:
+    """The demo city's parcels: dry run, into the empty layer, into a new layer, replace same and different."""
+    path, other = dataset(N), dataset(N, seed=SEED + 1)
+    n = count(path)
+    print(f"[1] {n:,} demo parcels, {path.stat().st_size / 2**20:.0f} MB GeoPackage, EPSG:9210; database {DB}",
+          flush=True)
+    ensure_layer(SLUG)
+    drop_layer(CREATED)
+    r = {"dry": ours(path, SLUG, "ours-dry", "--dry-run")}
+    r["empty"] = ours(path, SLUG, "ours-empty")
+    expect_rows(SLUG, n, "into the empty layer")
+    r["same"] = ours(path, SLUG, "ours-same")
+    r["differs"] = ours(other, SLUG, "ours-replace")
+    expect_rows(SLUG, count(other), "replace (every row differs)")
+    r["create"] = ours(path, CREATED, "ours-create", mode="create")
+    expect_rows(CREATED, n, "into a new layer")
+    drop_layer(CREATED)
+    r["ogr2ogr"] = ogr2ogr(path)
+    r["to_postgis"] = to_postgis(path)
+    others = int(psql("SELECT count(*) FROM layers_feature"))
+    names = {"dry": "ours: dry run (read, validate, reproject, COPY to staging; no layer write)",
+             "empty": "ours: into the empty layer", "create": "ours: into a new layer (--mode create)",
+             "same": "ours: replace with the same file (nothing differs)",
+             "differs": "ours: replace with another city's file (every row differs)",
+             "ogr2ogr": "ogr2ogr -f PostgreSQL (PG_USE_COPY=YES, GiST)", "to_postgis": "geopandas.to_postgis (+ GiST)"}
+    reference = r["ogr2ogr"][0]
+    table({names[k]: r[k] for k in names}, n, reference)
+    print(f"  (layers_feature held {others:,} rows of all layers after our runs)")
+    verdict("into the empty layer ÷ ogr2ogr", r["empty"][0] / reference, "<=", INTO_EMPTY)
+    verdict("into a new layer (--mode create) ÷ ogr2ogr", r["create"][0] / reference, "<=", INTO_EMPTY)
+    verdict("replace, every row differs ÷ ogr2ogr", r["differs"][0] / reference, "<=", REPLACE_DIFFERS)
+    verdict("replace with the same file ÷ ogr2ogr", r["same"][0] / reference, "<=", REPLACE_SAME)
     empty(SLUG)
     psql("DROP TABLE IF EXISTS bench_ogr2ogr_parcels; DROP TABLE IF EXISTS bench_gpd_parcels")
+
+
+def voronoi_cases() -> None:
+    """A file no one on the team made: Voronoi parcels, Vietnamese text, into a new layer and then replaced."""
+    path, other = voronoi_dataset(N_VORONOI, 9210), voronoi_dataset(N_VORONOI, 9211)
+    n = count(path)
+    print(f"[2] {n:,} Voronoi parcels (Vietnamese columns and text), {path.stat().st_size / 2**20:.0f} MB GeoPackage, "
+          "EPSG:9210", flush=True)
+    drop_layer(VORONOI)
+    r = {"create": ours(path, VORONOI, "voronoi-create", mode="create")}
+    expect_rows(VORONOI, n, "Voronoi into a new layer")
+    r["differs"] = ours(other, VORONOI, "voronoi-replace")
+    expect_rows(VORONOI, count(other), "Voronoi replace")
+    drop_layer(VORONOI)
+    r["ogr2ogr"] = ogr2ogr(path, "voronoi-ogr2ogr")
+    reference = r["ogr2ogr"][0]
+    table({"ours: into a new layer (--mode create)": r["create"],
+           "ours: replace with another Voronoi file (every row differs)": r["differs"],
+           "ogr2ogr -f PostgreSQL (PG_USE_COPY=YES, GiST)": r["ogr2ogr"]}, n, reference)
+    verdict("Voronoi file into a new layer ÷ ogr2ogr", r["create"][0] / reference, "<=", INTO_EMPTY)
+    verdict("Voronoi file replaced, every row differs ÷ ogr2ogr", r["differs"][0] / reference, "<=", REPLACE_DIFFERS)
+    psql("DROP TABLE IF EXISTS bench_ogr2ogr_parcels")
+
+
+def big_case() -> None:
+    """Peak memory of ours for 1,000,000 parcels into the empty layer."""
+    big = dataset(N_BIG)
+    n = count(big)
+    print(f"[3] {n:,} demo parcels into the empty layer: peak memory", flush=True)
+    ensure_layer(SLUG)
+    wall, rss = ours(big, SLUG, "ours-big")
+    expect_rows(SLUG, n, "the big load")
+    print(f"  ours: {wall:.1f} s ({n / wall:,.0f} rows/s), peak RSS {rss:.0f} MB", flush=True)
+    verdict(f"{n:,} parcels: peak memory of the ingest process", rss, "<", BIG_PEAK_MB, unit=" MB")
+    empty(SLUG)
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    conditions("bench/ingest", parcels=N, voronoi_parcels=N_VORONOI, big=N_BIG, database=DB)
+    ensure_database()
+    demo_city_cases()
+    if N_VORONOI:
+        voronoi_cases()
     if N_BIG:
-        big = dataset(N_BIG)
-        ensure_layer(SLUG)
-        wall, rss = ours(big, SLUG, "ours-big")
-        print(f"ours, {count(big):,} parcels into the empty layer: {wall:.1f} s, peak memory {rss:.0f} MB "
-              f"(target < 1536 MB)", flush=True)
-        empty(SLUG)
+        big_case()
+    finish("bench/ingest")

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiLineString, Polygon
+from shapely.geometry import Polygon
 
+from demo.shapes import lineal, main_polygon, polygonal
 from demo.wards import FORMER_WARDS, MAIN_ROADS
 from layers.schemas import ZONE_FUNCTIONS
 from layers.vn2000 import LEGAL_AREA_SRID, WGS84_SRID, transformer
@@ -55,7 +56,10 @@ def _boundary(rng: np.random.Generator, seeds: np.ndarray) -> Polygon:
     w, s, e, n = CITY_LONLAT_BOUNDS
     box_lonlat = np.array([(w, s), (e, s), (e, n), (w, n)])
     box = Polygon(np.column_stack(_to_tm3(box_lonlat[:, 0], box_lonlat[:, 1])))
-    return max(shapely.get_parts(shapely.intersection(shape, box)), key=lambda p: p.area)
+    city = main_polygon(shapely.intersection(shape, box))
+    if city.is_empty:  # the seeds sit in the box, so this would be a bug, not a seed's bad luck
+        raise ValueError("the city's outline missed its lon/lat box")
+    return city
 
 
 def _grid(rng: np.random.Generator, boundary: Polygon):
@@ -81,7 +85,9 @@ def _cells(nodes: np.ndarray, boundary: Polygon):
     shapely.prepare(boundary)
     touching = shapely.intersects(boundary, quads)
     inside = shapely.contains_properly(boundary, quads)
-    clipped = np.where(inside, quads, shapely.intersection(quads, boundary))
+    # An edge cell's clip may be a collection (polygon + a point or line where the cell grazes the edge).
+    cuts = shapely.intersection(quads, boundary)
+    clipped = np.array([quad if whole else polygonal(cut) for quad, whole, cut in zip(quads, inside, cuts)], dtype=object)
     keep = touching & (shapely.area(clipped) > 1.0)
     return corners[keep], clipped[keep], inside[keep], ii[keep], jj[keep]
 
@@ -91,7 +97,7 @@ def _group_union(shapes: np.ndarray, labels: np.ndarray) -> dict:
     out = {}
     for label in np.unique(labels):
         part = shapely.coverage_union_all(shapes[labels == label])
-        out[label] = shapely.make_valid(part) if not part.is_valid else part
+        out[label] = polygonal(shapely.make_valid(part) if not part.is_valid else part)  # make_valid may add lines
     return out
 
 
@@ -150,7 +156,7 @@ def _parcels(rng, corners, clipped, inside, ward_of_cell, sheet_of_cell, wards_i
         polys = np.concatenate(cell_polys)
         if not inside[k]:  # a cell on the city edge: clip to the city, keep the main piece of each parcel
             polys = shapely.intersection(polys, clipped[k])
-            polys = np.array([_main_part(p) for p in polys], dtype=object)
+            polys = np.array([main_polygon(p) for p in polys], dtype=object)
         polys = polys[shapely.area(polys) >= 20.0]  # slivers are no parcels
         ward = wards_info[ward_of_cell[k]]
         geoms.append(polys)
@@ -193,11 +199,6 @@ def _owners(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(names), np.array(ids)
 
 
-def _main_part(geom):
-    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"]
-    return max(parts, key=lambda p: p.area) if parts else Polygon()
-
-
 def _roads(nodes: np.ndarray, boundary: Polygon) -> tuple[list[dict], list[dict], dict[int, str]]:
     """Road reserves and centre-lines along every grid line: main roads every fourth line, named; the
     rest numbered."""
@@ -210,17 +211,18 @@ def _roads(nodes: np.ndarray, boundary: Polygon) -> tuple[list[dict], list[dict]
             is_main = i % 4 == 0
             width = 40.0 if is_main else 13.0 + 3.0 * (i % 3)
             centreline = shapely.linestrings(line)
-            strip = shapely.intersection(centreline.buffer(width / 2, cap_style="flat"), boundary)
+            # Clips of a strip or a line at the city's edge can be collections, empty, or lower-dimension.
+            strip = polygonal(shapely.intersection(centreline.buffer(width / 2, cap_style="flat"), boundary))
             name = None
             if not strip.is_empty and strip.area > 100:  # only roads inside the city take a name
                 name = next(main, None) if is_main else None
                 if name is None:
                     name, number = f"Đường số {number}", number + 1
                 roads.append({"road_name": name, "width_m": width, "geom": strip})
-                inside = shapely.line_merge(shapely.intersection(centreline, boundary))
-                inside = inside if inside.geom_type == "MultiLineString" else MultiLineString([inside])
-                centrelines.append({"road_name": name, "road_class": "main" if is_main else "local",
-                                    "width_m": width, "geom": inside})
+                inside = lineal(shapely.intersection(centreline, boundary))
+                if not inside.is_empty:
+                    centrelines.append({"road_name": name, "road_class": "main" if is_main else "local",
+                                        "width_m": width, "geom": inside})
             if axis == 0 and name:
                 row_names[i] = name
     return roads, centrelines, row_names
@@ -240,7 +242,7 @@ def _water(boundary: Polygon) -> list[dict]:
         angles = np.radians(np.linspace(start, end, 64))
         sector = Polygon([(cx, cy), *zip(cx + reach * np.cos(angles), cy + reach * np.sin(angles))])
         band = shapely.difference(boundary.buffer(width, quad_segs=16), boundary)
-        river = _main_part(shapely.intersection(band, sector))
+        river = main_polygon(shapely.intersection(band, sector))
         if not river.is_empty:
             rivers.append({"name": name, "water_type": "river", "geom": river})
     return rivers
@@ -264,7 +266,7 @@ def _zones(rng: np.random.Generator, boundary: Polygon, count: int, wards: list[
     ward_geoms = np.array([w["geom"] for w in wards], dtype=object)
     zones = []
     for k, cell in enumerate(cells):
-        cell = _main_part(cell) if cell.geom_type != "Polygon" else cell
+        cell = main_polygon(cell)
         if cell.is_empty:
             continue
         function = functions[rng.choice(len(functions), p=weights / weights.sum())]
