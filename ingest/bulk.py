@@ -201,7 +201,10 @@ def drop_orphans() -> list[str]:
     return dropped
 
 
-def analyze(layer_id: int) -> None:
-    """Planner statistics for the layer's partition (the rest of layers_feature did not change)."""
+def analyze(layer_id: int, run_id: int) -> None:
+    """Planner statistics for the layer's partition and for the history the run wrote: its own segment after a
+    bulk load, else the triggers' segment (the rest of both tables did not change)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(partition_name(layer_id))))
+        cursor.execute("SELECT to_regclass(%s)", [f"layers_featureversion_r{int(run_id)}"])
+        history = cursor.fetchone()[0] or "layers_featureversion_s0"
+        cursor.execute(sql.SQL("ANALYZE {}, {}").format(sql.Identifier(partition_name(layer_id)), sql.Identifier(history)))

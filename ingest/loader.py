@@ -189,8 +189,8 @@ def apply_replace(layer_id: int, user_id: int | None) -> dict[str, int]:
         cursor.execute("ANALYZE ingest_current")
         cursor.execute("ANALYZE ingest_incoming")
         cursor.execute(
-            "DELETE FROM layers_feature WHERE id IN (SELECT c.id FROM ingest_current c "
-            "LEFT JOIN ingest_incoming i ON i.h = c.h AND i.n = c.n WHERE i.row_no IS NULL)"
+            "DELETE FROM layers_feature WHERE layer_id = %s AND id IN (SELECT c.id FROM ingest_current c "
+            "LEFT JOIN ingest_incoming i ON i.h = c.h AND i.n = c.n WHERE i.row_no IS NULL)", [layer_id]
         )
         deleted = cursor.rowcount
         cursor.execute(

@@ -8,7 +8,7 @@ import pandas as pd
 import shapely
 import psycopg2
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ingest import validate
@@ -210,12 +210,10 @@ def _conflict(error: Exception) -> IngestRejected:
 ANALYZE_AFTER_ROWS = 10_000  # a bulk load changes the table enough to mislead the planner until ANALYZE
 
 
-def refresh_planner_statistics(layer_id: int) -> None:
-    """Fresh statistics after a bulk load (tile queries ran 5× slower on stale ones): the layer's partition
-    only, as the others did not change, and the history."""
-    bulk.analyze(layer_id)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE layers_featureversion")
+def refresh_planner_statistics(layer_id: int, run_id: int) -> None:
+    """Fresh statistics after a large load (tile queries ran 5× slower on stale ones): the layer's partition and
+    the history the load wrote (its own segment after a bulk load), not the tables' unchanged rest."""
+    bulk.analyze(layer_id, run_id)
 
 
 def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: Report, *, crs, column_map, key,
@@ -378,7 +376,7 @@ def ingest_file(*, path: Path, layer: Layer | str, mode: str = "replace", crs: s
         run.layer = loaded_layer
         run.status = IngestRun.Status.SUCCEEDED
         if not dry_run and report.inserted + report.updated >= ANALYZE_AFTER_ROWS:
-            refresh_planner_statistics(loaded_layer.pk)
+            refresh_planner_statistics(loaded_layer.pk, run.pk)
     except DomainError as error:
         run.status = IngestRun.Status.FAILED
         report.error = {"vi": error.message_vi, "en": error.message_en}

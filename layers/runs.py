@@ -87,7 +87,9 @@ def run_revert(*, layer: Layer, run_id: int, user, comment: str = "", force: boo
     with connection.cursor() as cursor:
         cursor.execute("SELECT DISTINCT feature_id FROM layers_featureversion WHERE run_id = %s AND layer_id = %s", [run_id, layer.pk])
         touched = [row[0] for row in cursor.fetchall()]
-        cursor.execute("SELECT id FROM layers_feature WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [touched])
+        # Every query names the layer: layers_feature is partitioned by layer, so only its partition is read.
+        cursor.execute("SELECT id FROM layers_feature WHERE id = ANY(%s) AND layer_id = %s ORDER BY id FOR UPDATE",
+                       [touched, layer.pk])
         _check_unchanged_since(layer, run_id, user=user, force=force)  # after the lock: no save slips in between
         # State before the run, per touched feature (none: the run created it).
         cursor.execute("DROP TABLE IF EXISTS revert_to")
@@ -105,14 +107,16 @@ def run_revert(*, layer: Layer, run_id: int, user, comment: str = "", force: boo
             raise ValidationFailed(problems)
         change_context(user=user, comment=comment or f"revert ingest run {run_id}")
         cursor.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM "
-                       "(SELECT geom FROM layers_feature WHERE id = ANY(%s) UNION ALL SELECT geom FROM revert_to) g) s", [touched])
+                       "(SELECT geom FROM layers_feature WHERE id = ANY(%s) AND layer_id = %s UNION ALL "
+                       "SELECT geom FROM revert_to) g) s", [touched, layer.pk])
         box = cursor.fetchone()
         cursor.execute(
-            "DELETE FROM layers_feature f WHERE f.id = ANY(%s) AND NOT EXISTS "
-            "(SELECT 1 FROM revert_to r WHERE r.feature_id = f.id AND r.op <> 'delete')", [touched])
+            "DELETE FROM layers_feature f WHERE f.id = ANY(%s) AND f.layer_id = %s AND NOT EXISTS "
+            "(SELECT 1 FROM revert_to r WHERE r.feature_id = f.id AND r.op <> 'delete')", [touched, layer.pk])
         cursor.execute(
             "UPDATE layers_feature f SET geom = r.geom, properties = r.properties, updated_by_id = %s "
-            "FROM revert_to r WHERE r.feature_id = f.id AND r.op <> 'delete'", [user.pk if user else None])
+            "FROM revert_to r WHERE r.feature_id = f.id AND f.layer_id = %s AND r.op <> 'delete'",
+            [user.pk if user else None, layer.pk])
         cursor.execute(
             "INSERT INTO layers_feature (id, layer_id, geom, properties, version, updated_at, updated_by_id) "
             "SELECT r.feature_id, %s, r.geom, r.properties, "

@@ -303,9 +303,10 @@ def geojson_page_sql(q: FeatureQuery, limit: int, offset: int) -> tuple[sql.Comp
         return query, text_params + source_params + where_params + order_params + [limit, offset]
     query = sql.SQL(
         "WITH page AS MATERIALIZED (SELECT f.id FROM layers_feature f WHERE {where} ORDER BY {order} LIMIT %s OFFSET %s) "
-        "SELECT {text} FROM page JOIN layers_feature f ON f.id = page.id ORDER BY {order}"
+        "SELECT {text} FROM page JOIN layers_feature f ON f.id = page.id AND f.layer_id = %s ORDER BY {order}"
     ).format(where=where, order=order, text=text)
-    return query, where_params + order_params + [limit, offset] + text_params + order_params
+    # The layer named in the join too: layers_feature is partitioned by layer, so only its partition is read.
+    return query, where_params + order_params + [limit, offset] + text_params + [q.layer.pk] + order_params
 
 
 def count_sql(q: FeatureQuery, *, rows: bool = False) -> tuple[sql.Composable, list]:
