@@ -27,6 +27,7 @@ from ingest.validate import is_text
 from ingest.vnencodings import guess_mojibake
 from layers.errors import DomainError, IngestRejected
 from layers.history import change_context
+from layers.loadgate import close_for_load
 from layers.models import Layer
 from layers.permissions import authorize_load
 from layers.services import features_changed, layer_create, layer_refresh_stats
@@ -227,6 +228,7 @@ def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: 
         change_context(user=user if user_id else None, comment=f"ingest {file_name} ({mode})"[:1000], run_id=run.pk)
         layer = existing or _create_layer(slug, source, column_map, file_name)
         if existing is not None:
+            close_for_load(existing.pk)  # edits under way finish first; new ones are refused until this ends
             layer = Layer.objects.select_for_update().get(pk=existing.pk)
         before = layer_bounds(layer.pk) if mode in ("replace", "upsert") and not dry_run else None
         has_rows = layer_has_rows(layer.pk)

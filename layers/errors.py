@@ -107,6 +107,16 @@ class StaleVersion(Conflict):
     code = "stale-version"
 
 
+class LayerBeingLoaded(Conflict):
+    """An edit while an ingest loads the layer (layers/loadgate.py)."""
+
+    code = "layer-being-loaded"
+
+    def __init__(self):
+        super().__init__("Lớp đang được nạp dữ liệu từ tệp; hãy lưu lại sau khi lần nạp kết thúc.",
+                         "The layer is being loaded from a file; save again once the load has finished.")
+
+
 class PayloadTooLarge(DomainError):
     status = 413
     code = "payload-too-large"

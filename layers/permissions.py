@@ -6,6 +6,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from layers.errors import DomainError, UnknownLayer
+from layers.loadgate import enter_for_edit
 from layers.models import Layer, LayerGrant
 
 # Slack around an edit area (degrees, about 1 cm): a vertex snapped onto the area's edge stays inside.
@@ -96,8 +97,10 @@ def authorize_edit(user, layer: Layer) -> GEOSGeometry | None:
 def authorize_change(*, user, layer: Layer, geoms: Iterable[GEOSGeometry | None]) -> GEOSGeometry | None:
     """The one rule for every write: the user may edit the layer, and every geometry the change touches
     (each feature's state before and after) lies inside their edit area; else the whole change is refused.
-    Returns the area, for writes that check more states later (None: anywhere)."""
+    Returns the area, for writes that check more states later (None: anywhere). Refused (409) while an
+    ingest loads the layer."""
     area = authorize_edit(user, layer)
+    enter_for_edit(layer.pk)
     if area is not None:
         slack = area.buffer(AREA_SLACK)
         if not all(slack.covers(g) for g in geoms if g is not None and not g.empty):
@@ -109,6 +112,7 @@ def authorize_change_sql(*, user, layer: Layer, geometries_sql: str, params: lis
     """authorize_change for a change too big to bring into Python (a run revert): `geometries_sql` is a
     query whose column `geom` lists every state touched; the same rule, decided in PostGIS."""
     area = authorize_edit(user, layer)
+    enter_for_edit(layer.pk)
     if area is None:
         return
     with connection.cursor() as cursor:

@@ -221,3 +221,62 @@ def test_a_deleted_layers_partition_and_history_segment_are_dropped_by_the_next_
     gone.delete()
     ingest_file(path=write(parcels_frame(2), tmp_path / "b.gpkg"), layer=make_parcel_layer(slug="bulk-next"), mode="replace")
     assert not names & set(_partitions()) and _stray_tables() == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("threshold", [EVERYTHING, NOTHING], ids=["bulk", "rows"])
+def test_an_edit_during_a_load_is_refused_at_once_and_the_load_completes(tmp_path, settings, monkeypatch, threshold):
+    """Paused mid-load (the fault tests' pause point), an ingest holds the layer's write gate: the editor's save
+    gets a 409 saying why, at once, not a wait on the load's locks; the load then ends as if alone."""
+    from django.contrib.auth.models import User
+    from django.db import connections
+
+    from ingest.liveness import PAUSE_ENV, PAUSE_NAMESPACE
+    from layers.editing import feature_update
+    from layers.errors import LayerBeingLoaded
+
+    settings.INGEST_BULK_MIN_ROWS, settings.INGEST_CHUNK_ROWS = threshold, 2
+    layer = make_parcel_layer(slug="gate-" + str(threshold))
+    ingest_file(path=write(parcels_frame(4), tmp_path / "v1.gpkg"), layer=layer, mode="replace")
+    feature = Feature.objects.filter(layer=layer).order_by("id").first()
+    admin = User.objects.create_superuser(f"gate-admin-{threshold}", password="x")
+    pause = connections.create_connection("default")
+    with pause.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, hashtext('load'))", [PAUSE_NAMESPACE])
+    monkeypatch.setenv(PAUSE_ENV, "load")
+    outcome = {}
+
+    def load() -> None:
+        try:
+            outcome["run"] = ingest_file(path=write(parcels_frame(6, land_use=["CLN"] * 6), tmp_path / "v2.gpkg"),
+                                         layer=layer.slug, mode="replace")
+        except Exception as error:  # noqa: BLE001 - asserted below
+            outcome["error"] = error
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    try:
+        with pause.cursor() as cursor:
+            wait_until(lambda: _paused(cursor), seconds=60, what="the ingest pausing mid-load")
+        with pytest.raises(LayerBeingLoaded) as refused:
+            feature_update(layer=layer, feature_id=feature.pk, expected_version=feature.version, user=admin,
+                           properties={**feature.properties, "land_use": "TMD"})
+        assert refused.value.status == 409 and "đang được nạp" in refused.value.message_vi
+    finally:
+        pause.close()
+        thread.join(timeout=120)
+    assert "error" not in outcome, outcome.get("error")
+    assert sorted(Feature.objects.filter(layer=layer).values_list("properties__land_use", flat=True)) == ["CLN"] * 6
+    feature = Feature.objects.filter(layer=layer).order_by("id").first()
+    feature_update(layer=layer, feature_id=feature.pk, expected_version=feature.version, user=admin,
+                   properties={**feature.properties, "land_use": "TMD"})  # after the load: saved
+
+
+def _paused(cursor) -> bool:
+    from ingest.liveness import PAUSE_NAMESPACE
+
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                   "AND classid::bigint = %s)", [PAUSE_NAMESPACE])
+    return cursor.fetchone()[0]
