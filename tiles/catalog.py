@@ -15,6 +15,8 @@ rows say only whether a layer is public; grants are checked on every request (se
 """
 
 import threading
+
+import psycopg2
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -59,7 +61,11 @@ def _listening() -> bool:
         return True
     if not _State.enabled:
         return False
-    raw.poll()
+    try:
+        raw.poll()
+    except psycopg2.Error:  # the connection died (database restarted): start again on a fresh one
+        connection.close()
+        return _listening()
     if raw.notifies:
         raw.notifies.clear()
         _State.rows = {}
