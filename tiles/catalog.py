@@ -15,11 +15,10 @@ rows say only whether a layer is public; grants are checked on every request (se
 """
 
 import threading
-
-import psycopg2
 from collections.abc import Callable
 from typing import TypeVar
 
+import psycopg2
 from django.db import connection
 
 T = TypeVar("T")

@@ -91,3 +91,13 @@ def _tile_box():
     from shapely.geometry import box
 
     return box(0, 0, EXTENT, EXTENT)
+
+
+def test_the_bulk_ingest_can_call_the_tile_rebuild_hook(wards):
+    """The bulk load calls gisportal_tile_geoms_rebuild(layer) after loading (tiles migration 0002);
+    tiles keep no derived geometry, so it exists, takes a layer id and returns nothing."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT gisportal_tile_geoms_rebuild(%s::bigint)", [wards.pk])
+        assert cursor.fetchall() == [(None,)]
