@@ -4,7 +4,9 @@ view (and, until bench/raster.py takes it, raster tiles against a bare loop).
 One run, one database (the demo city's from bench/demo_db.py; GISPORTAL_BENCH_DB to choose another)
 holding BENCH_TILES_PARCELS parcels (300,000), one tile list: every tile of the city at z12–z16 (sampled
 where a zoom has more than BENCH_TILES_PER_ZOOM). Prints its conditions, every ratio with its target and
-met/MISSED (bench/report.py); writes the figures to bench/out/tiles.json as well.
+met/MISSED (bench/report.py), and for information the CPU each cold tile cost, ours and tipg's (server
+processes and database sessions, which other load on the machine hardly changes); writes the figures to
+bench/out/tiles.json as well.
 BENCH_SMOKE=1: the 2,000-parcel city, a few dozen tiles, every part still run (pgbench and tipg too).
 
     make bench                 # every benchmark
@@ -190,7 +192,7 @@ def _compare(results, parcels, tiles, paths, cache_dir, box) -> None:
     from bench.tiles_http import fetch_all, free_port, warm_run, wrk_available, wrk_run
     from tiles import raster as raster_path
     from tiles.coords import tiles_in
-    from bench.tiles_refs import many_layers_check, pgbench_run, tipg_run
+    from bench.tiles_refs import CpuMeter, many_layers_check, pgbench_run, tipg_run
     from tiles.mvt import tile_query
 
     # Many layers, one database.
@@ -223,8 +225,9 @@ def _compare(results, parcels, tiles, paths, cache_dir, box) -> None:
     with gunicorn_server(port, "gunicorn.log") as server:
         fetch_all(port, ["/healthz"] * 40, CONCURRENCY)  # every worker up and connected
         say("\n[cold] the tile list through gunicorn, empty tile cache")
-        cold = fetch_all(port, paths, CONCURRENCY)
-        results["cold"] = {"tiles_per_s": cold.rate, "statuses": cold.statuses, "p99_ms": cold.percentile(99) * 1000,
+        with CpuMeter(server, db_params()["user"]) as cpu:
+            cold = fetch_all(port, paths, CONCURRENCY)
+        results["cold"] = {**cpu.per_tile(len(paths)), "tiles_per_s": cold.rate, "statuses": cold.statuses, "p99_ms": cold.percentile(99) * 1000,
                            "mean_kb": cold.bytes / max(1, cold.requests) / 1024}
         say(f"  {cold.rate:.1f} tiles/s, statuses {cold.statuses}, p99 {cold.percentile(99) * 1000:.0f} ms, "
             f"mean {cold.bytes / max(1, cold.requests) / 1024:.1f} KB gzip")
@@ -361,11 +364,29 @@ def _summary(results: dict) -> None:
         f"cold ÷ tipg with its 10,000-feature cap {_fmt(_over(cold, capped))}"
         + (f"; cold, catalog as shipped (parcels from z{results['cold_shipped']['min_zoom']}) ÷ tipg "
            f"{_fmt(_over(_rate(results['cold_shipped']), tipg))}" if results.get("cold_shipped") else ""))
+    say("  " + _cpu_line(results))
     results["load_at_end"] = os.getloadavg()
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "tiles.json").write_text(json.dumps(results, indent=2, default=str))
     say(f"  (figures in {(OUT / 'tiles.json').relative_to(ROOT)})")
     finish("bench/tiles")
+
+
+def _cpu_line(results: dict) -> str:
+    """CPU per complete cold tile, ours and tipg's (server + its database sessions): the work itself, which
+    other load on the machine hardly changes (tiles per second does)."""
+    def total(part: dict) -> float | None:
+        if not part or part.get("database_cpu_ms") is None or part.get("server_cpu_ms") is None:
+            return None
+        return part["server_cpu_ms"] + part["database_cpu_ms"]
+
+    ours, theirs = results["cold"], results["tipg"]
+    text = (f"CPU per cold tile (server + database, parallel workers not counted): ours "
+            f"{ours.get('server_cpu_ms', 0):.2f} + {ours.get('database_cpu_ms') or 0:.2f} ms")
+    if total(theirs):
+        text += (f", tipg {theirs['server_cpu_ms']:.2f} + {theirs['database_cpu_ms']:.2f} ms: tipg's work ÷ ours "
+                 f"{_fmt(_over(total(theirs), total(ours)))} (for information)")
+    return text
 
 
 def _fmt(value: float | None) -> str:

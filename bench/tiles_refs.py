@@ -34,6 +34,56 @@ def gunicorn_workers() -> int:
     return int(os.environ.get("GUNICORN_WORKERS", (os.cpu_count() or 1) * 2 + 1))
 
 
+class CpuMeter:
+    """CPU seconds a run cost: the server's processes (from /proc) and the PostgreSQL backends of one role
+    on this database (schedstat). Unlike tiles per second this hardly depends on what else the machine
+    runs, so it says whether a tile is less work. Parallel workers come and go and are not counted."""
+
+    def __init__(self, server, role: str):
+        self.server, self.role = server, role
+
+    def _server(self) -> float:
+        total = 0.0
+        for pid in self.server.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, IndexError, ValueError):
+                continue
+        return total
+
+    def _backends(self) -> dict[int, float]:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND usename = %s "
+                           "AND pid <> pg_backend_pid() AND backend_type = 'client backend'", [self.role])
+            pids = [row[0] for row in cursor.fetchall()]
+        out = {}
+        for pid in pids:
+            try:
+                out[pid] = int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+            except (OSError, IndexError, ValueError):  # another host's database, or gone
+                continue
+        return out
+
+    def __enter__(self) -> "CpuMeter":
+        self.server_start, self.backends_start = self._server(), self._backends()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server_s = self._server() - self.server_start
+        end = self._backends()
+        self.database_s = sum(seconds - self.backends_start.get(pid, 0.0) for pid, seconds in end.items())
+        self.measured = bool(end)
+
+    def per_tile(self, tiles: int) -> dict:
+        """{"server_cpu_ms", "database_cpu_ms"} per tile (None where /proc could not tell)."""
+        n = max(1, tiles)
+        return {"server_cpu_ms": self.server_s / n * 1000,
+                "database_cpu_ms": self.database_s / n * 1000 if self.measured else None}
+
+
 def many_layers_check(parcels, tiles) -> dict:
     """Parcel tile queries without and with BUILDINGS other features in the same area: the database's own
     execution time (EXPLAIN ANALYZE, best of 3 per tile, so other load on the machine counts less) and
@@ -155,8 +205,9 @@ def tipg_run(parcels, tiles, max_features: int | None) -> dict:
     argv = [str(uvicorn), "tipg.main:app", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
             "--no-access-log", "--log-level", "warning"]
     paths = [f"/collections/public.bench_parcels/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}" for t in tiles]
-    with Server(argv, env, port, VAR, VAR / "tipg.log", ready_path="/healthz"):
+    with Server(argv, env, port, VAR, VAR / "tipg.log", ready_path="/healthz") as server:
         fetch_all(port, paths[:20], CONCURRENCY)  # every worker connected and its catalog loaded
-        run = fetch_all(port, paths, CONCURRENCY)
-    return {"tiles_per_s": run.rate, "statuses": run.statuses, "workers": workers, "p99_ms": run.percentile(99) * 1000,
+        with CpuMeter(server, "tipg_bench") as cpu:
+            run = fetch_all(port, paths, CONCURRENCY)
+    return {**cpu.per_tile(len(paths)), "tiles_per_s": run.rate, "statuses": run.statuses, "workers": workers, "p99_ms": run.percentile(99) * 1000,
             "max_features_per_tile": max_features or "default (10,000)", "mean_kb": run.bytes / max(1, run.requests) / 1024}
