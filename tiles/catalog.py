@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
+import psycopg2
 from django.db import connection
 
 T = TypeVar("T")
@@ -59,7 +60,11 @@ def _listening() -> bool:
         return True
     if not _State.enabled:
         return False
-    raw.poll()
+    try:
+        raw.poll()
+    except psycopg2.Error:  # the connection died (database restarted): start again on a fresh one
+        connection.close()
+        return _listening()
     if raw.notifies:
         raw.notifies.clear()
         _State.rows = {}

@@ -308,3 +308,36 @@ def test_value_of_the_wrong_type_in_a_number_field_becomes_null_then_and_after(c
 
     assert sorted((f["properties"].get("map_sheet") is None) for f in first) == [False, True]
     assert again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tile_after_the_database_dropped_our_connection_is_drawn(client, monkeypatch):
+    """The tile query is its own connection health check (Django's costs a round trip per request):
+    a connection the server has dropped (restart, idle kill) is replaced and the tile still drawn, and
+    the per-request health check is not run on the hot path."""
+    import psycopg2
+    from django.db import connection, connections
+
+    layer = make_parcel_layer(slug="parcels")
+    feature = make_feature(layer, square(LON, LAT), PARCEL)
+    assert client.get(url("parcels", tile_at(LON, LAT, 18))).status_code == 200  # connection now open, LISTENing
+    pid = connection.connection.get_backend_pid()
+    settings = connection.settings_dict
+    killer = psycopg2.connect(dbname=settings["NAME"], host=settings["HOST"], port=settings["PORT"],
+                              user=settings["USER"], password=settings.get("PASSWORD") or None)
+    killer.autocommit = True
+    with killer.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+        assert cursor.fetchone()[0]
+    killer.close()
+
+    checks = []
+    wrapper = type(connections["default"])
+    original = wrapper.is_usable
+    monkeypatch.setattr(wrapper, "is_usable", lambda self: checks.append(1) or original(self))  # counts, still checks
+    responses = [client.get(url("parcels", tile_at(LON, LAT, z))) for z in (16, 17)]
+
+    assert [r.status_code for r in responses] == [200, 200]
+    assert [f["id"] for f in decode(responses[0])["parcels"]["features"]] == [feature.pk]
+    assert connection.connection.get_backend_pid() != pid
+    assert checks == []
