@@ -60,6 +60,9 @@ class BulkLoad:
                     table, sql.Identifier(key), sql.Literal(value)))
             cursor.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN segment SET DEFAULT {}").format(
                 self.history, sql.Literal(self.run_id)))
+            # One layer's history: a query naming another layer skips the segment at planning (constraint exclusion).
+            cursor.execute(sql.SQL("ALTER TABLE {} ADD CHECK (layer_id = {})").format(
+                self.history, sql.Literal(self.layer_id)))
 
     def move_sql(self) -> sql.Composed:
         """Staged rows into the load table in file order (ids from the shared sequence), each with its 'insert'
@@ -120,6 +123,7 @@ class BulkLoad:
             cursor.execute("SET LOCAL maintenance_work_mem = %s", [settings.INGEST_INDEX_MEMORY])
             _copy_indexes(cursor, "layers_feature", self.table)
             _copy_indexes(cursor, "layers_featureversion", self.history)
+            cursor.execute(sql.SQL(SEGMENT_INDEXES).format(self.history))
 
     def swap_in(self) -> None:
         """Attaches the history segment, then drops the layer's partition and attaches the load table in its
@@ -153,6 +157,10 @@ class BulkLoad:
                 cursor.execute("RELEASE SAVEPOINT ingest_swap")
                 return
 
+
+# A history segment's own indexes, beside the parent's (layers migration 0016): it holds one layer, so its
+# GiST is on geom alone and builds sorted.
+SEGMENT_INDEXES = "CREATE INDEX ON {} USING gist (geom)"
 
 # A row's content as the row path compares it: EWKB and jsonb's canonical text (properties already stripped).
 _CONTENT = "md5(geom::bytea || convert_to(properties::text, 'UTF8'))"
@@ -201,10 +209,17 @@ def drop_orphans() -> list[str]:
     return dropped
 
 
+# Planner statistics for what queries filter and join on; the properties' jsonb statistics serve no plan here
+# and were two thirds of the time (0.4 s of 0.5 s on 300,000 parcels).
+_FEATURE_STATS = "(id, layer_id, geom, version, updated_at, updated_by_id)"
+_HISTORY_STATS = "(id, feature_id, layer_id, changed_at, run_id, op, geom)"
+
+
 def analyze(layer_id: int, run_id: int) -> None:
     """Planner statistics for the layer's partition and for the history the run wrote: its own segment after a
     bulk load, else the triggers' segment (the rest of both tables did not change)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s)", [f"layers_featureversion_r{int(run_id)}"])
         history = cursor.fetchone()[0] or "layers_featureversion_s0"
-        cursor.execute(sql.SQL("ANALYZE {}, {}").format(sql.Identifier(partition_name(layer_id)), sql.Identifier(history)))
+        cursor.execute(sql.SQL("ANALYZE {} " + _FEATURE_STATS + ", {} " + _HISTORY_STATS).format(
+            sql.Identifier(partition_name(layer_id)), sql.Identifier(history)))

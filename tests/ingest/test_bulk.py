@@ -280,3 +280,16 @@ def _paused(cursor) -> bool:
     cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
                    "AND classid::bigint = %s)", [PAUSE_NAMESPACE])
     return cursor.fetchone()[0]
+
+
+def test_a_history_query_for_another_layer_skips_a_bulk_segment(tmp_path, settings):
+    settings.INGEST_BULK_MIN_ROWS = EVERYTHING
+    run = ingest_file(path=write(parcels_frame(3), tmp_path / "a.gpkg"), layer=make_parcel_layer(slug="seg-a"),
+                      mode="replace")
+    other = make_parcel_layer(slug="seg-b")
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN SELECT count(*) FROM layers_featureversion WHERE layer_id = %s", [other.pk])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("EXPLAIN SELECT count(*) FROM layers_featureversion WHERE layer_id = %s", [run.layer_id])
+        own = "\n".join(row[0] for row in cursor.fetchall())
+    assert f"layers_featureversion_r{run.pk}" not in plan and f"layers_featureversion_r{run.pk}" in own
