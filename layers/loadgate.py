@@ -9,7 +9,7 @@ from django.db import connection
 
 from layers.errors import LayerBeingLoaded
 
-GATE_NAMESPACE = 74_651  # ingest/loader.LOCK_NAMESPACE + 1; the second key is the layer's id
+GATE_NAMESPACE = 74_653  # beside ingest's own (loader 74_650, liveness 74_651 and 74_652); second key: the layer id
 
 
 def enter_for_edit(layer_id: int) -> None:

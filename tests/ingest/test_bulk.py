@@ -293,3 +293,12 @@ def test_a_history_query_for_another_layer_skips_a_bulk_segment(tmp_path, settin
         cursor.execute("EXPLAIN SELECT count(*) FROM layers_featureversion WHERE layer_id = %s", [run.layer_id])
         own = "\n".join(row[0] for row in cursor.fetchall())
     assert f"layers_featureversion_r{run.pk}" not in plan and f"layers_featureversion_r{run.pk}" in own
+
+
+def test_the_advisory_lock_namespaces_are_distinct():
+    """A shared namespace made the write gate of layer 9 the liveness lock of run 9 (found by the test above)."""
+    from ingest.liveness import PAUSE_NAMESPACE, RUN_LOCK_NAMESPACE
+    from ingest.loader import LOCK_NAMESPACE
+    from layers.loadgate import GATE_NAMESPACE
+
+    assert len({LOCK_NAMESPACE, RUN_LOCK_NAMESPACE, PAUSE_NAMESPACE, GATE_NAMESPACE}) == 4
