@@ -24,7 +24,9 @@ from layers.vn2000 import pinned
 
 # rasterio's own errors, and GDAL's passed through as they are (a block that fails to read mid-warp).
 GDAL_ERRORS = (rasterio.errors.RasterioError, CPLE_BaseError)
-MAX_PIXELS = 250_000_000  # a declared (or warped) size beyond this is refused before any pixel is read
+# A declared (or warped) size beyond this is refused before any pixel is read. Memory no longer grows with
+# the size (ingest/cog.py); the scratch file does (4 bytes a pixel for float32), so the cap stays.
+MAX_PIXELS = 1_000_000_000
 
 
 def _too_large(width: int, height: int) -> IngestRejected:
