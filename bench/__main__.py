@@ -10,7 +10,7 @@ import time
 
 
 # In the order they run; the other modules in bench/ are their helpers and workers.
-BENCHMARKS = ["ingest", "tiles", "download", "lookup", "history"]
+BENCHMARKS = ["ingest", "tiles", "raster", "download", "lookup", "history"]
 # Run only when named (`make soak` is `python -m bench soak`): ten minutes is not part of `make bench`.
 ON_REQUEST = ["soak"]
 
@@ -21,7 +21,7 @@ def _modules() -> list[str]:
 
 # With BENCH_SMOKE=1 (CI), the benchmarks that have a smoke mode run in seconds on tiny data, so a broken one is
 # seen; the others have none yet (issue 13 gives them one) and are skipped with a word.
-SMOKE_CAPABLE = ["soak"]
+SMOKE_CAPABLE = ["soak", "raster"]
 
 
 def main(argv: list[str]) -> int:

@@ -1,4 +1,4 @@
-"""bench/tiles: vector and raster tile speed against plain PostGIS (pgbench), tipg and bare loops.
+"""bench/tiles: vector tile speed against plain PostGIS (pgbench), tipg and bare loops (raster tiles: bench/raster).
 
 One run, one database (the demo city's from bench/demo_db.py; GISPORTAL_BENCH_DB to choose another)
 holding 300,000 parcels, one tile
@@ -234,18 +234,6 @@ def tipg_run(parcels, tiles, max_features: int | None) -> dict:
             "max_features_per_tile": max_features or "default (10,000)", "mean_kb": run.bytes / max(1, run.requests) / 1024}
 
 
-def raster_bounds(layer) -> tuple[float, float, float, float]:
-    """The raster layer's WGS 84 box: its catalog extent, else read from the file."""
-    if layer.extent is not None:
-        return layer.extent.extent
-    import rasterio
-    from django.conf import settings
-    from rasterio.warp import transform_bounds
-
-    with rasterio.open(Path(settings.MEDIA_ROOT) / layer.raster_path) as dataset:
-        return transform_bounds(dataset.crs, "EPSG:4326", *dataset.bounds)
-
-
 def _gunicorn_workers() -> int:
     return int(os.environ.get("GUNICORN_WORKERS", (os.cpu_count() or 1) * 2 + 1))
 
@@ -323,12 +311,10 @@ def _catalog_min_zoom(parcels) -> int:
 
 
 def _compare(results, parcels, tiles, paths, cache_dir, box) -> None:
-    """Everything measured with every tile rendered: many layers, pgbench, cold, warm, memory, raster, tipg."""
+    """Everything measured with every tile rendered: many layers, pgbench, cold, warm, memory, tipg."""
     from django.db import connection
 
-    from bench.tiles_data import ensure_raster
-    from bench.tiles_http import fetch_all, free_port, warm_run, wrk_available, wrk_run
-    from tiles import raster as raster_path
+    from bench.tiles_http import fetch_all, free_port, warm_run, wrk_available
     from tiles.coords import tiles_in
     from tiles.mvt import SESSION, tile_query
 
@@ -410,41 +396,6 @@ def _compare(results, parcels, tiles, paths, cache_dir, box) -> None:
         say(f"  RSS of master + workers after 1,000: {sum(before.values()):.0f} MB; after {1000 + mem_run.requests:,}: "
             f"{sum(after.values()):.0f} MB; largest growth of one process {max(growth.values()):+.1f} MB")
 
-        raster_layer = ensure_raster()
-        rbox = raster_bounds(raster_layer)
-        zooms = range(max(12, raster_layer.min_zoom), min(16, raster_layer.max_zoom) + 1)
-        rtiles, _ = city_tiles(rbox, zooms, 120)
-        rpaths = [f"/tiles/raster/{raster_layer.slug}/{t.z}/{t.x}/{t.y}.png" for t in rtiles]
-        say(f"\n[raster] {len(rtiles)} PNG tiles of {raster_layer.slug} (z{zooms[0]}–z{zooms[-1]}) through gunicorn "
-            f"vs a bare loop in one process: 3 alternating rounds, the best of each counts "
-            f"({'wrk for ' + str(WARM_SECONDS) + ' s' if wrk_available() else 'python client, each tile once'})")
-        from django.conf import settings
-
-        tif = Path(settings.MEDIA_ROOT) / raster_layer.raster_path
-        info = raster_layer.raster_info or {}
-        raster_path.render_tile(tif, rtiles[0].bounds_3857(), info)
-        fetch_all(port, rpaths[:10], CONCURRENCY)
-        server_rates, bare_rates, statuses = [], [], {}
-        for _ in range(3):
-            if wrk_available():  # raster tiles are not cached: repeats cost the same, and wrk's C client is lighter
-                rrun_w = wrk_run(port, rpaths, CONCURRENCY, WARM_SECONDS)
-                server_rates.append(rrun_w["rps"])
-                statuses = {"non_2xx": rrun_w["non_2xx"]}
-            else:
-                rrun = fetch_all(port, rpaths, CONCURRENCY)
-                server_rates.append(rrun.rate)
-                statuses = rrun.statuses
-            started = time.perf_counter()
-            for tile in rtiles:
-                raster_path.render_tile(tif, tile.bounds_3857(), info)
-            bare_rates.append(len(rtiles) / (time.perf_counter() - started))
-    server_rate, bare = max(server_rates), max(bare_rates)
-    results["raster"] = {"server_tiles_per_s": server_rate, "bare_loop_tiles_per_s": bare, "statuses": statuses,
-                         "server_rounds": server_rates, "bare_rounds": bare_rates}
-    say("  rounds, server: " + ", ".join(f"{r:.1f}" for r in server_rates) + "; bare loop: "
-        + ", ".join(f"{r:.1f}" for r in bare_rates))
-    say(f"  server {server_rate:.1f} tiles/s (statuses {statuses}); bare rasterio loop {bare:.1f} tiles/s")
-
     for key, cap, note in (("tipg", 1_000_000, "complete tiles, as ours (TIPG_MAX_FEATURES_PER_TILE=1,000,000)"),
                            ("tipg_default_cap", None, "tipg's default cap of 10,000 features per tile")):
         say(f"\n[tipg] the same tile list, same concurrency: {note}")
@@ -462,8 +413,6 @@ def _compare(results, parcels, tiles, paths, cache_dir, box) -> None:
 def _summary(results: dict) -> None:
     """The figures and ratios, against the issue's targets; also written to bench/out/tiles.json."""
     many, warm, raw = results["many_layers"], results["warm"], results["warm_reference"]
-    server_rate = results["raster"]["server_tiles_per_s"]
-    bare = results["raster"]["bare_loop_tiles_per_s"]
     workers = results["gunicorn_workers"]
     pg_workers = results["pgbench_as_many_sessions_as_workers"]
     cold_rate = results["cold"]["tiles_per_s"]
@@ -481,7 +430,6 @@ def _summary(results: dict) -> None:
             "(info: parcels from z" + str(results["cold_shipped"]["min_zoom"]) + ")")] if shipped else []),
         ("warm req/s vs minimal view", f"{warm['rps']:.0f} / {raw['rps']:.0f}", ratio(warm["rps"], raw["rps"]), "≥ 0.7×"),
         ("warm p99 (ms)", f"{warm['p99_ms']:.1f}", "", "< 20 ms"),
-        ("raster PNG tiles/s vs bare loop", f"{server_rate:.1f} / {bare:.1f}", ratio(server_rate, bare), "≥ 0.8×"),
         ("memory growth, one process (MB)", f"{results['memory']['max_worker_growth_mb']:+.1f}", "", "flat"),
         ("many layers: slowdown (time)", f"{many['slowdown'] * 100:+.1f}%", "", "≤ 10%"),
         ("many layers: buffers with / without", f"{many['with_buffers']} / {many['without_buffers']}",
