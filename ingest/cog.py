@@ -123,7 +123,8 @@ def _warp(src, plan_: Plan, warped: Path) -> None:
                   src_transform=src.transform, dst_crs=WEB_MERCATOR, dst_transform=plan_.transform,
                   src_nodata=plan_.nodata, dst_nodata=plan_.nodata, src_alpha=plan_.src_alpha, dst_alpha=alpha,
                   resampling=Resampling.bilinear, warp_mem_limit=WARP_MB, num_threads=THREADS,
-                  SRC_SRS=plan_.src_crs.to_wkt())  # a band's own CRS wins over src_crs: the pinned one as GDAL's override
+                  # rasterio takes a band's CRS from its dataset, whatever src_crs says: pinned via GDAL's override
+                  SRC_SRS=plan_.src_crs.to_wkt())
 
 
 def check_readable(src, budget: int = 64 << 20) -> None:

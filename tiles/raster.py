@@ -22,9 +22,11 @@ from rio_tiler.models import ImageData
 TILE_SIZE = 256
 FORMATS = ("png", "webp")
 RESAMPLING = "bilinear"  # heights and other continuous values: bilinear between pixels, in overviews and the warp
-# Lossless both: PNG at zlib level 3 (GDAL's default 6 costs about twice the time for a few % of bytes);
-# lossless WebP at its fastest effort (the colours of a ramp must stay exact).
-ENCODING = {"png": {"img_format": "PNG", "ZLEVEL": 3}, "webp": {"img_format": "WEBP", "LOSSLESS": "TRUE", "METHOD": 0, "QUALITY": 10}}
+# Lossless both (same pixels as rio-tiler's defaults), less effort: measured on terrain tiles, PNG at zlib level 3
+# encodes 1.8× faster than GDAL's default 6 for 25% more bytes; lossless WebP at method 1 / quality 25 2× faster
+# than its default (4 / 75) for 9% more bytes. The ramp's colours stay exact.
+ENCODING = {"png": {"img_format": "PNG", "ZLEVEL": 3},
+            "webp": {"img_format": "WEBP", "LOSSLESS": "TRUE", "METHOD": 1, "QUALITY": 25}}
 
 # Colour ramps as evenly spaced stops (low → high). A layer may also give its own list of "#rrggbb"
 # stops, or [[value, "#rrggbb"], …] pairs in data units.
