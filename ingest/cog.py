@@ -9,6 +9,7 @@ here. Memory is GDAL's block cache (CACHE_MB) plus the warper's chunk (WARP_MB),
 import ctypes
 import ctypes.util
 import hashlib
+import math
 import os
 from contextlib import contextmanager
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.shutil import copy as copy_dataset
+from pyproj import Transformer
 from rasterio.warp import calculate_default_transform, reproject, transform_bounds
 
 WEB_MERCATOR = CRS.from_epsg(3857)
@@ -46,8 +48,30 @@ class Plan:
     lonlat: tuple[float, float, float, float]
 
 
+class OutsideWebMercator(ValueError):
+    """The raster's corners are not places Web Mercator can show (beyond ±85.06° or not on Earth at all)."""
+
+
+def check_placement(src, src_crs: CRS) -> None:
+    """The corners and centre, in lon/lat, lie within Web Mercator's range and map back to themselves
+    (PROJ clamps absurd coordinates such as 1e30 to the pole, and GDAL's grid search then runs for ever)."""
+    west, south, east, north = src.bounds
+    xs = [west, east, west, east, (west + east) / 2]
+    ys = [south, south, north, north, (south + north) / 2]
+    if not all(math.isfinite(v) for v in xs + ys):
+        raise OutsideWebMercator("non-finite bounds")
+    lon, lat = Transformer.from_crs(src_crs, "EPSG:4326", always_xy=True).transform(xs, ys)
+    if not all(math.isfinite(v) and -180 <= x <= 180 and -85.06 <= v <= 85.06 for x, v in zip(lon, lat)):
+        raise OutsideWebMercator("beyond Web Mercator's range")
+    back_x, back_y = Transformer.from_crs("EPSG:4326", src_crs, always_xy=True).transform(lon, lat)
+    tolerance = max(abs(east - west), abs(north - south), 1e-9) * 0.01
+    if any(abs(a - b) > tolerance for a, b in zip(list(back_x) + list(back_y), xs + ys)):
+        raise OutsideWebMercator("coordinates that do not map back to themselves")
+
+
 def plan(src, src_crs: CRS) -> Plan:
     """The Web Mercator grid of the source (its size checked by the caller before any pixel is read)."""
+    check_placement(src, src_crs)
     transform, width, height = calculate_default_transform(src_crs, WEB_MERCATOR, src.width, src.height, *src.bounds)
     alpha = next((i + 1 for i, c in enumerate(src.colorinterp) if c == ColorInterp.alpha), 0)
     nodata = src.nodata

@@ -13,7 +13,10 @@ from django.contrib.gis.geos import Polygon
 from django.utils import timezone
 from pyproj import CRS
 from rasterio._err import CPLE_BaseError  # GDAL's errors: rasterio.errors does not export their base
+from pyproj.exceptions import CRSError as ProjCRSError
+from pyproj.exceptions import ProjError
 from rasterio.crs import CRS as RioCRS
+from rasterio.errors import CRSError as RioCRSError
 
 from ingest import cog, safety
 from ingest.storage import write_atomically
@@ -63,7 +66,12 @@ def ingest_raster(*, path: Path, layer: Layer) -> Layer:
 def _convert(src, layer: Layer) -> Layer:
     if src.width * src.height > MAX_PIXELS:
         raise _too_large(src.width, src.height)
-    grid = cog.plan(src, _source_crs(src))
+    try:
+        grid = cog.plan(src, _source_crs(src))
+    except (cog.OutsideWebMercator, RioCRSError, ProjCRSError, ProjError) as error:
+        raise IngestRejected("Ảnh không nằm ở vị trí hiển thị được trên bản đồ (hệ tọa độ hoặc tọa độ không hợp lệ).",
+                             f"The raster cannot be placed on the web map (its CRS or coordinates are not usable: "
+                             f"{str(error)[:160]}).", parameter="crs") from None
     if grid.width * grid.height > MAX_PIXELS:
         raise _too_large(grid.width, grid.height)
     out_dir = Path(settings.MEDIA_ROOT) / "rasters"

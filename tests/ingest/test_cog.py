@@ -147,3 +147,24 @@ def test_failed_conversion_leaves_the_previous_file_and_layer(tmp_path, media):
     layer.refresh_from_db()
     assert (layer.raster_path, layer.raster_info, layer.extent.wkt, layer.last_changed) == before
     assert sorted(p for p in Path(media).rglob("*") if p.is_file()) == files  # no partial COG beside it
+
+
+@pytest.mark.parametrize("crs, transform", [
+    ('LOCAL_CS["arbitrary",UNIT["metre",1],AXIS["x",EAST],AXIS["y",NORTH]]', from_origin(0, 100, 1, 1)),  # no datum
+    ("EPSG:3857", from_origin(1e30, 1e30, 1e25, 1e25)),  # absurd coordinates (PROJ clamps them to the pole)
+    ("EPSG:4326", from_origin(100, 90, 0.5, 0.5)),  # up to the pole: beyond Web Mercator's 85.06°
+    ("EPSG:4326", from_origin(179.9, 10, 0.5, 0.5)),  # across the antimeridian
+])
+def test_rasters_the_web_map_cannot_place_are_refused(tmp_path, media, crs, transform):
+    layer = make_layer(slug="dem", kind="raster", geometry_type="")
+    path = tmp_path / "odd.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=20, height=20, count=1, dtype="float32",
+                       crs=rasterio.crs.CRS.from_user_input(crs), transform=transform, nodata=NODATA) as out:
+        out.write(np.ones((20, 20), dtype="float32"), 1)
+
+    with pytest.raises(IngestRejected) as refused:
+        ingest_raster(path=path, layer=layer)
+
+    assert "bản đồ" in refused.value.message_vi and "web map" in refused.value.message_en
+    layer.refresh_from_db()
+    assert layer.raster_path == "" and not list(Path(media).rglob("*.tif"))
