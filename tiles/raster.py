@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import rasterio
 from rio_tiler.errors import PointOutsideBounds, TileOutsideBounds
 from rio_tiler.io import Reader
 from rio_tiler.models import ImageData
@@ -115,14 +116,18 @@ class _Source:
     """An open rio-tiler Reader with what every tile needs from it, kept per process."""
 
     def __init__(self, path: str):
-        self.reader = Reader(path)
+        # Opened inside an Env of our own: left to itself, rasterio ties the dataset to this thread's GDAL
+        # environment, and closing it from another thread (a file replaced while another request serves) fails.
+        with rasterio.Env():
+            self.dataset = rasterio.open(path)
+        self.reader = Reader(path, dataset=self.dataset)
         self.nodata = self.reader.dataset.nodata
         self.floating = self.reader.dataset.dtypes[0].startswith("float")
         self._stats: tuple[float, float] | None = None
         self.lock = threading.Lock()  # one GDAL dataset handle: one thread at a time
 
     def close(self) -> None:
-        self.reader.close()
+        self.dataset.close()
 
     def stats(self) -> tuple[float, float]:
         """Min and max of band 1 from a preview read of at most 512 pixels a side (the overviews)."""

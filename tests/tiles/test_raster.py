@@ -223,3 +223,21 @@ def test_alpha_band_of_an_ingested_integer_raster_is_transparent_outside(tmp_pat
     alpha = pixels[..., 3]
     assert alpha[0, 0] == 0 and alpha[-1, -1] == 255
     assert raster.value_at(tmp_path / layer.raster_path, WEST + 0.05, NORTH - 0.05) == [200]  # the alpha band is no value
+
+
+def test_a_replaced_file_is_reopened_from_another_thread(dem, tmp_path):
+    """The server's threads share open files: one opened here and replaced is closed there, without error."""
+    import os
+    import threading
+
+    path, tile = tmp_path / "rasters" / "dem.tif", centre_tile(14)
+    first = raster.render_tile(path, tile, {"min": 0, "max": 99, "ramp": "greys"})
+    stat = path.stat()
+    os.utime(path, (stat.st_atime, stat.st_mtime + 10))  # as if the file were replaced
+    results = []
+    worker = threading.Thread(target=lambda: results.append(raster.render_tile(path, tile, {"min": 0, "max": 99,
+                                                                                          "ramp": "greys"})))
+    worker.start()
+    worker.join()
+
+    assert results == [first]
