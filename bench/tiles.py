@@ -1,5 +1,5 @@
 """bench/tiles: vector tile speed against plain PostGIS (pgbench) and tipg, warm tiles against a minimal
-view (and, until bench/raster.py takes it, raster tiles against a bare loop).
+view (raster tiles: bench/raster.py).
 
 One run, one database (the demo city's from bench/demo_db.py; GISPORTAL_BENCH_DB to choose another)
 holding BENCH_TILES_PARCELS parcels (300,000), one tile list: every tile of the city at z12–z16 (sampled
@@ -18,7 +18,6 @@ import random
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from bench.report import SMOKE, conditions, finish, smoke_or, verdict
@@ -29,7 +28,7 @@ PARCELS = int(os.environ.get("BENCH_TILES_PARCELS", smoke_or(300_000, 2_000)))
 PER_ZOOM = int(os.environ.get("BENCH_TILES_PER_ZOOM", smoke_or(1000, 8)))
 WARM_SECONDS = int(os.environ.get("BENCH_TILES_WARM_SECONDS", smoke_or(8, 1)))
 DISTINCT = int(os.environ.get("BENCH_TILES_DISTINCT", smoke_or(10_000, 300)))
-ROUNDS = smoke_or(3, 1)  # alternating rounds of the warm and raster comparisons
+ROUNDS = smoke_or(3, 1)  # alternating rounds of the warm comparison
 
 
 def main() -> None:
@@ -96,18 +95,6 @@ def gunicorn_server(port: int, log: str):
 
 
 # --- the parts -----------------------------------------------------------------------------------
-
-def raster_bounds(layer) -> tuple[float, float, float, float]:
-    """The raster layer's WGS 84 box: its catalog extent, else read from the file."""
-    if layer.extent is not None:
-        return layer.extent.extent
-    import rasterio
-    from django.conf import settings
-    from rasterio.warp import transform_bounds
-
-    with rasterio.open(Path(settings.MEDIA_ROOT) / layer.raster_path) as dataset:
-        return transform_bounds(dataset.crs, "EPSG:4326", *dataset.bounds)
-
 
 def run() -> None:
     import django
@@ -185,12 +172,10 @@ def _catalog_min_zoom(parcels) -> int:
 
 
 def _compare(results, parcels, tiles, paths, cache_dir, box) -> None:
-    """Everything measured with every tile rendered: many layers, pgbench, cold, warm, memory, raster, tipg."""
+    """Everything measured with every tile rendered: many layers, pgbench, cold, warm, memory, tipg."""
     from django.db import connection
 
-    from bench.tiles_data import ensure_raster
-    from bench.tiles_http import fetch_all, free_port, warm_run, wrk_available, wrk_run
-    from tiles import raster as raster_path
+    from bench.tiles_http import fetch_all, free_port, warm_run, wrk_available
     from tiles.coords import tiles_in
     from bench.tiles_refs import CpuMeter, many_layers_check, pgbench_run, tipg_run
     from tiles.mvt import tile_query
@@ -275,40 +260,6 @@ def _compare(results, parcels, tiles, paths, cache_dir, box) -> None:
         say(f"  RSS of master + workers after {first:,}: {sum(before.values()):.0f} MB; after {first + mem_run.requests:,}: "
             f"{sum(after.values()):.0f} MB; largest growth of one process {max(growth.values()):+.1f} MB")
 
-        raster_layer = ensure_raster()
-        rbox = raster_bounds(raster_layer)
-        zooms = range(max(12, raster_layer.min_zoom), min(16, raster_layer.max_zoom) + 1)
-        rtiles, _ = city_tiles(rbox, zooms, 120)
-        rpaths = [f"/tiles/raster/{raster_layer.slug}/{t.z}/{t.x}/{t.y}.png" for t in rtiles]
-        say(f"\n[raster] {len(rtiles)} PNG tiles of {raster_layer.slug} (z{zooms[0]}–z{zooms[-1]}) through gunicorn "
-            f"vs a bare loop in one process: 3 alternating rounds, the best of each counts "
-            f"({'wrk for ' + str(WARM_SECONDS) + ' s' if wrk_available() else 'python client, each tile once'})")
-        from django.conf import settings
-
-        tif = Path(settings.MEDIA_ROOT) / raster_layer.raster_path
-        info = raster_layer.raster_info or {}
-        raster_path.render_tile(tif, rtiles[0].bounds_3857(), info)
-        fetch_all(port, rpaths[:10], CONCURRENCY)
-        server_rates, bare_rates, statuses = [], [], {}
-        for _ in range(ROUNDS):
-            if wrk_available():  # raster tiles are not cached: repeats cost the same, and wrk's C client is lighter
-                rrun_w = wrk_run(port, rpaths, CONCURRENCY, WARM_SECONDS)
-                server_rates.append(rrun_w["rps"])
-                statuses = {"non_2xx": rrun_w["non_2xx"]}
-            else:
-                rrun = fetch_all(port, rpaths, CONCURRENCY)
-                server_rates.append(rrun.rate)
-                statuses = rrun.statuses
-            started = time.perf_counter()
-            for tile in rtiles:
-                raster_path.render_tile(tif, tile.bounds_3857(), info)
-            bare_rates.append(len(rtiles) / (time.perf_counter() - started))
-    server_rate, bare = max(server_rates), max(bare_rates)
-    results["raster"] = {"server_tiles_per_s": server_rate, "bare_loop_tiles_per_s": bare, "statuses": statuses,
-                         "server_rounds": server_rates, "bare_rounds": bare_rates}
-    say("  rounds, server: " + ", ".join(f"{r:.1f}" for r in server_rates) + "; bare loop: "
-        + ", ".join(f"{r:.1f}" for r in bare_rates))
-    say(f"  server {server_rate:.1f} tiles/s (statuses {statuses}); bare rasterio loop {bare:.1f} tiles/s")
 
     for key, cap, note in (("tipg", 1_000_000, "complete tiles, as ours (TIPG_MAX_FEATURES_PER_TILE=1,000,000)"),
                            ("tipg_default_cap", None, "tipg's default cap of 10,000 features per tile")):
@@ -356,9 +307,6 @@ def _summary(results: dict) -> None:
             detail=f"{many['with_buffers']} / {many['without_buffers']}")
     verdict("memory growth of one worker", results["memory"]["max_worker_growth_mb"], "<=", 20, unit=" MB",
             detail=f"over {results['memory']['requests']:,} distinct tiles")
-    if "raster" in results:  # until bench/raster.py takes it over
-        r = results["raster"]
-        verdict("raster PNG tiles ÷ bare loop", _over(r["server_tiles_per_s"], r["bare_loop_tiles_per_s"]), ">=", 0.8)
     say("  for information: "
         f"cold ÷ pgbench with {workers} clients {_fmt(_over(cold, results['pgbench_as_many_sessions_as_workers']['tiles_per_s']))}; "
         f"cold ÷ tipg with its 10,000-feature cap {_fmt(_over(cold, capped))}"

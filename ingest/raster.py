@@ -3,29 +3,33 @@
 VN-2000 rasters are warped with the pinned official shift here, once, so tile readers never depend
 on PROJ's default VN-2000 transformation.
 """
-import hashlib
+import tempfile
 from pathlib import Path
 
-import numpy as np
 import rasterio
 import rasterio.errors
 from django.conf import settings
 from django.contrib.gis.geos import Polygon
 from django.utils import timezone
 from pyproj import CRS
+from rasterio._err import CPLE_BaseError  # GDAL's errors: rasterio.errors does not export their base
+from pyproj.exceptions import CRSError as ProjCRSError
+from pyproj.exceptions import ProjError
 from rasterio.crs import CRS as RioCRS
-from rasterio.io import MemoryFile
-from rasterio.shutil import copy as copy_dataset
-from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
+from rasterio.errors import CRSError as RioCRSError
 
-from ingest import safety
+from ingest import cog, safety
 from ingest.storage import write_atomically
-from layers.errors import DomainError, IngestRejected
+from layers.errors import DomainError, IngestRejected, InsufficientStorage
 from layers.models import Layer
 from layers.permissions import authorize_load
 from layers.vn2000 import pinned
 
-MAX_PIXELS = 250_000_000  # a declared (or warped) size beyond this is refused before any pixel is read
+# rasterio's own errors, and GDAL's passed through as they are (a block that fails to read mid-warp).
+GDAL_ERRORS = (rasterio.errors.RasterioError, CPLE_BaseError)
+# A declared (or warped) size beyond this is refused before any pixel is read. Memory no longer grows with
+# the size (ingest/cog.py); the scratch file does (4 bytes a pixel for float32), so the cap stays.
+MAX_PIXELS = 1_000_000_000
 
 
 def _too_large(width: int, height: int) -> IngestRejected:
@@ -52,7 +56,9 @@ def ingest_raster(*, path: Path, layer: Layer) -> Layer:
         with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR", GDAL_SKIP="VRT"), \
                 rasterio.open(path, driver="GTiff") as src:
             return _convert(src, layer)
-    except rasterio.errors.RasterioError as exc:
+    except GDAL_ERRORS as exc:
+        if "No space left" in str(exc):  # GDAL's scratch files filled their disk: not the file's fault
+            raise InsufficientStorage(parameter="file") from None
         raise IngestRejected(f"Không đọc được ảnh: {str(exc)[:200]}", f"Could not read the raster: {str(exc)[:200]}",
                              parameter="path") from None
 
@@ -60,38 +66,30 @@ def ingest_raster(*, path: Path, layer: Layer) -> Layer:
 def _convert(src, layer: Layer) -> Layer:
     if src.width * src.height > MAX_PIXELS:
         raise _too_large(src.width, src.height)
-    src_crs = _source_crs(src)
-    dst_crs = RioCRS.from_epsg(3857)
-    transform, width, height = calculate_default_transform(src_crs, dst_crs, src.width, src.height, *src.bounds)
-    if width * height > MAX_PIXELS:
-        raise _too_large(width, height)
-    nodata = src.nodata if src.nodata is not None else -9999.0
-    data = np.full((height, width), nodata, dtype=src.dtypes[0])
-    reproject(rasterio.band(src, 1), data, src_crs=src_crs, src_transform=src.transform, dst_crs=dst_crs,
-              dst_transform=transform, src_nodata=nodata, dst_nodata=nodata, resampling=Resampling.bilinear)
-    lonlat = transform_bounds(src_crs, "EPSG:4326", *src.bounds)
-    valid = data[data != nodata]
+    try:
+        grid = cog.plan(src, _source_crs(src))
+    except (cog.OutsideWebMercator, RioCRSError, ProjCRSError, ProjError) as error:
+        raise IngestRejected("Ảnh không nằm ở vị trí hiển thị được trên bản đồ (hệ tọa độ hoặc tọa độ không hợp lệ).",
+                             f"The raster cannot be placed on the web map (its CRS or coordinates are not usable: "
+                             f"{str(error)[:160]}).", parameter="crs") from None
+    if grid.width * grid.height > MAX_PIXELS:
+        raise _too_large(grid.width, grid.height)
     out_dir = Path(settings.MEDIA_ROOT) / "rasters"
     out_dir.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(data.tobytes()).hexdigest()[:12]
-    out = out_dir / f"{layer.slug}-{digest}.tif"
-    profile = {"driver": "GTiff", "height": height, "width": width, "count": 1, "dtype": data.dtype.name,
-               "crs": dst_crs, "transform": transform, "nodata": nodata}
-    # GDAL builds the COG in memory; Python writes it whole or not at all (a full disk leaves no partial file).
-    with MemoryFile() as memfile, MemoryFile() as cog:
-        with memfile.open(**profile) as tmp:
-            tmp.write(data, 1)
-            factors = [f for f in (2, 4, 8, 16, 32) if min(width, height) // f >= 64]
-            tmp.build_overviews(factors, Resampling.average)
-            copy_dataset(tmp, cog.name, driver="COG", compress="deflate", overview_resampling="average")
-        write_atomically(out, [cog.getbuffer()])
+    # GDAL writes in a scratch folder (its temporary overview files too); Python copies the finished COG into
+    # place whole or not at all, so a failure or a full disk leaves the previous file and layer as they were.
+    with tempfile.TemporaryDirectory(prefix="gisportal-cog-") as scratch:
+        built = Path(scratch) / "cog.tif"
+        with cog.bounded_cache(), rasterio.Env(CPL_TMPDIR=scratch, **cog.GDAL_ENV):
+            low, high = cog.write_cog(src, grid, built, Path(scratch))
+        out = out_dir / f"{layer.slug}-{cog.file_digest(built)}.tif"
+        write_atomically(out, cog.file_chunks(built))
     layer.raster_path = str(out.relative_to(settings.MEDIA_ROOT))
     layer.raster_info = {
-        "min": float(valid.min()) if valid.size else None, "max": float(valid.max()) if valid.size else None,
-        "nodata": float(nodata), "crs": "EPSG:3857", "width": width, "height": height,
-        "ramp": layer.raster_info.get("ramp", "terrain"),
+        "min": low, "max": high, "nodata": grid.nodata, "crs": "EPSG:3857", "width": grid.width,
+        "height": grid.height, "ramp": layer.raster_info.get("ramp", "terrain"),
     }
-    extent = Polygon.from_bbox(lonlat)
+    extent = Polygon.from_bbox(grid.lonlat)
     extent.srid = 4326
     layer.extent = extent
     layer.last_changed = timezone.now()

@@ -1,30 +1,33 @@
-"""Raster tiles from a (Cloud-Optimized) GeoTIFF: open, warp the tile to Web Mercator, colour, encode.
+"""Raster tiles from a Cloud-Optimized GeoTIFF through rio-tiler: read the tile, stretch, colour, encode.
 
-No Django here (titiler's factory.tile is the model): tiles/raster_service.py checks the layer and
-the path and calls `render_tile` / `value_at`; the benchmark calls them in a bare loop.
+No Django here (titiler's factory.tile is the model): tiles/raster_service.py checks the layer and the path
+and calls `render_tile` / `value_at`; the benchmark calls the same functions. rio-tiler reads the tile
+(Reader.tile: the right overview, warped to Web Mercator), rescales it and renders it through GDAL with our
+ramp as its colour map; what is ours is the ramp table, one open Reader per file and process, and the
+encoders' speed settings (same pixels as rio-tiler's defaults, less compression effort).
 """
 import json
-import struct
 import threading
-import warnings
-import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import rasterio
-from rasterio.enums import Resampling
-from rasterio.errors import NotGeoreferencedWarning
-from rasterio.io import MemoryFile
-from rasterio.transform import from_bounds
-from rasterio.vrt import WarpedVRT
-from rasterio.warp import transform as transform_points
-from rasterio.warp import transform_bounds
+from rio_tiler.errors import PointOutsideBounds, TileOutsideBounds
+from rio_tiler.io import Reader
+from rio_tiler.models import ImageData
 
 TILE_SIZE = 256
 FORMATS = ("png", "webp")
+RESAMPLING = "bilinear"  # heights and other continuous values: bilinear between pixels, in overviews and the warp
+# Lossless both (same pixels as rio-tiler's defaults), less effort: measured on terrain tiles, PNG at zlib level 3
+# encodes 1.8× faster than GDAL's default 6 for 25% more bytes; lossless WebP at method 1 / quality 25 2× faster
+# than its default (4 / 75) for 9% more bytes. The ramp's colours stay exact.
+ENCODING = {"png": {"img_format": "PNG", "ZLEVEL": 3},
+            "webp": {"img_format": "WEBP", "LOSSLESS": "TRUE", "METHOD": 1, "QUALITY": 25}}
 
 # Colour ramps as evenly spaced stops (low → high). A layer may also give its own list of "#rrggbb"
 # stops, or [[value, "#rrggbb"], …] pairs in data units.
@@ -37,6 +40,14 @@ RAMPS = {
     "greys": ["#000000", "#ffffff"],
     "spectral": ["#9e0142", "#f46d43", "#fee08b", "#e6f598", "#66c2a5", "#5e4fa2"],
 }
+
+
+class TileIndex(Protocol):
+    """A tile's numbers (tiles.coords.Tile has them; no Django needed here)."""
+
+    z: int
+    x: int
+    y: int
 
 
 class OutsideRaster(ValueError):
@@ -91,23 +102,39 @@ def _colour_table(ramp_json: str, vmin: float, vmax: float) -> np.ndarray:
     return np.round(table).astype(np.uint8)
 
 
+def colour_map(ramp, vmin: float, vmax: float) -> dict[int, tuple[int, int, int, int]]:
+    """The ramp as rio-tiler's 256-entry colour map (values rescaled to 0–255 index it)."""
+    return _colour_map(json.dumps(ramp), vmin, vmax)
+
+
+@lru_cache(maxsize=64)
+def _colour_map(ramp_json: str, vmin: float, vmax: float) -> dict[int, tuple[int, int, int, int]]:
+    return {i: tuple(int(c) for c in row) for i, row in enumerate(_colour_table(ramp_json, vmin, vmax))}
+
+
 class _Source:
-    """An open dataset with what every tile needs from it, kept per process."""
+    """An open rio-tiler Reader with what every tile needs from it, kept per process."""
 
     def __init__(self, path: str):
-        self.dataset = rasterio.open(path)
-        self.bounds_3857 = transform_bounds(self.dataset.crs, "EPSG:3857", *self.dataset.bounds, densify_pts=21)
-        self.nodata = self.dataset.nodata
+        # Opened inside an Env of our own: left to itself, rasterio ties the dataset to this thread's GDAL
+        # environment, and closing it from another thread (a file replaced while another request serves) fails.
+        with rasterio.Env():
+            self.dataset = rasterio.open(path)
+        self.reader = Reader(path, dataset=self.dataset)
+        self.nodata = self.reader.dataset.nodata
+        self.floating = self.reader.dataset.dtypes[0].startswith("float")
         self._stats: tuple[float, float] | None = None
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # one GDAL dataset handle: one thread at a time
+
+    def close(self) -> None:
+        self.dataset.close()
 
     def stats(self) -> tuple[float, float]:
-        """Min and max of band 1 from the coarsest overview (or the whole band when it has none)."""
+        """Min and max of band 1 from a preview read of at most 512 pixels a side (the overviews)."""
         if self._stats is None:
-            ds = self.dataset
-            factor = max(1, max(ds.width, ds.height) // 512)
-            data = ds.read(1, masked=True, out_shape=(max(1, ds.height // factor), max(1, ds.width // factor)))
-            values = data.compressed()
+            with self.lock:
+                preview = self.reader.preview(indexes=1, max_size=512)
+            values = preview.array.compressed()
             values = values[np.isfinite(values)]
             self._stats = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
         return self._stats
@@ -125,92 +152,56 @@ def open_source(path: str | Path) -> _Source:
         source = _sources.get(key)
         if source is None:
             for old in [k for k in _sources if k[0] == path]:
-                _sources.pop(old).dataset.close()
+                _sources.pop(old).close()
             source = _sources[key] = _Source(path)
             while len(_sources) > 32:
-                _sources.popitem(last=False)[1].dataset.close()
+                _sources.popitem(last=False)[1].close()
         else:
             _sources.move_to_end(key)
         return source
 
 
-def read_tile(source: _Source, bounds_3857: tuple[float, float, float, float], size: int = TILE_SIZE,
-              nodata: float | None = None) -> np.ndarray | None:
-    """Band 1 over the tile as float32 (NaN where no data); None when the tile misses the raster."""
-    xmin, ymin, xmax, ymax = bounds_3857
-    bx0, by0, bx1, by1 = source.bounds_3857
-    if xmin >= bx1 or xmax <= bx0 or ymin >= by1 or ymax <= by0:
+def _mask_nan(data: np.ma.MaskedArray) -> np.ma.MaskedArray:
+    """NaN is 'no data' too, whatever the file declares."""
+    return np.ma.masked_invalid(data, copy=False)
+
+
+def read_tile(source: _Source, tile: TileIndex, size: int = TILE_SIZE, nodata: float | None = None) -> ImageData | None:
+    """Band 1 over the tile (masked where no data); None when the tile misses the raster."""
+    options = {"nodata": nodata} if nodata is not None else {}
+    if source.floating:
+        options["post_process"] = _mask_nan
+    try:
+        with source.lock:
+            return source.reader.tile(tile.x, tile.y, tile.z, tilesize=size, indexes=1, resampling_method=RESAMPLING,
+                                      reproject_method=RESAMPLING, **options)
+    except TileOutsideBounds:
         return None
-    src_nodata = nodata if nodata is not None else source.nodata
-    with source.lock, WarpedVRT(
-        source.dataset, crs="EPSG:3857", transform=from_bounds(xmin, ymin, xmax, ymax, size, size),
-        width=size, height=size, resampling=Resampling.bilinear, src_nodata=src_nodata,
-        nodata=np.nan, dtype="float32",
-    ) as vrt:
-        return vrt.read(1)
 
 
-def colourise(data: np.ndarray, style: Style) -> np.ndarray:
-    """RGBA uint8 (h × w × 4) from values: the ramp over [vmin, vmax], transparent where no data."""
-    valid = np.isfinite(data)
-    if style.nodata is not None:
-        valid &= data != np.float32(style.nodata)
-    scaled = (np.nan_to_num(data, nan=style.vmin) - style.vmin) * (255.0 / (style.vmax - style.vmin))
-    index = np.clip(scaled, 0, 255).astype(np.uint8)
-    rgba = colour_table(style.ramp, style.vmin, style.vmax)[index]
-    rgba[..., 3] = np.where(valid, rgba[..., 3], 0)
-    return rgba
-
-
-def encode_png(rgba: np.ndarray, level: int = 3) -> bytes:
-    """A minimal RGBA PNG (no filter, zlib level 3: a fraction of GDAL's PNG driver's time)."""
-    height, width, _ = rgba.shape
-    rows = np.empty((height, width * 4 + 1), dtype=np.uint8)
-    rows[:, 0] = 0
-    rows[:, 1:] = rgba.reshape(height, width * 4)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes(), level)) + chunk(b"IEND", b"")
-
-
-def encode_webp(rgba: np.ndarray) -> bytes:
-    """Lossless WebP through GDAL's WEBP driver."""
-    height, width, _ = rgba.shape
-    with warnings.catch_warnings(), MemoryFile() as memfile:
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a picture, not a map: no transform wanted
-        with memfile.open(driver="WEBP", width=width, height=height, count=4, dtype="uint8", LOSSLESS="TRUE") as out:
-            out.write(np.moveaxis(rgba, 2, 0))
-        return memfile.read()
-
-
-def render_tile(path: str | Path, bounds_3857: tuple[float, float, float, float], info: dict,
-                fmt: str = "png", size: int = TILE_SIZE) -> bytes | None:
-    """The encoded tile of the raster at path over a 3857 box; None when the box misses the raster."""
+def render_tile(path: str | Path, tile: TileIndex, info: dict, fmt: str = "png", size: int = TILE_SIZE) -> bytes | None:
+    """The encoded tile of the raster at path; None when the tile misses the raster."""
     source = open_source(path)
     style = Style.from_info(info, source.stats() if ("min" not in info or "max" not in info) else (0, 1), source.nodata)
-    data = read_tile(source, bounds_3857, size, style.nodata)
-    if data is None:
+    image = read_tile(source, tile, size, style.nodata)
+    if image is None:
         return None
-    rgba = colourise(data, style)
-    return encode_png(rgba) if fmt == "png" else encode_webp(rgba)
+    image.rescale(in_range=((style.vmin, style.vmax),))
+    return image.render(colormap=colour_map(style.ramp, style.vmin, style.vmax), **ENCODING[fmt])
 
 
 def value_at(path: str | Path, lon: float, lat: float, nodata: float | None = None) -> list[float | None]:
-    """Every band's value at a WGS 84 point (None where no data); OutsideRaster when it misses."""
+    """Every band's value at a WGS 84 point (None where no data; alpha bands left out); OutsideRaster when it misses."""
     source = open_source(path)
-    ds = source.dataset
-    xs, ys = transform_points("EPSG:4326", ds.crs, [lon], [lat])
-    row, col = ds.index(xs[0], ys[0])
-    if not (0 <= row < ds.height and 0 <= col < ds.width):
-        raise OutsideRaster(f"({lon}, {lat}) is outside the raster")
-    with source.lock:
-        values = ds.read(window=((row, row + 1), (col, col + 1)))[:, 0, 0]
-    missing = nodata if nodata is not None else ds.nodata
+    options = {"nodata": nodata} if nodata is not None else {}
+    try:
+        with source.lock:
+            point = source.reader.point(lon, lat, **options)
+    except PointOutsideBounds:
+        raise OutsideRaster(f"({lon}, {lat}) is outside the raster") from None
+    masked = np.ma.getmaskarray(point.array).tolist()
     out: list[float | None] = []
-    for value in values.tolist():
-        bad = value is None or (isinstance(value, float) and value != value) or (missing is not None and value == missing)
+    for value, missing in zip(point.array.data.tolist(), masked):
+        bad = missing or (isinstance(value, float) and value != value)
         out.append(None if bad else value)
     return out

@@ -31,7 +31,7 @@ def raster_tile(layer: Layer, tile: Tile, fmt: str) -> CachedTile | None:
     if not layer.min_zoom <= tile.z <= layer.max_zoom:
         return None
     try:
-        body = raster.render_tile(raster_file(layer), tile.bounds_3857(), layer.raster_info or {}, fmt)
+        body = raster.render_tile(raster_file(layer), tile, layer.raster_info or {}, fmt)
     except FileNotFoundError:  # removed between the check and the read
         raise RasterMissing("Lớp này chưa có tệp ảnh.", "This layer has no raster file.") from None
     return CachedTile.from_body(body) if body else None

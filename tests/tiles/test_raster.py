@@ -1,10 +1,11 @@
 """Raster tiles from a tiny GeoTIFF: colours, transparent nodata, formats, the value at a point."""
-import struct
-import zlib
+import warnings
 
 import numpy as np
 import pytest
 import rasterio
+from rasterio.errors import NotGeoreferencedWarning
+from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 
 from tests.factories import make_layer
@@ -18,21 +19,13 @@ NODATA = -9999.0
 
 
 def decode_png(data: bytes) -> np.ndarray:
-    """RGBA pixels of the PNGs this module writes (8-bit RGBA, filter 0) — enough to check them."""
+    """RGBA pixels (h × w × 4) of a PNG, decoded by GDAL's PNG driver (any filter, any zlib level)."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, width = 8, b"", 0
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            width, height, depth, colour = struct.unpack(">IIBB", body[:10])
-            assert (depth, colour) == (8, 6)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    rows = np.frombuffer(zlib.decompress(idat), dtype=np.uint8).reshape(height, width * 4 + 1)
-    assert not rows[:, 0].any()
-    return rows[:, 1:].reshape(height, width, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a picture, not a map
+        with MemoryFile(data) as memfile, memfile.open(driver="PNG") as png:
+            assert png.count == 4 and png.dtypes[0] == "uint8"  # 8-bit RGBA
+            return np.moveaxis(png.read(), 0, 2)
 
 
 @pytest.fixture
@@ -153,10 +146,10 @@ def test_tilejson_of_a_raster_layer(client, dem):
 def test_raster_path_works_without_django(dem, tmp_path):
     """The function the server calls is the one the benchmark's bare loop calls."""
     tile = centre_tile(14)
-    png = raster.render_tile(tmp_path / "rasters" / "dem.tif", tile.bounds_3857(), {"ramp": "viridis"})
+    png = raster.render_tile(tmp_path / "rasters" / "dem.tif", tile, {"ramp": "viridis"})
 
     assert decode_png(png).shape == (256, 256, 4)
-    assert raster.render_tile(tmp_path / "rasters" / "dem.tif", Tile(10, 0, 0).bounds_3857(), {}) is None
+    assert raster.render_tile(tmp_path / "rasters" / "dem.tif", Tile(10, 0, 0), {}) is None
 
 
 def test_ramp_with_value_stops():
@@ -165,3 +158,86 @@ def test_ramp_with_value_stops():
     assert table.shape == (256, 4)
     assert tuple(table[0]) == (0, 0, 0, 255) and tuple(table[-1]) == (255, 255, 255, 255)
     assert tuple(table[128][:3]) == (255, 2, 2) or table[128][0] == 255
+
+
+def decode_webp(data: bytes) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with MemoryFile(data) as memfile, memfile.open(driver="WEBP") as webp:
+            return np.moveaxis(webp.read(), 0, 2)
+
+
+def test_webp_is_lossless_same_pixels_as_png(client, dem):
+    tile = centre_tile(14)
+
+    png = decode_png(client.get(f"/tiles/raster/dem/{tile.z}/{tile.x}/{tile.y}.png").content)
+    webp = decode_webp(client.get(f"/tiles/raster/dem/{tile.z}/{tile.x}/{tile.y}.webp").content)
+
+    assert webp.shape == (256, 256, 4)
+    assert (webp[..., 3] == png[..., 3]).all()  # the same transparent hole
+    opaque = png[..., 3] == 255
+    assert (webp[opaque] == png[opaque]).all()  # the ramp's exact colours
+
+
+def test_colours_come_from_the_layers_value_stop_ramp(dem, tmp_path):
+    ramp = [[0, "#000000"], [50, "#ff0000"], [99, "#ffffff"]]
+    table = {tuple(c[:3]) for c in raster.colour_table(ramp, 0, 99)}
+
+    pixels = decode_png(raster.render_tile(tmp_path / "rasters" / "dem.tif", centre_tile(14),
+                                           {"min": 0, "max": 99, "nodata": NODATA, "ramp": ramp}))
+
+    opaque = pixels[pixels[..., 3] == 255][:, :3]
+    assert {tuple(p) for p in opaque.tolist()} <= table
+    assert (opaque[:, 0] == 255).any() and (opaque[:, 1] == 0).any()  # reds in the middle of the range
+
+
+def test_nan_pixels_are_transparent_even_without_a_declared_nodata(tmp_path):
+    data = np.tile(np.arange(100, dtype="float32"), (100, 1))
+    data[:, 50:] = np.nan
+    path = tmp_path / "nan.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=100, height=100, count=1, dtype="float32", crs="EPSG:4326",
+                       transform=from_origin(WEST, NORTH, PIXEL, PIXEL)) as out:
+        out.write(data, 1)
+
+    pixels = decode_png(raster.render_tile(path, centre_tile(14), {"min": 0, "max": 99, "ramp": "greys"}))
+
+    alpha = pixels[..., 3]
+    assert (alpha[:, :64] == 255).all() and (alpha[:, -64:] == 0).all()  # west opaque, the NaN east clear
+
+
+def test_alpha_band_of_an_ingested_integer_raster_is_transparent_outside(tmp_path, settings):
+    from ingest.raster import ingest_raster
+
+    settings.MEDIA_ROOT = tmp_path
+    source = tmp_path / "scan.tif"
+    with rasterio.open(source, "w", driver="GTiff", width=100, height=100, count=1, dtype="uint8", crs="EPSG:4326",
+                       transform=from_origin(WEST, NORTH, PIXEL, PIXEL)) as out:
+        out.write(np.full((100, 100), 200, dtype="uint8"), 1)
+    layer = make_layer(slug="scan", kind="raster", geometry_type="", min_zoom=8, max_zoom=20)
+    ingest_raster(path=source, layer=layer)
+    layer.refresh_from_db()
+    corner = next(tiles_in((WEST, NORTH, WEST, NORTH), 13))  # holds the raster's north-west corner
+
+    pixels = decode_png(raster.render_tile(tmp_path / layer.raster_path, corner, layer.raster_info))
+
+    alpha = pixels[..., 3]
+    assert alpha[0, 0] == 0 and alpha[-1, -1] == 255
+    assert raster.value_at(tmp_path / layer.raster_path, WEST + 0.05, NORTH - 0.05) == [200]  # the alpha band is no value
+
+
+def test_a_replaced_file_is_reopened_from_another_thread(dem, tmp_path):
+    """The server's threads share open files: one opened here and replaced is closed there, without error."""
+    import os
+    import threading
+
+    path, tile = tmp_path / "rasters" / "dem.tif", centre_tile(14)
+    first = raster.render_tile(path, tile, {"min": 0, "max": 99, "ramp": "greys"})
+    stat = path.stat()
+    os.utime(path, (stat.st_atime, stat.st_mtime + 10))  # as if the file were replaced
+    results = []
+    worker = threading.Thread(target=lambda: results.append(raster.render_tile(path, tile, {"min": 0, "max": 99,
+                                                                                          "ramp": "greys"})))
+    worker.start()
+    worker.join()
+
+    assert results == [first]
