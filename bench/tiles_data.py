@@ -151,37 +151,3 @@ def remove_buildings() -> None:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE layers_feature")
 
-
-def ensure_raster():
-    """A raster layer whose file exists: the demo city's elevation, else a generated 4,000² COG."""
-    import numpy as np
-    import rasterio
-    from rasterio.enums import Resampling
-    from rasterio.transform import from_bounds
-
-    from layers.models import Layer
-
-    media = Path(settings.MEDIA_ROOT)
-    for layer in Layer.objects.filter(kind="raster").exclude(raster_path=""):
-        if (media / layer.raster_path).is_file():
-            return layer
-    path = media / "bench" / "elevation.tif"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        size = 4000
-        yy, xx = np.mgrid[0:size, 0:size].astype("float32") / size
-        data = (20 * np.sin(xx * 9) * np.cos(yy * 7) + 25 * xx + 5 * np.sin(xx * 80) * np.sin(yy * 60)).astype("float32")
-        data[1800:2000, 2500:2800] = -9999.0
-        profile = {"driver": "GTiff", "width": size, "height": size, "count": 1, "dtype": "float32",
-                   "crs": "EPSG:4326", "transform": from_bounds(*CITY_BOX, size, size), "nodata": -9999.0,
-                   "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "deflate"}
-        with rasterio.open(path, "w", **profile) as out:
-            out.write(data, 1)
-            out.build_overviews([2, 4, 8, 16], Resampling.average)
-    layer, _ = Layer.objects.update_or_create(
-        slug="bench-elevation",
-        defaults={"kind": "raster", "title_vi": "Cao độ (thử tải)", "title_en": "Elevation (benchmark)",
-                  "raster_path": "bench/elevation.tif", "min_zoom": 10, "max_zoom": 18,
-                  "raster_info": {"min": -20, "max": 50, "nodata": -9999.0, "ramp": "terrain"}},
-    )
-    return layer
