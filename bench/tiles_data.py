@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
