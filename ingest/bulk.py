@@ -20,7 +20,6 @@ from django.db import OperationalError, connection, transaction
 from psycopg2 import errors as pg_errors
 from psycopg2 import sql
 
-PARENT = "layers_feature"
 HISTORY_COLUMNS = "feature_id, layer_id, version, op, geom, properties, changed_at, changed_by_id, comment, run_id"
 # Who, why and which run: the transaction-local settings the history triggers read (layers.history.change_context).
 WHO_WHY_RUN = ("nullif(current_setting('gisportal.user_id', true), '')::integer, "
