@@ -142,7 +142,10 @@ def pgbench_run(sql_by_tile: list[str], label: str, clients: int = CONCURRENCY) 
     # The tile's bytes come back to the client (hex, as psycopg2 receives them too), not just their length.
     script.write_text(f"SELECT bench_tile(((nextval('bench_tile_seq') - 1) % {n} + 1)::int);\n")
     per_client = math.ceil(n / clients)
-    env = {**os.environ, "PGOPTIONS": "-c jit=off"}  # as the server's SET LOCAL jit = off
+    # The server's own session settings (gisportal/settings.py), so pgbench runs the same SQL the same way.
+    from django.conf import settings
+
+    env = {**os.environ, "PGOPTIONS": settings.DATABASES["default"]["OPTIONS"]["options"]}
     if params["password"]:
         env["PGPASSWORD"] = params["password"]
     started = time.perf_counter()

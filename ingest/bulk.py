@@ -63,16 +63,27 @@ class BulkLoad:
             cursor.execute(sql.SQL("ALTER TABLE {} ADD CHECK (layer_id = {})").format(
                 self.history, sql.Literal(self.layer_id)))
 
-    def move_sql(self) -> sql.Composed:
+    def move_sql(self, *, replacing: bool = False) -> sql.Composed:
         """Staged rows into the load table in file order (ids from the shared sequence), each with its 'insert'
-        version in the run's history table. Parameters: layer id, user id (ChunkWriter's)."""
+        version in the run's history table; replacing, each new row's content hash noted for the match at the
+        end. Parameters: layer id, user id (ChunkWriter's)."""
+        hashed = sql.SQL(f", {_CONTENT} AS h" if replacing else "")
+        noted = sql.SQL(", noted AS (INSERT INTO ingest_new_hash SELECT id, h FROM moved)" if replacing else "")
         return sql.SQL(
             "WITH moved AS (INSERT INTO {table} (layer_id, geom, properties, version, updated_at, updated_by_id) "
             "SELECT %s, geom, jsonb_strip_nulls(properties), 1, now(), %s FROM ingest_staging ORDER BY row_no "
-            "RETURNING id, layer_id, version, geom, properties) "
+            "RETURNING id, layer_id, version, geom, properties{hashed}){noted} "
             "INSERT INTO {history} ({columns}) SELECT id, layer_id, version, 'insert', geom, properties, now(), {who} "
             "FROM moved").format(table=self.table, history=self.history, columns=sql.SQL(HISTORY_COLUMNS),
-                                 who=sql.SQL(WHO_WHY_RUN))
+                                 who=sql.SQL(WHO_WHY_RUN), hashed=hashed, noted=noted)
+
+    def hash_old_sql(self) -> tuple[str, list]:
+        """Replacing: the layer's rows by content, numbered within equal content (run while the first chunk is
+        read); and the table the chunks note their new rows' hashes in."""
+        return ("DROP TABLE IF EXISTS ingest_new_hash, ingest_old, ingest_new, ingest_pairs; "
+                "CREATE TEMP TABLE ingest_new_hash (id bigint, h text) ON COMMIT DROP; "
+                "CREATE TEMP TABLE ingest_old ON COMMIT DROP AS SELECT id, h, row_number() OVER (PARTITION BY h ORDER BY id) n "
+                f"FROM (SELECT id, {_CONTENT} h FROM layers_feature WHERE layer_id = %s) c", [self.layer_id])
 
     def keep_existing(self) -> None:
         """Append: the layer's current rows go into the new partition as they are (same ids, versions, no history)."""
@@ -81,17 +92,12 @@ class BulkLoad:
                            [self.layer_id])
 
     def match_replaced(self) -> dict[str, int]:
-        """A replace over rows: old and new rows paired one to one by content. A pair is a row that did not
+        """A replace over rows (hashes made by hash_old_sql and the chunks): old and new rows paired one to one by content. A pair is a row that did not
         change: it takes the old id, version and stamp and loses its 'insert' version. Old rows left over get
         a 'delete' version. Returns the counts."""
         with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE IF EXISTS ingest_old, ingest_new, ingest_pairs")
-            cursor.execute(
-                "CREATE TEMP TABLE ingest_old ON COMMIT DROP AS SELECT id, h, row_number() OVER (PARTITION BY h ORDER BY id) n "
-                f"FROM (SELECT id, {_CONTENT} h FROM layers_feature WHERE layer_id = %s) c", [self.layer_id])
-            cursor.execute(sql.SQL(
-                "CREATE TEMP TABLE ingest_new ON COMMIT DROP AS SELECT id, h, row_number() OVER (PARTITION BY h ORDER BY id) n "
-                f"FROM (SELECT id, {_CONTENT} h FROM {{}}) s").format(self.table))
+            cursor.execute("CREATE TEMP TABLE ingest_new ON COMMIT DROP AS SELECT id, h, "
+                           "row_number() OVER (PARTITION BY h ORDER BY id) n FROM ingest_new_hash")
             cursor.execute("CREATE TEMP TABLE ingest_pairs ON COMMIT DROP AS SELECT o.id AS old_id, n.id AS new_id "
                            "FROM ingest_old o JOIN ingest_new n ON n.h = o.h AND n.n = o.n")
             cursor.execute(sql.SQL("ANALYZE ingest_pairs, {}, {}").format(self.table, self.history))

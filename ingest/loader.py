@@ -88,6 +88,15 @@ class ChunkWriter:
         self.pending = None
         self.inserted = 0
 
+    def start_with(self, statement, params: list) -> None:
+        """A statement the thread runs before the first chunk, while Python reads and checks that chunk."""
+        self.wait()
+        self.pending = self.pool.submit(self._execute, statement, params)
+
+    def _execute(self, statement, params: list) -> None:
+        with self.raw.cursor() as cursor:
+            cursor.execute(statement, params)
+
     def submit(self, row_numbers, wkb_hex, properties, keys=None) -> None:
         self.wait()
         self.pending = self.pool.submit(self._write, row_numbers, wkb_hex, properties, keys)

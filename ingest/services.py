@@ -304,7 +304,11 @@ def _writer(layer_id: int, user_id: int | None, run_id: int, mode: str, has_rows
         load.create_tables()
         if mode == "append" and has_rows:
             load.keep_existing()
-        return ChunkWriter(layer_id, user_id, move=load.move_sql()), load
+        replacing = mode == "replace" and has_rows
+        writer = ChunkWriter(layer_id, user_id, move=load.move_sql(replacing=replacing))
+        if replacing:
+            writer.start_with(*load.hash_old_sql())
+        return writer, load
     return ChunkWriter(layer_id, user_id, move=None if diff or dry_run else MOVE_INTO_LAYER), None
 
 

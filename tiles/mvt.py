@@ -170,8 +170,8 @@ def tile_params(tile: Tile) -> dict:
     }
 
 
-# JIT is off on every connection (settings: OPTIONS "-c jit=off"): the planner prices ST_AsMVTGeom high,
-# and a low-zoom tile compiled for seconds. The tile query used to repeat it with SET LOCAL; a second
+# JIT and parallel workers are off on every connection (settings: OPTIONS): the planner prices ST_AsMVTGeom
+# high, so a low-zoom tile compiled for seconds, and a z16 tile started workers that cost 6× its own work. The tile query used to repeat it with SET LOCAL; a second
 # statement in every tile's query string is work pgbench's reference never did, so it is gone.
 SESSION = ""
 

@@ -70,8 +70,9 @@ def connection_string() -> str:
              "user": settings.OWS_DB_USER, "password": settings.OWS_DB_PASSWORD}
     # Every MapServer query stops at OWS_TIMEOUT (the role's own ceiling is set by migration opendata 0004).
     # No JIT: a map request is one short query per layer, and compiling its expressions cost ~270 ms of
-    # a 100,000-parcel GetMap's ~400.
-    timeout = f"options='-c statement_timeout={max(1, int(settings.OWS_TIMEOUT)) * 1000} -c jit=off'"
+    # a 100,000-parcel GetMap's ~400. No parallel workers either, as for the portal's own sessions (settings).
+    timeout = (f"options='-c statement_timeout={max(1, int(settings.OWS_TIMEOUT)) * 1000} -c jit=off "
+               "-c max_parallel_workers_per_gather=0'")
     return " ".join([*(f"{key}={value}" for key, value in parts.items() if value and " " not in value), timeout])
 
 
