@@ -60,6 +60,17 @@ class Migration(migrations.Migration):
 # raw SQL alike. Statement-level triggers with transition tables record a whole COPY-sized INSERT in
 # one INSERT … SELECT. Who, why and which ingest run come from transaction-local settings
 # (layers.history.change_context); a write without them is still recorded, with no user.
+# The triggers alone (migration 0015 puts them back on the partitioned table).
+TRIGGERS_SQL = """
+CREATE TRIGGER feature_bump BEFORE UPDATE ON layers_feature FOR EACH ROW EXECUTE FUNCTION gisportal_feature_bump();
+CREATE TRIGGER feature_history_insert AFTER INSERT ON layers_feature
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gisportal_history();
+CREATE TRIGGER feature_history_update AFTER UPDATE ON layers_feature
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gisportal_history();
+CREATE TRIGGER feature_history_delete AFTER DELETE ON layers_feature
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION gisportal_history();
+"""
+
 HISTORY_SQL = """
 CREATE OR REPLACE FUNCTION gisportal_feature_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -95,14 +106,7 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER feature_bump BEFORE UPDATE ON layers_feature FOR EACH ROW EXECUTE FUNCTION gisportal_feature_bump();
-CREATE TRIGGER feature_history_insert AFTER INSERT ON layers_feature
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gisportal_history();
-CREATE TRIGGER feature_history_update AFTER UPDATE ON layers_feature
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gisportal_history();
-CREATE TRIGGER feature_history_delete AFTER DELETE ON layers_feature
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION gisportal_history();
-
+""" + TRIGGERS_SQL + """
 -- What existed before history: one 'insert' version each, so as_of works for old rows too.
 INSERT INTO layers_featureversion (feature_id, layer_id, version, op, geom, properties, changed_at, changed_by_id, comment, run_id)
 SELECT id, layer_id, version, 'insert', geom, properties, updated_at, updated_by_id, '', NULL FROM layers_feature;

@@ -10,21 +10,17 @@ table; the sequence carries on from the old one, so no id of a deleted feature c
 (the partition is the layer), so it builds sorted; (layer_id, id) is the primary key's work now. A new layer gets
 its partition from a trigger on layers_layer. Same triggers (version bump, history), same checks.
 """
+from importlib import import_module
+
 from django.contrib.postgres.indexes import GistIndex
 from django.db import migrations
 
 from layers.migrations import _partitions
 from opendata.migrations import _ows_view
 
-LABEL_EXPR = (
-    "gisportal_fold(coalesce(properties->>'name', '') || ' ' || coalesce(properties->>'address', '') || ' ' || "
-    "coalesce(properties->>'zone_code', '') || ' ' || coalesce(properties->>'road_name', '') || ' ' || "
-    "coalesce(properties->>'plan_name', ''))"
-)
-HAS_LABEL = (
-    "(properties ? 'name' OR properties ? 'address' OR properties ? 'zone_code' OR properties ? 'road_name' "
-    "OR properties ? 'plan_name')"
-)
+# The frozen label expression and history triggers of migrations 0003 and 0004.
+_search = import_module("layers.migrations.0003_search_indexes")
+_history = import_module("layers.migrations.0004_history_and_grants")
 
 FORWARD = f"""
 DROP VIEW IF EXISTS ows_features;
@@ -43,32 +39,20 @@ CREATE TABLE layers_feature (
 SELECT gisportal_feature_partition(id) FROM layers_layer;
 INSERT INTO layers_feature (id, geom, properties, version, updated_at, updated_by_id, layer_id)
 SELECT id, geom, properties, version, updated_at, updated_by_id, layer_id FROM layers_feature_unpartitioned;
-CREATE SEQUENCE layers_feature_id_seq_partitioned OWNED BY layers_feature.id;
-SELECT setval('layers_feature_id_seq_partitioned', s.last_value, s.is_called) FROM layers_feature_id_seq s;
-DROP TABLE layers_feature_unpartitioned;
-ALTER SEQUENCE layers_feature_id_seq_partitioned RENAME TO layers_feature_id_seq;
-ALTER TABLE layers_feature ALTER COLUMN id SET DEFAULT nextval('layers_feature_id_seq');
-
+{_partitions.carry_on_ids('layers_feature')}
 ALTER TABLE layers_feature ADD CONSTRAINT layers_feature_pkey PRIMARY KEY (id, layer_id);
 CREATE INDEX feature_geom_gist ON layers_feature USING gist (geom);
 CREATE UNIQUE INDEX feature_parcel_key_unique ON layers_feature
     (layer_id, (properties ->> 'ward_code'), (properties ->> 'map_sheet'), (properties ->> 'parcel_no'))
     WHERE properties ? 'parcel_no';
-CREATE INDEX feature_label_trgm ON layers_feature USING gin ({LABEL_EXPR} gin_trgm_ops) WHERE {HAS_LABEL};
+CREATE INDEX feature_label_trgm ON layers_feature USING gin ({_search.LABEL_EXPR} gin_trgm_ops) WHERE {_search.HAS_LABEL};
 CREATE INDEX layers_feature_updated_by_id_3c89dd75 ON layers_feature (updated_by_id);
 ALTER TABLE layers_feature ADD CONSTRAINT layers_feature_layer_id_cbd2a8db_fk_layers_layer_id
     FOREIGN KEY (layer_id) REFERENCES layers_layer (id) DEFERRABLE INITIALLY DEFERRED;
 ALTER TABLE layers_feature ADD CONSTRAINT layers_feature_updated_by_id_3c89dd75_fk_auth_user_id
     FOREIGN KEY (updated_by_id) REFERENCES auth_user (id) DEFERRABLE INITIALLY DEFERRED;
 
-CREATE TRIGGER feature_bump BEFORE UPDATE ON layers_feature FOR EACH ROW EXECUTE FUNCTION gisportal_feature_bump();
-CREATE TRIGGER feature_history_insert AFTER INSERT ON layers_feature
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gisportal_history();
-CREATE TRIGGER feature_history_update AFTER UPDATE ON layers_feature
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gisportal_history();
-CREATE TRIGGER feature_history_delete AFTER DELETE ON layers_feature
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION gisportal_history();
-{_partitions.LAYER_TRIGGER}
+{_history.TRIGGERS_SQL}{_partitions.LAYER_TRIGGER}
 ANALYZE layers_feature;
 """
 

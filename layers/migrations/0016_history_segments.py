@@ -7,10 +7,12 @@ B-trees row by row (most of a large load's time). Reads are unchanged: by featur
 segments. The id carries on from the old sequence. The foreign key from history to the layer goes: every
 history row is written from a feature row whose own key is checked, and it cost a check per history row.
 """
-from django.db import migrations, models
 import django.db.models.deletion
+from django.db import migrations, models
 
-FORWARD = """
+from layers.migrations import _partitions
+
+FORWARD = f"""
 ALTER TABLE layers_featureversion RENAME TO layers_featureversion_unpartitioned;
 CREATE TABLE layers_featureversion (
     id bigint NOT NULL,
@@ -31,12 +33,7 @@ INSERT INTO layers_featureversion (id, feature_id, version, op, geom, properties
                                    changed_by_id, layer_id)
 SELECT id, feature_id, version, op, geom, properties, changed_at, comment, run_id, changed_by_id, layer_id
 FROM layers_featureversion_unpartitioned;
-CREATE SEQUENCE layers_featureversion_id_seq_partitioned OWNED BY layers_featureversion.id;
-SELECT setval('layers_featureversion_id_seq_partitioned', s.last_value, s.is_called) FROM layers_featureversion_id_seq s;
-DROP TABLE layers_featureversion_unpartitioned;
-ALTER SEQUENCE layers_featureversion_id_seq_partitioned RENAME TO layers_featureversion_id_seq;
-ALTER TABLE layers_featureversion ALTER COLUMN id SET DEFAULT nextval('layers_featureversion_id_seq');
-ALTER TABLE layers_featureversion ADD CONSTRAINT layers_featureversion_pkey PRIMARY KEY (id, segment);
+{_partitions.carry_on_ids('layers_featureversion')}ALTER TABLE layers_featureversion ADD CONSTRAINT layers_featureversion_pkey PRIMARY KEY (id, segment);
 CREATE INDEX fversion_feature_time_id ON layers_featureversion (feature_id, changed_at, id);
 -- The spatial index is each segment's own, not the parent's: the triggers' segment mixes layers and is searched
 -- on (layer_id, geom); a bulk load's segment holds one layer and gets a GiST on geom alone, which PostGIS builds

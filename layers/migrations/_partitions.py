@@ -29,3 +29,15 @@ END $$;
 CREATE TRIGGER layer_feature_partition AFTER INSERT ON layers_layer
     FOR EACH ROW EXECUTE FUNCTION gisportal_layer_partition();
 """
+
+
+def carry_on_ids(table: str) -> str:
+    """The new partitioned `table` takes its ids from a sequence that goes on from the old table's identity
+    (no id of a deleted row comes back), then the old `<table>_unpartitioned` goes."""
+    return f"""
+CREATE SEQUENCE {table}_id_seq_partitioned OWNED BY {table}.id;
+SELECT setval('{table}_id_seq_partitioned', s.last_value, s.is_called) FROM {table}_id_seq s;
+DROP TABLE {table}_unpartitioned;
+ALTER SEQUENCE {table}_id_seq_partitioned RENAME TO {table}_id_seq;
+ALTER TABLE {table} ALTER COLUMN id SET DEFAULT nextval('{table}_id_seq');
+"""
