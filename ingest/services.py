@@ -11,9 +11,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ingest import validate
+from ingest import bulk, replay, validate
 from ingest.crs import CrsDecision, decide_crs, total_bounds
-from ingest import bulk, replay
 from ingest.loader import (MOVE_INTO_LAYER, ChunkWriter, abort_when_client_dies, apply_replace, apply_upsert, create_staging,
                            delete_staged_rows, duplicate_keys, layer_bounds, layer_has_rows, lock_layer)
 from ingest.liveness import pause_point, reap_dead_runs, start_run
