@@ -2,7 +2,7 @@
 
 An agency re-sends the same cadastre every week. When the file's hash, the options that shape its rows and
 the layer's schema are those of the layer's last successful load, and nothing has changed in the layer since
-(its history is as that load left it), the replace would match every row and change nothing:
+(its history and its rows are as that load left them), the replace would match every row and change nothing:
 the run says so at once, with the counts and the rejected rows of that load. `recheck=True` reads it anyway.
 """
 import hashlib
@@ -23,18 +23,22 @@ def load_fingerprint(layer: Layer, *, sha256: str, crs, encoding, source_layer, 
     return hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def history_mark(layer_id: int) -> str:
-    """The layer's history as it stands: every write to a feature adds a row (append-only), so the count and
-    the last stamp together move with any change, even two in one transaction."""
+def layer_mark(layer_id: int) -> str:
+    """The layer as it stands: its history (append-only: every write through the triggers adds a row, so count
+    and last stamp move with any change, even two in one transaction) and its rows themselves (count, highest
+    id, sum of versions, last stamp), for writes that bypass the triggers (bulk deletes with them off)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*), max(changed_at) FROM layers_featureversion WHERE layer_id = %s", [layer_id])
-        count, stamp = cursor.fetchone()
-    return f"{count}@{stamp.isoformat() if stamp else ''}"
+        history = cursor.fetchone()
+        cursor.execute("SELECT count(*), max(id), sum(version), max(updated_at) FROM layers_feature WHERE layer_id = %s",
+                       [layer_id])
+        rows = cursor.fetchone()
+    return "|".join(str(value.isoformat() if hasattr(value, "isoformat") else value) for value in (*history, *rows))
 
 
 def remember(report: Report, layer_id: int, fingerprint: str) -> None:
     """Kept with a successful load's report (in its transaction, after its writes)."""
-    report.replay = {"fingerprint": fingerprint, "history_mark": history_mark(layer_id)}
+    report.replay = {"fingerprint": fingerprint, "layer_mark": layer_mark(layer_id)}
 
 
 def previous_load(layer: Layer, fingerprint: str) -> IngestRun | None:
@@ -43,7 +47,7 @@ def previous_load(layer: Layer, fingerprint: str) -> IngestRun | None:
             .order_by("-finished_at", "-id").first())
     if last is None or (last.report.get("replay") or {}).get("fingerprint") != fingerprint:
         return None
-    return last if last.report["replay"].get("history_mark") == history_mark(layer.pk) else None
+    return last if last.report["replay"].get("layer_mark") == layer_mark(layer.pk) else None
 
 
 def replay(report: Report, previous: IngestRun) -> None:

@@ -302,3 +302,18 @@ def test_the_advisory_lock_namespaces_are_distinct():
     from layers.loadgate import GATE_NAMESPACE
 
     assert len({LOCK_NAMESPACE, RUN_LOCK_NAMESPACE, PAUSE_NAMESPACE, GATE_NAMESPACE}) == 4
+
+
+def test_the_same_file_is_read_again_when_rows_changed_without_history(tmp_path):
+    """Rows deleted with the history triggers off (as bench/history does) leave the history as it was: the
+    layer's rows themselves tell the replay that the layer no longer holds the file."""
+    path = write(parcels_frame(3), tmp_path / "v1.gpkg")
+    layer = make_parcel_layer(slug="replay-no-history")
+    ingest_file(path=path, layer=layer, mode="replace")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute("DELETE FROM layers_feature WHERE layer_id = %s", [layer.pk])
+        cursor.execute("SET LOCAL session_replication_role = origin")
+    again = ingest_file(path=path, layer=layer, mode="replace")
+    assert "Identical to run" not in " ".join(again.report["warnings"]) and again.report["inserted"] == 3
+    assert Feature.objects.filter(layer=layer).count() == 3
