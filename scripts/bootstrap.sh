@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one set-up behind `make run`, `make test` and `make bench`:
 # system packages, the Python virtualenv, the project-private PostGIS cluster and the database.
-# Usage: scripts/bootstrap.sh {deps|db|run|test|bench|stop}
+# Usage: scripts/bootstrap.sh {deps|db|redis|replica|run|test|bench|stop}
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,6 +12,11 @@ PG_PORT="${GISPORTAL_PG_PORT:-54329}"
 PG_SOCK="$VAR/pgsock"
 PG_DATA="$VAR/pgdata"
 PG_DB="${GISPORTAL_DB_NAME:-gisportal}"
+REPLICA_PORT="${GISPORTAL_REPLICA_PORT:-54331}"
+REPLICA_DATA="$VAR/pgreplica"
+REPLICA_SLOT="gisportal_replica"
+REDIS_DIR="$VAR/redis"
+REDIS_SOCK="$REDIS_DIR/redis.sock"
 WEB_PORT="${PORT:-8000}"
 
 say() { printf '\033[1m[gisportal]\033[0m %s\n' "$*"; }
@@ -42,7 +47,10 @@ wanted_packages() {
   if ! apt-cache show "$pg" >/dev/null 2>&1; then pg="postgis postgresql"; fi
   # MapServer serves the WMS/WFS door (/ows), its legends in DejaVu (Vietnamese letters); tests also drive the
   # real desktop client, QGIS's Python API.
-  echo "$pg gdal-bin libgeos-c1v5 proj-bin gettext mapserver-bin fonts-dejavu-core"
+  # Redis keeps what public requests count and cache (rate counters, sessions, the tile cache), never PostgreSQL.
+  echo "$pg gdal-bin libgeos-c1v5 proj-bin gettext mapserver-bin fonts-dejavu-core redis-server"
+  # The cluster's caching front (Varnish with xkey for purges by tag); tests drive it too, wrk measures it.
+  case "${1:-}" in test|cluster|bench) echo "varnish varnish-modules wrk" ;; esac
   if [ "${1:-}" = test ]; then echo "chromium fonts-dejavu-core python3-qgis qgis-providers"; fi
 }
 
@@ -147,6 +155,72 @@ ensure_database() {
     || as_pg "$BIN/createdb" -h "$PG_SOCK" -p "$PG_PORT" -U postgres "$name"
 }
 
+# --- Redis (private: a unix socket under var/, no TCP port) -------------------
+
+redis_running() { [ -S "$REDIS_SOCK" ] && redis-cli -s "$REDIS_SOCK" ping 2>/dev/null | grep -q PONG; }
+
+start_redis() {
+  command -v redis-server >/dev/null || die "redis-server is not installed (apt-get install redis-server), or set GISPORTAL_REDIS_URL to a Redis of yours."
+  redis_running && return 0
+  mkdir -p "$REDIS_DIR"; chmod 0700 "$REDIS_DIR"
+  rm -f "$REDIS_SOCK"
+  # Sessions live here, so an append-only file keeps them across restarts; under memory pressure only keys
+  # with a time to live (cached tiles, counters) are evicted, never the tile index or sessions' keys.
+  redis-server --port 0 --unixsocket "$REDIS_SOCK" --unixsocketperm 700 --dir "$REDIS_DIR" \
+    --daemonize yes --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
+    --save "" --appendonly yes --appendfsync everysec \
+    --maxmemory "${GISPORTAL_REDIS_MAXMEMORY:-1gb}" --maxmemory-policy volatile-lru \
+    || die "Redis did not start (see var/redis/redis.log)."
+  for _ in $(seq 1 50); do redis_running && return 0; sleep 0.1; done
+  die "Redis did not answer on $REDIS_SOCK (see var/redis/redis.log)."
+}
+
+stop_redis() {
+  redis_running && redis-cli -s "$REDIS_SOCK" shutdown nosave >/dev/null 2>&1 || true
+  [ -f "$REDIS_DIR/redis.pid" ] && kill "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null || true
+  rm -f "$REDIS_DIR/redis.pid"
+}
+
+# --- the streaming replica (port 54331, same socket folder) -------------------
+
+replica_running() { [ -S "$PG_SOCK/.s.PGSQL.$REPLICA_PORT" ] && as_pg "$BIN/pg_ctl" -D "$REPLICA_DATA" status >/dev/null 2>&1; }
+
+start_replica() {
+  BIN="$(pg_bindir)" || die "PostgreSQL with PostGIS not found under /usr/lib/postgresql."
+  replica_running && return 0
+  if port_in_use "$REPLICA_PORT"; then
+    die "Port $REPLICA_PORT on 127.0.0.1 is taken by another program. Set GISPORTAL_REPLICA_PORT to a free port."
+  fi
+  if [ ! -f "$REPLICA_DATA/standby.signal" ]; then
+    # A fresh copy of the primary, made in a scratch folder and moved in place only when complete, with a
+    # replication slot so the primary keeps the WAL the replica has not replayed yet.
+    rm -rf "$REPLICA_DATA" "$REPLICA_DATA.partial"
+    mkdir -p "$REPLICA_DATA.partial"; is_root && chown postgres: "$REPLICA_DATA.partial"; chmod 0700 "$REPLICA_DATA.partial"
+    as_pg "$BIN/psql" -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d postgres -qtAX \
+      -c "SELECT pg_drop_replication_slot('$REPLICA_SLOT') FROM pg_replication_slots WHERE slot_name = '$REPLICA_SLOT' AND NOT active" >/dev/null
+    say "making the streaming replica in var/pgreplica (pg_basebackup)"
+    as_pg "$BIN/pg_basebackup" -h "$PG_SOCK" -p "$PG_PORT" -U postgres -D "$REPLICA_DATA.partial" \
+      -X stream -R -C -S "$REPLICA_SLOT" --checkpoint=fast >"$VAR/pglog/basebackup.log" 2>&1 \
+      || { rm -rf "$REPLICA_DATA.partial"; die "pg_basebackup could not copy the primary (see var/pglog/basebackup.log)."; }
+    mv "$REPLICA_DATA.partial" "$REPLICA_DATA"
+  fi
+  as_pg "$BIN/pg_ctl" -D "$REPLICA_DATA" -l "$VAR/pglog/replica.log" -w -t 120 start \
+    -o "-p $REPLICA_PORT -k $PG_SOCK -c listen_addresses=127.0.0.1 -c shared_buffers=256MB -c hot_standby=on -c hot_standby_feedback=on -c max_standby_streaming_delay=30s -c archive_mode=off" \
+    >/dev/null || die "The replica did not start (see var/pglog/replica.log); remove var/pgreplica to make it anew."
+}
+
+stop_replica() {
+  BIN="$(pg_bindir)" || return 0
+  [ -f "$REPLICA_DATA/PG_VERSION" ] && as_pg "$BIN/pg_ctl" -D "$REPLICA_DATA" -m fast stop >/dev/null 2>&1 || true
+}
+
+replica_status() {
+  # The primary's view: who streams, how far behind, and the slots it keeps WAL for.
+  as_pg "$BIN/psql" -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d postgres -X -P pager=off \
+    -c "SELECT application_name, state, sent_lsn, replay_lsn, coalesce(replay_lag, '0'::interval) AS replay_lag FROM pg_stat_replication" \
+    -c "SELECT slot_name, active, restart_lsn FROM pg_replication_slots"
+}
+
 secret_key() {
   [ -f "$VAR/secret_key" ] || (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(50))' >"$VAR/secret_key")
   cat "$VAR/secret_key"
@@ -158,6 +232,7 @@ setup() {
   install_python
   export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$(secret_key)}"
   export GISPORTAL_PG_PORT="$PG_PORT"
+  if [ -z "${GISPORTAL_REDIS_URL:-}" ]; then start_redis; fi
   if [ -z "${DATABASE_URL:-}" ]; then
     start_cluster
     ensure_database "$PG_DB"
@@ -199,16 +274,20 @@ cmd_bench() {
 }
 
 cmd_stop() {
+  stop_redis
   BIN="$(pg_bindir)" || exit 0
+  stop_replica
   [ -f "$PG_DATA/PG_VERSION" ] && as_pg "$BIN/pg_ctl" -D "$PG_DATA" -m fast stop || true
 }
 
 case "${1:-}" in
   deps) mkdir -p "$VAR"; install_system_packages test; install_python ;;
   db) setup ;;
+  redis) mkdir -p "$VAR"; start_redis ;;
+  replica) BIN="$(pg_bindir)"; start_cluster; start_replica; replica_status ;;
   run) shift; cmd_run "$@" ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
   stop) cmd_stop ;;
-  *) die "usage: scripts/bootstrap.sh {deps|db|run|test|bench|stop}" ;;
+  *) die "usage: scripts/bootstrap.sh {deps|db|redis|replica|run|test|bench|stop}" ;;
 esac
