@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "demo",
     "editor",
     "axes",
+    "procrastinate.contrib.django",  # the job queue (jobs in PostgreSQL, enqueued in the writer's transaction)
 ]
 
 MIDDLEWARE = [
@@ -157,6 +158,21 @@ INGEST_INDEX_MEMORY = env_str("GISPORTAL_INGEST_INDEX_MEMORY", "256MB")
 # Uploads are streamed to disk above this size; the ingest issue sets its own file limit.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# Redis (scripts/bootstrap.sh starts a private one on a unix socket): the cache, sessions, rate counters and the
+# shared tile cache. Keys carry a prefix per database, so test runs and the portal never share counters or tiles.
+REDIS_URL = env_str("GISPORTAL_REDIS_URL", f"unix://{VAR_DIR / 'redis' / 'redis.sock'}")
+# Under pytest (which sets PYTEST_VERSION) the prefix is the test database's name.
+CACHE_KEY_PREFIX = env_str("GISPORTAL_CACHE_PREFIX", DATABASES["default"]["TEST"]["NAME"] if env_str("PYTEST_VERSION", "")
+                           else DATABASES["default"]["NAME"])
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+        "TIMEOUT": 300,
+    }
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
