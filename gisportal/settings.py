@@ -145,6 +145,8 @@ if _replica_url or _replica_port:
 DATABASE_ROUTERS = ["layers.db.Router"]
 # Reads fall back to the primary when the replica is further behind than this (seconds).
 GISPORTAL_REPLICA_MAX_LAG = env_float("GISPORTAL_REPLICA_MAX_LAG", 10.0)
+# Each process checks the replica's health and lag at most this often (seconds), not once per request.
+GISPORTAL_REPLICA_CHECK_SECONDS = env_float("GISPORTAL_REPLICA_CHECK_SECONDS", 1.0)
 # After a user's write, that user's reads go to the primary for this long (seconds): read-your-writes.
 GISPORTAL_READ_YOUR_WRITES_SECONDS = env_int("GISPORTAL_READ_YOUR_WRITES_SECONDS", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

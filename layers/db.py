@@ -108,9 +108,7 @@ def read_transaction() -> Iterator[str]:
         yield name
 
 
-# --- the replica's health, checked at most once per HEALTH_SECONDS per process ---------------------------
-
-HEALTH_SECONDS = 1.0
+# --- the replica's health, checked at most once per GISPORTAL_REPLICA_CHECK_SECONDS per process -----------
 
 
 class _Health:
@@ -121,8 +119,8 @@ class _Health:
 
 
 def replica_usable() -> bool:
-    """True when the replica answered the last check (at most HEALTH_SECONDS ago) within the lag bound."""
-    if time.monotonic() - _Health.checked_at >= HEALTH_SECONDS and _Health.lock.acquire(blocking=False):
+    """True when the replica answered the last check (GISPORTAL_REPLICA_CHECK_SECONDS ago at most) within the lag bound."""
+    if time.monotonic() - _Health.checked_at >= settings.GISPORTAL_REPLICA_CHECK_SECONDS and _Health.lock.acquire(blocking=False):
         try:
             _Health.lag = replica_lag()
             _Health.usable = _Health.lag is not None and _Health.lag <= settings.GISPORTAL_REPLICA_MAX_LAG
