@@ -27,8 +27,8 @@ def map_page(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database answers."""
+    """200 when the primary answers; the replica's state beside it (a replica away sends reads to the primary)."""
     with db.cursor() as cursor:
         cursor.execute("SELECT postgis_lib_version()")
         version = cursor.fetchone()[0]
-    return JsonResponse({"status": "ok", "postgis": version})
+    return JsonResponse({"status": "ok", "postgis": version, "replica": db.replica_state()})

@@ -130,6 +130,14 @@ def replica_usable() -> bool:
     return _Health.usable
 
 
+def replica_state() -> dict:
+    """For /healthz: is a replica configured, is it used now, how far behind it was at the last check."""
+    if not replica_configured():
+        return {"configured": False}
+    usable = replica_usable()
+    return {"configured": True, "in_use": usable, "lag_seconds": _Health.lag if _Health.lag != float("inf") else None}
+
+
 def mark_replica_down() -> None:
     """Stops using the replica until the next check (a request met a connection error on it)."""
     _Health.usable, _Health.lag, _Health.checked_at = False, None, time.monotonic()

@@ -72,6 +72,8 @@ def test_public_reads_are_served_by_the_replica(node, city):
     assert ran(served(lambda: _ok(node, tile_path(slug, z=17)))["replica"], "ST_AsMVT")
     # The replica really is the standby on its own port (not the primary under another name).
     assert replica_sql("SELECT pg_is_in_recovery()")[0] is True
+    health = json.loads(_ok(node, "/healthz"))["replica"]
+    assert health["configured"] and health["in_use"] and health["lag_seconds"] is not None, health
 
 
 def _editor(layer: Layer) -> tuple[str, str]:
@@ -145,6 +147,8 @@ def test_a_replica_stopped_mid_flight_costs_no_failed_request(city, tmp_path):
         try:
             for path in [*paths, tile_path(slug, z=19)]:
                 assert get(server.base + path)[0] in (200, 204), path
+            assert json.loads(_ok(server, "/healthz"))["replica"] == {"configured": True, "in_use": False,
+                                                                     "lag_seconds": None}
         finally:
             server.stop()
     finally:
