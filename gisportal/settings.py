@@ -4,7 +4,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from gisportal.env import env_bool, env_int, env_list, env_str
+from gisportal import psycopg2_first  # noqa: F401 - Django's backend on psycopg2 (see the module)
+from gisportal.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -56,6 +57,8 @@ MIDDLEWARE = [
     "gisportal.errors.DomainErrorMiddleware",
     "gisportal.throttle.FairUseMiddleware",  # search, click-to-see, history and diff: per-caller limits
     "gisportal.middleware.ServiceFaultMiddleware",
+    # After ServiceFault (its process_exception runs first): which server reads, read-your-writes, replica faults.
+    "gisportal.routing.DatabaseRouteMiddleware",
     "axes.middleware.AxesMiddleware",  # last: login rate limiting
 ]
 
@@ -118,8 +121,34 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # PostgreSQL's JIT compiles big spatial queries for longer than they run (a z12 tile: 4.3 s with, 0.2 s without).
 # No parallel workers for one request's query: the server answers many requests at once on few cores, and a
 # tile's workers cost more to start than they save (a z16 parcel tile: 19 ms with, 3 ms without).
-DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off -c max_parallel_workers_per_gather=0"
+# These are startup parameters, which PgBouncer in transaction mode does not pass on: there set
+# GISPORTAL_DB_SESSION_OPTIONS="" and put them on the role instead (README: ALTER ROLE … SET jit = off, …).
+_session_options = env_str("GISPORTAL_DB_SESSION_OPTIONS", "-c jit=off -c max_parallel_workers_per_gather=0")
+if _session_options:
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = _session_options
 DATABASES["default"]["TEST"] = {"NAME": env_str("GISPORTAL_TEST_DB", "test_gisportal")}
+
+# A streaming replica for public reads (layers/db.py routes them): DATABASE_REPLICA_URL, or on the local
+# cluster GISPORTAL_REPLICA_PORT (the same socket folder and database name). Same settings as the primary; a
+# short connect time-out, since an unreachable replica only sends reads back to the primary. Under tests it
+# mirrors the test database, which the replica streams from the primary (Django neither creates nor flushes it).
+_replica_url = env_str("DATABASE_REPLICA_URL", "")
+_replica_port = env_str("GISPORTAL_REPLICA_PORT", "")
+if _replica_url or _replica_port:
+    _replica = (dj_database_url.parse(_replica_url, engine="django.contrib.gis.db.backends.postgis") if _replica_url
+                else {**DATABASES["default"], "PORT": _replica_port})
+    for _setting in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
+        _replica[_setting] = DATABASES["default"][_setting]
+    _replica["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), "connect_timeout": 2, **_replica.get("OPTIONS", {})}
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["layers.db.Router"]
+# Reads fall back to the primary when the replica is further behind than this (seconds).
+GISPORTAL_REPLICA_MAX_LAG = env_float("GISPORTAL_REPLICA_MAX_LAG", 10.0)
+# Each process checks the replica's health and lag at most this often (seconds), not once per request.
+GISPORTAL_REPLICA_CHECK_SECONDS = env_float("GISPORTAL_REPLICA_CHECK_SECONDS", 1.0)
+# After a user's write, that user's reads go to the primary for this long (seconds): read-your-writes.
+GISPORTAL_READ_YOUR_WRITES_SECONDS = env_int("GISPORTAL_READ_YOUR_WRITES_SECONDS", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,11 +1,11 @@
 """The site's top pages: the city map and a health check."""
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from gisportal.map_layers import basemaps, grouped_layers, map_options, map_strings, map_urls
+from layers import db
 from layers.selectors import layers_visible_to
 
 
@@ -27,8 +27,8 @@ def map_page(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database answers."""
-    with connection.cursor() as cursor:
+    """200 when the primary answers; the replica's state beside it (a replica away sends reads to the primary)."""
+    with db.cursor() as cursor:
         cursor.execute("SELECT postgis_lib_version()")
         version = cursor.fetchone()[0]
-    return JsonResponse({"status": "ok", "postgis": version})
+    return JsonResponse({"status": "ok", "postgis": version, "replica": db.replica_state()})

@@ -16,9 +16,10 @@ import re
 import time
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, transaction
 from psycopg2 import errors as pg_errors
 from psycopg2 import sql
+from layers import db
 
 HISTORY_COLUMNS = "feature_id, layer_id, version, op, geom, properties, changed_at, changed_by_id, comment, run_id"
 # Who, why and which run: the transaction-local settings the history triggers read (layers.history.change_context).
@@ -49,7 +50,7 @@ class BulkLoad:
 
     def create_tables(self) -> None:
         """The parent tables' columns, defaults (the id sequences) and checks, and no index."""
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             for table, parent, key, value in ((self.table, "layers_feature", "layer_id", self.layer_id),
                                               (self.history, "layers_featureversion", "segment", self.run_id)):
                 cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
@@ -87,7 +88,7 @@ class BulkLoad:
 
     def keep_existing(self) -> None:
         """Append: the layer's current rows go into the new partition as they are (same ids, versions, no history)."""
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute(sql.SQL("INSERT INTO {} SELECT * FROM layers_feature WHERE layer_id = %s").format(self.table),
                            [self.layer_id])
 
@@ -95,7 +96,7 @@ class BulkLoad:
         """A replace over rows (hashes made by hash_old_sql and the chunks): old and new rows paired one to one by content. A pair is a row that did not
         change: it takes the old id, version and stamp and loses its 'insert' version. Old rows left over get
         a 'delete' version. Returns the counts."""
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute("CREATE TEMP TABLE ingest_new ON COMMIT DROP AS SELECT id, h, "
                            "row_number() OVER (PARTITION BY h ORDER BY id) n FROM ingest_new_hash")
             cursor.execute("CREATE TEMP TABLE ingest_pairs ON COMMIT DROP AS SELECT o.id AS old_id, n.id AS new_id "
@@ -118,13 +119,13 @@ class BulkLoad:
 
     def discard(self) -> None:
         """A replace that changed nothing: the layer stays as it is, no swap, no history segment."""
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute(sql.SQL("DROP TABLE {}, {}").format(self.table, self.history))
 
     def build_indexes(self) -> None:
         """The parents' indexes, keys and foreign keys, built on the full tables at once: ATTACH then adopts
         them instead of building them under its lock. A repeated parcel key fails here (IntegrityError)."""
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute("SET LOCAL maintenance_work_mem = %s", [settings.INGEST_INDEX_MEMORY])
             _copy_indexes(cursor, "layers_feature", self.table)
             _copy_indexes(cursor, "layers_featureversion", self.history)
@@ -135,7 +136,7 @@ class BulkLoad:
         place. The drop locks layers_feature for a moment: it waits at most INGEST_SWAP_LOCK_TIMEOUT for readers
         to finish, lets them through and tries again, so a long download never stalls every other reader."""
         partition = sql.Identifier(partition_name(self.layer_id))
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute(sql.SQL("ALTER TABLE layers_featureversion ATTACH PARTITION {} FOR VALUES IN ({})").format(
                 self.history, sql.Literal(self.run_id)))
             cursor.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
@@ -193,7 +194,7 @@ def drop_orphans() -> list[str]:
     """Partitions of deleted layers and emptied history segments (a deleted layer's history goes with it).
     Dropping one locks its parent for a moment: each waits briefly and is left for the next time if busy."""
     dropped = []
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
             "WHERE (i.inhparent = 'layers_feature'::regclass AND NOT EXISTS "
@@ -223,7 +224,7 @@ _HISTORY_STATS = "(id, feature_id, layer_id, changed_at, run_id, op, geom)"
 def analyze(layer_id: int, run_id: int) -> None:
     """Planner statistics for the layer's partition and for the history the run wrote: its own segment after a
     bulk load, else the triggers' segment (the rest of both tables did not change)."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s)", [f"layers_featureversion_r{int(run_id)}"])
         history = cursor.fetchone()[0] or "layers_featureversion_s0"
         cursor.execute(sql.SQL("ANALYZE {} " + _FEATURE_STATS + ", {} " + _HISTORY_STATS).format(

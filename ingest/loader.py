@@ -7,8 +7,9 @@ import io
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import connection
+from django.db import connections
 
+from layers import db
 from layers.errors import IngestRejected
 
 STAGING_DDL = (
@@ -19,16 +20,23 @@ STAGING_DDL = (
 LOCK_NAMESPACE = 74_650
 
 
+def _primary_raw():
+    """The primary's psycopg2 connection (the caller's transaction), opened if it was not yet."""
+    wrapper = connections[db.write_alias()]
+    wrapper.ensure_connection()
+    return wrapper.connection
+
+
 def abort_when_client_dies() -> None:
     """For this transaction, PostgreSQL checks every second that the client is still there: a killed ingest's
     statement (and its layer lock) ends within a second instead of running on to its end."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("SET LOCAL client_connection_check_interval = '1s'")
 
 
 def lock_layer(slug: str, *, wait: bool) -> None:
     """Takes the per-layer ingest lock for this transaction; refuses (or waits) while another ingest holds it."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         if wait:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOCK_NAMESPACE, slug])
             return
@@ -42,7 +50,7 @@ def lock_layer(slug: str, *, wait: bool) -> None:
 
 
 def create_staging() -> None:
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS ingest_staging")
         cursor.execute(STAGING_DDL)
 
@@ -65,7 +73,7 @@ def copy_rows(row_numbers: Sequence[int], wkb_hex: Sequence[str], properties: Se
         return 0
     columns = "row_no, geom, properties" + (", key" if keys is not None else "")
     buffer = io.StringIO(_copy_text(row_numbers, wkb_hex, properties, keys))
-    raw = raw_connection or connection.connection
+    raw = raw_connection or _primary_raw()
     with raw.cursor() as cursor:
         cursor.copy_expert(f"COPY ingest_staging ({columns}) FROM STDIN", buffer)
     return len(row_numbers)
@@ -81,8 +89,7 @@ class ChunkWriter:
     """
 
     def __init__(self, layer_id: int, user_id: int | None, *, move=None):
-        connection.ensure_connection()
-        self.raw = connection.connection
+        self.raw = _primary_raw()
         self.layer_id, self.user_id, self.move = layer_id, user_id, move
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-copy")
         self.pending = None
@@ -135,14 +142,14 @@ def _bounds(cursor) -> tuple[float, float, float, float] | None:
 
 def staging_bounds() -> tuple[float, float, float, float] | None:
     """The WGS 84 box of what is staged (for tile invalidation)."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM ingest_staging) s")
         return _bounds(cursor)
 
 
 def layer_bounds(layer_id: int) -> tuple[float, float, float, float] | None:
     """The WGS 84 box of a layer's current features."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
                        "(SELECT ST_Extent(geom) e FROM layers_feature WHERE layer_id = %s) s", [layer_id])
         return _bounds(cursor)
@@ -150,7 +157,7 @@ def layer_bounds(layer_id: int) -> tuple[float, float, float, float] | None:
 
 def duplicate_keys() -> list[tuple[int, str]]:
     """(row, key) of staged rows whose key repeats an earlier row's (upsert needs keys unique in the file)."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(
             "SELECT row_no, key FROM (SELECT row_no, key, row_number() OVER (PARTITION BY key ORDER BY row_no) n "
             "FROM ingest_staging) s WHERE n > 1 ORDER BY row_no"
@@ -159,7 +166,7 @@ def duplicate_keys() -> list[tuple[int, str]]:
 
 
 def delete_staged_rows(rows: Sequence[int]) -> None:
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("DELETE FROM ingest_staging WHERE row_no = ANY(%s)", [list(rows)])
 
 
@@ -172,7 +179,7 @@ MOVE_INTO_LAYER = _INSERT.format(where="")
 
 
 def layer_has_rows(layer_id: int) -> bool:
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM layers_feature WHERE layer_id = %s)", [layer_id])
         return cursor.fetchone()[0]
 
@@ -184,7 +191,7 @@ _CONTENT = "md5(geom::bytea || convert_to({props}::text, 'UTF8'))"
 
 def apply_replace(layer_id: int, user_id: int | None) -> dict[str, int]:
     """Makes the layer hold exactly the staged rows, touching only rows that differ (unchanged rows keep id and version)."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS ingest_current, ingest_incoming")
         cursor.execute(
             "CREATE TEMP TABLE ingest_current ON COMMIT DROP AS SELECT id, h, row_number() OVER (PARTITION BY h ORDER BY id) n "
@@ -216,7 +223,7 @@ def apply_replace(layer_id: int, user_id: int | None) -> dict[str, int]:
 def apply_upsert(layer_id: int, user_id: int | None, key: str) -> dict[str, int]:
     """Staged rows matched on properties->>key: changed rows updated (version + 1), new rows inserted."""
     counts = {"inserted": 0, "updated": 0, "deleted": 0, "unchanged": 0}
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("CREATE INDEX ON ingest_staging (key)")
         cursor.execute("ANALYZE ingest_staging")
         cursor.execute(

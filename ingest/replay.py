@@ -8,10 +8,10 @@ the run says so at once, with the counts and the rejected rows of that load. `re
 import hashlib
 import json
 
-from django.db import connection
 
 from ingest.models import IngestRun
 from ingest.report import Report
+from layers import db
 from layers.models import Layer
 
 
@@ -27,7 +27,7 @@ def layer_mark(layer_id: int) -> str:
     """The layer as it stands: its history (append-only: every write through the triggers adds a row, so count
     and last stamp move with any change, even two in one transaction) and its rows themselves (count, highest
     id, sum of versions, last stamp), for writes that bypass the triggers (bulk deletes with them off)."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("SELECT count(*), max(changed_at) FROM layers_featureversion WHERE layer_id = %s", [layer_id])
         history = cursor.fetchone()
         cursor.execute("SELECT count(*), max(id), sum(version), max(updated_at) FROM layers_feature WHERE layer_id = %s",

@@ -10,8 +10,9 @@ import math
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import GEOSGeometry, LineString, MultiLineString, MultiPolygon
-from django.db import connection, transaction
+from django.db import transaction
 
+from layers import catalog_stamps, db
 from layers.errors import DomainError, InvalidParameter, NotFound, StaleVersion
 from layers.history import change_context
 from layers.models import Feature, FeatureVersion, Layer
@@ -85,7 +86,8 @@ RETURNING l.feature_count, ST_AsEWKB(l.extent), l.last_changed
 
 def _touch(layer: Layer, *, count_delta: int, geom: GEOSGeometry | None) -> None:
     """Keeps the catalog current without scanning the layer: count, grown extent, last change (in SQL, see TOUCH_SQL)."""
-    with connection.cursor() as cursor:
+    catalog_stamps.changed([layer.slug])  # count, extent and stamp are catalog rows' too (tile hot path)
+    with db.cursor() as cursor:
         cursor.execute(TOUCH_SQL, {"delta": count_delta, "layer": layer.pk,
                                    "geom": bytes(geom.ewkb) if geom is not None and not geom.empty else None})
         count, extent, changed = cursor.fetchone()
@@ -176,7 +178,7 @@ def _blade(line: GEOSGeometry) -> LineString:
 
 def _pieces(feature: Feature, blade: LineString) -> list[Piece]:
     """The stored feature's components cut by the blade, in PostGIS (the geometry never leaves the database to be cut)."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(SPLIT_SQL, [bytes(blade.ewkb), feature.pk])
         return [Piece(component, GEOSGeometry(memoryview(bytes(wkb))), size) for component, wkb, size in cursor.fetchall()]
 
@@ -218,7 +220,7 @@ def _next_parcel_numbers(layer: Layer, feature: Feature, count: int) -> list[int
     ward, sheet = str(feature.properties.get("ward_code")), str(feature.properties.get("map_sheet"))
     key = "properties->>'ward_code' = %(ward)s AND properties->>'map_sheet' = %(sheet)s AND properties->>'parcel_no' ~ '^[0-9]{1,9}$'"
     params = {"layer": layer.pk, "ward": ward, "sheet": sheet, "lock": f"parcel-no:{layer.pk}:{ward}:{sheet}"}
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%(lock)s, 0))", params)
         cursor.execute(
             f"WITH sheet AS (SELECT geom, properties FROM layers_feature WHERE layer_id = %(layer)s::bigint AND {key}), "
@@ -312,7 +314,7 @@ def feature_revert(*, layer: Layer, feature_id: int, to_version: int, expected_v
     change_context(user=user, comment=comment or f"revert to version {to_version}")
     old_geom = current.geom if current is not None else None
     if current is None:
-        with connection.cursor() as cursor:  # same id again: its history continues
+        with db.cursor() as cursor:  # same id again: its history continues
             cursor.execute(
                 "INSERT INTO layers_feature (id, layer_id, geom, properties, version, updated_at, updated_by_id) "
                 "VALUES (%s, %s, ST_GeomFromEWKB(%s), %s, (SELECT max(version) + 1 FROM layers_featureversion WHERE feature_id = %s), "

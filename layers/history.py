@@ -5,8 +5,8 @@ Rows are written by triggers (migration 0004); change_context() tells them who a
 import datetime as dt
 import json
 
-from django.db import connection
 
+from layers import db
 from layers.errors import InvalidParameter
 from layers.models import Layer
 from layers.params import parse_moment  # noqa: F401 - doors import it from here too
@@ -46,7 +46,7 @@ def clean_comment(value: object) -> str:
 def change_context(*, user=None, comment: str = "", run_id: int | None = None) -> None:
     """Who and why for the history triggers, for the rest of the current transaction (the comment checked
     by clean_comment here too, so no door can hand the database a comment it cannot hold)."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('gisportal.user_id', %s, true), set_config('gisportal.comment', %s, true), "
             "set_config('gisportal.run_id', %s, true)",
@@ -55,7 +55,7 @@ def change_context(*, user=None, comment: str = "", run_id: int | None = None) -
 
 
 def _fetch(sql: str, params: dict) -> list[dict]:
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         names = [c.name for c in cursor.description]
         rows = []

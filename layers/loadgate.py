@@ -5,8 +5,8 @@ Edits hold the gate shared for their short transaction; an ingest takes it exclu
 409 that says why, instead of waiting on the load's locks for minutes, deadlocking with its final statements,
 or (a bulk load swaps the layer's whole partition) being overwritten by rows read before it.
 """
-from django.db import connection
 
+from layers import db
 from layers.errors import LayerBeingLoaded
 
 GATE_NAMESPACE = 74_653  # beside ingest's own (loader 74_650, liveness 74_651 and 74_652); second key: the layer id
@@ -14,7 +14,7 @@ GATE_NAMESPACE = 74_653  # beside ingest's own (loader 74_650, liveness 74_651 a
 
 def enter_for_edit(layer_id: int) -> None:
     """For a write path, inside its transaction: refused (409) while an ingest loads the layer."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock_shared(%s, %s::integer)", [GATE_NAMESPACE, int(layer_id)])
         if not cursor.fetchone()[0]:
             raise LayerBeingLoaded()
@@ -22,5 +22,5 @@ def enter_for_edit(layer_id: int) -> None:
 
 def close_for_load(layer_id: int) -> None:
     """For an ingest, inside its transaction: waits for edits under way, then refuses new ones until it ends."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s::integer)", [GATE_NAMESPACE, int(layer_id)])

@@ -14,10 +14,10 @@ import rasterio
 from pyproj import Transformer
 
 from django.conf import settings
-from django.db import connection
 from django.db.models.fields.json import KT
 
 from layers import core
+from layers import db
 from layers.errors import NotFound
 from layers.history import as_of_sql
 from layers.params import check_lonlat
@@ -111,7 +111,7 @@ SELECT
 
 
 def _rows(sql: str, params: dict) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with db.cursor(read=True) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 

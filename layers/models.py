@@ -8,6 +8,8 @@ from django.db.models.fields.json import KT
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from layers.catalog_stamps import LayerQuerySet
+
 
 # Names the tile and style routes use beside layer names (/tiles/style.json, /tiles/preview, /tiles/raster/…,
 # the styles /ogc/styles/default and /ogc/styles/basemap):
@@ -87,6 +89,8 @@ class Layer(models.Model):
                                     help_text="Public vector layers with a role make up the map's own basemap")
     overlap_tolerance_m2 = models.FloatField(default=0.5, help_text="Edits may overlap neighbours by at most this area (m², VN-2000)")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LayerQuerySet.as_manager()  # bulk writes move the layers' catalog generations on too
 
     class Meta:
         ordering = ["category", "slug"]

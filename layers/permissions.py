@@ -2,9 +2,9 @@
 from collections.abc import Iterable
 
 from django.contrib.gis.geos import GEOSGeometry
-from django.db import connection
 from django.db.models import Q, QuerySet
 
+from layers import db
 from layers.errors import DomainError, UnknownLayer
 from layers.loadgate import enter_for_edit
 from layers.models import Layer, LayerGrant
@@ -115,7 +115,7 @@ def authorize_change_sql(*, user, layer: Layer, geometries_sql: str, params: lis
     enter_for_edit(layer.pk)
     if area is None:
         return
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(
             f"SELECT EXISTS (SELECT 1 FROM ({geometries_sql}) g WHERE g.geom IS NOT NULL "
             "AND NOT ST_CoveredBy(g.geom, ST_Buffer(ST_GeomFromEWKB(%s), %s)))",

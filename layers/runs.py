@@ -7,8 +7,9 @@ state fails validation (400).
 import datetime as dt
 import json
 
-from django.db import connection, transaction
+from django.db import transaction
 
+from layers import db
 from layers.errors import NotFound, StaleVersion
 from layers.history import change_context
 from layers.models import FeatureVersion, Layer
@@ -66,7 +67,7 @@ def _check_unchanged_since(layer: Layer, run_id: int, *, user, force: bool) -> N
     if force and not is_data_admin(user):
         raise EditForbidden("Chỉ quản trị dữ liệu mới được hoàn tác lần nạp với force.",
                             "Only a data administrator may revert a run with force.")
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(CHANGED_SINCE_RUN_SQL, {"run": run_id, "layer": layer.pk})
         count = cursor.fetchone()[0]
     if count and not force:
@@ -84,7 +85,7 @@ def run_revert(*, layer: Layer, run_id: int, user, comment: str = "", force: boo
     if started is None:
         raise NotFound("Lần nạp dữ liệu này không thay đổi gì trong lớp.", "This ingest run changed nothing in this layer.")
     before = started - dt.timedelta(microseconds=1)
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("SELECT DISTINCT feature_id FROM layers_featureversion WHERE run_id = %s AND layer_id = %s", [run_id, layer.pk])
         touched = [row[0] for row in cursor.fetchall()]
         # Every query names the layer: layers_feature is partitioned by layer, so only its partition is read.

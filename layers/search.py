@@ -7,8 +7,9 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, transaction
 
+from layers import db
 from layers.core import SEARCHABLE_KEYS
 from layers.errors import NotFound
 from layers.lookup import as_dict, parcel_by_key
@@ -72,7 +73,7 @@ FUZZY_TIMEOUT_MS = 400  # a typo-tolerant pass over very common words is cut sho
 
 
 def _label_rows(sql_filter: str, params: dict) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with db.cursor(read=True) as cursor:
         cursor.execute(
             "SELECT id, layer_id, properties, ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
             f"FROM layers_feature WHERE {HAS_LABEL} AND {sql_filter} AND layer_id = ANY(%(layers)s::bigint[]) LIMIT %(limit)s",
@@ -107,7 +108,7 @@ def _label_hits(user, query: str, limit: int) -> list[Hit]:
         rows += _label_rows(f"{label_sql(visible)} LIKE %(like)s", {**params, "layers": some})
     if len(rows) < limit and whole:
         try:
-            with transaction.atomic(), connection.cursor() as cursor:
+            with db.read_transaction(), db.cursor(read=True) as cursor:
                 cursor.execute(f"SET LOCAL statement_timeout = {FUZZY_TIMEOUT_MS}")
                 seen = {row[0] for row in rows}
                 rows += [r for r in _label_rows(f"%(q)s <%% {LABEL_SQL}", params) if r[0] not in seen]

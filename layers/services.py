@@ -1,9 +1,10 @@
 """Writes to the catalog, and the hook through which other apps hear of feature changes."""
 from collections.abc import Callable, Sequence
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from layers import db
 from layers.errors import InvalidParameter
 from layers.models import RESERVED_SLUGS, Layer
 
@@ -39,7 +40,7 @@ def layer_create(*, slug: str, title_vi: str, title_en: str, **fields) -> Layer:
 @transaction.atomic
 def layer_refresh_stats(*, layer: Layer) -> Layer:
     """Recomputes a vector layer's extent and feature count from its features, and stamps the change."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         # The layer's row first: an edit that counted itself in (editing._touch) has then committed, and
         # one that has not yet will add itself after this count, never on top of it (statements read
         # what was committed before they began).

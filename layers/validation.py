@@ -4,9 +4,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 from django.contrib.gis.geos import GEOSGeometry, MultiLineString, MultiPoint, MultiPolygon
-from django.db import connection
 
 from layers import core
+from layers import db
 from layers.errors import DomainError
 from layers.models import Layer
 from layers.schemas import validate_properties
@@ -59,7 +59,7 @@ def _type_ok(layer: Layer, geom: GEOSGeometry) -> bool:
 
 
 def _scalar(sql: str, params: list):
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]
 

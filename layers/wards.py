@@ -3,9 +3,9 @@ import difflib
 import unicodedata
 from dataclasses import dataclass
 
-from django.db import connection
 
 from layers import core
+from layers import db
 from layers.models import Layer
 from layers.selectors import can_view
 
@@ -54,7 +54,7 @@ def all_wards(user) -> list[Ward]:
         return []
     key = (layer.pk, layer.last_changed)
     if key not in _cache:
-        with connection.cursor() as cursor:
+        with db.cursor(read=True) as cursor:
             cursor.execute(_WARDS_SQL, {"layer": layer.pk})
             rows = cursor.fetchall()
         _cache.clear()

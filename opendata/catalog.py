@@ -1,10 +1,10 @@
 """Catalog reads: the layers a user may see, filtered by category, keyword and diacritic-free text."""
 import unicodedata
 
-from django.db import connection
 from django.db.models import F, Func, QuerySet, TextField, Value
 from django.db.models.functions import Concat
 
+from layers import db
 from layers.models import Feature, Layer
 from layers.selectors import layers_visible_to
 from opendata.fields import layer_fields
@@ -51,7 +51,7 @@ def geojson_size_estimate(layer: Layer) -> int | None:
     """Bytes of the full GeoJSON download, estimated from a sample of rows (exact for small layers)."""
     if layer.kind != "vector" or not layer.feature_count:
         return None
-    with connection.cursor() as cursor:
+    with db.cursor(read=True) as cursor:
         cursor.execute(
             "SELECT avg(length(ST_AsGeoJSON(geom, 7, 0)) + length(properties::text) + 60)::float8 "
             "FROM (SELECT geom, properties FROM layers_feature WHERE layer_id = %s LIMIT 500) s",

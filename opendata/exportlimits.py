@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
 
 from gisportal.env import env_int
+from layers import db
 from layers.errors import ServiceUnavailable
 
 SLOT_SPACE = 0x67706578  # 'gpex': first key of the build slots' advisory locks
@@ -60,13 +60,13 @@ def _busy() -> ServiceUnavailable:
 
 
 def _try_lock(space: int, key: int) -> bool:
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [space, key])
         return bool(cursor.fetchone()[0])
 
 
 def _unlock(space: int, key: int) -> None:
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [space, key])
 
 

@@ -1,8 +1,8 @@
 """A layer's attribute fields as the outside world sees them: the allow-list for filters and exports."""
 import re
 
-from django.db import connection
 
+from layers import db
 from layers.models import Layer
 from layers.personal import hidden_fields, personal_fields
 from layers.values import FEATURE_ID, RESERVED_NAMES
@@ -23,7 +23,7 @@ def layer_fields(layer: Layer, user=None) -> list[dict]:
         return [dict(spec) for spec in layer.schema if spec["name"] not in hidden]
     key = (layer.pk, str(layer.last_changed))
     if key not in _cache:
-        with connection.cursor() as cursor:
+        with db.cursor(read=True) as cursor:
             cursor.execute(
                 "SELECT DISTINCT k FROM layers_feature, jsonb_object_keys(properties) k WHERE layer_id = %s ORDER BY k LIMIT 200",
                 [layer.pk],

@@ -18,9 +18,10 @@ from typing import BinaryIO
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connections
 from psycopg2 import sql
 
+from layers import db
 from layers.errors import BadRequest, InvalidParameter
 from layers.spreadsheet import safe_cell
 from layers.values import NUMBER_LIMIT, parse_date
@@ -132,7 +133,7 @@ def geometry_kinds(q: FeatureQuery) -> set[tuple[str, bool]]:
     where, where_params = where_sql(q)
     query = sql.SQL("SELECT DISTINCT replace(GeometryType(f.geom), 'MULTI', ''), GeometryType(f.geom) LIKE 'MULTI%%' "
                     "FROM {} WHERE {} AND f.geom IS NOT NULL").format(source, where)
-    with connection.cursor() as cursor:
+    with db.cursor(read=True) as cursor:
         cursor.execute(query, source_params + where_params)
         return {(kind, is_multi) for kind, is_multi in cursor.fetchall()}
 
@@ -176,9 +177,9 @@ def _write(q: FeatureQuery, ext: str, target: Path) -> None:
         geom=geom, source=source, where=where)
     crs_wkt = named_wkt(q.crs.srid)
     written = False
-    connection.ensure_connection()
-    with transaction.atomic():
-        cursor = connection.connection.cursor(name=f"opendata_file_{os.getpid()}_{id(target)}")
+    with db.read_transaction() as alias:
+        connections[alias].ensure_connection()
+        cursor = connections[alias].connection.cursor(name=f"opendata_file_{os.getpid()}_{id(target)}")
         cursor.itersize = BATCH
         try:
             cursor.execute(query, source_params + where_params)

@@ -8,8 +8,9 @@ import itertools
 import json
 from collections.abc import Iterator
 
-from django.db import connection, transaction
+from django.db import connections
 
+from layers import db
 from opendata.filecrs import vn2000_note
 from opendata.params import Crs
 from opendata.query import FeatureQuery, geojson_page_sql, geojson_rows_sql
@@ -34,10 +35,10 @@ def collection_head(crs: Crs, extra: dict | None = None) -> str:
 
 def stream_rows(query, params, *, batch: int = BATCH) -> Iterator[list[str]]:
     """Batches of first-column values from a named (server-side) cursor inside its own transaction."""
-    connection.ensure_connection()
     name = f"opendata_dl_{next(_cursor_ids)}"
-    with transaction.atomic():
-        cursor = connection.connection.cursor(name=name)
+    with db.read_transaction() as alias:
+        connections[alias].ensure_connection()
+        cursor = connections[alias].connection.cursor(name=name)
         cursor.itersize = batch
         try:
             cursor.execute(query, params)
@@ -66,7 +67,7 @@ def stream_collection(q: FeatureQuery) -> Iterator[bytes]:
 def fetch_page(q: FeatureQuery, limit: int, offset: int) -> list[str]:
     """One page of GeoJSON Feature texts, in sortby/id order (after the keyset cursor when there is one)."""
     query, params = geojson_page_sql(q, limit, 0 if q.after_id is not None else offset)
-    with transaction.atomic(), connection.cursor() as cursor:
+    with db.read_transaction(), db.cursor(read=True) as cursor:
         # A page is a short query: JIT compilation and parallel workers cost more than they save here.
         cursor.execute("SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0")
         cursor.execute(query, params)

@@ -5,12 +5,12 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 
 from django.conf import settings
-from django.db import connection
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 from psycopg2 import sql
 
+from layers import db
 from layers.errors import InvalidParameter
 from layers.models import Layer
 from opendata import continuation, cql2, cql2_json
@@ -198,7 +198,7 @@ def number_matched(q: FeatureQuery) -> tuple[int, bool, bool]:
     if not exact and not q.is_filtered:
         return q.layer.feature_count, False, False
     query, params = count_sql(q, rows=not exact)
-    with connection.cursor() as cursor:
+    with db.cursor(read=True) as cursor:
         if exact:
             cursor.execute(query, params)
             return cursor.fetchone()[0], False, True

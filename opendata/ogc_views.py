@@ -1,11 +1,11 @@
 """OGC API – Features endpoints at /ogc/: parse, call opendata.ogc / query, render JSON or HTML."""
 import json
 
-from django.db import connection
 from psycopg2 import sql
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from layers import db
 from layers.errors import InvalidParameter, NotFound
 from layers.selectors import layer_for, layers_visible_to
 from opendata import continuation, ogc, seek
@@ -161,7 +161,7 @@ def item(request: HttpRequest, collection_id: str, feature_id: int) -> HttpRespo
     q = FeatureQuery(layer=layer, fields=[], crs=parse_crs(request.GET.get("crs"), ogc_axis_order=True),
                      hidden=hidden_to(request.user, layer))
     query, params = geojson_rows_sql(q)
-    with connection.cursor() as cursor:
+    with db.cursor(read=True) as cursor:
         cursor.execute(sql.SQL("{} AND f.id = %s").format(query), params + [feature_id])
         row = cursor.fetchone()
     if row is None:

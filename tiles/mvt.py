@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from django.db import DataError, InterfaceError, OperationalError, connection
+from django.db import DataError, InterfaceError, OperationalError, connections
 from psycopg2 import sql
 
+from layers import db
 from layers.history import as_of_sql
 from layers.models import Layer
 from layers.schemas import display_fields
@@ -62,8 +63,16 @@ def layer_signature(layer: Layer) -> str:
 
 
 def _quoted(part: sql.Composable) -> sql.SQL:
-    """A literal or identifier as fixed SQL text, its % signs doubled so they are not read as placeholders."""
-    return sql.SQL(part.as_string(connection.connection).replace("%", "%%"))
+    """A literal or identifier as fixed SQL text, its % signs doubled so they are not read as placeholders.
+    Quoted against an opened connection of the read alias: psycopg2 needs one (its encoding) to quote."""
+    return sql.SQL(part.as_string(_raw_connection()).replace("%", "%%"))
+
+
+def _raw_connection():
+    """The read alias's psycopg2 connection, opened if it was not yet (a fresh thread, after a restart)."""
+    wrapper = connections[db.read_alias()]
+    wrapper.ensure_connection()
+    return wrapper.connection
 
 
 def _columns(layer: Layer, guarded: bool) -> sql.Composable:
@@ -134,17 +143,16 @@ def _layer_sql(layer: Layer, detailed: bool, past: bool = False) -> str:
     """The scalar sub-query of one layer as SQL text with %(…)s placeholders (cached per layer shape)."""
     # Inside a transaction a failed statement would abort it (a savepoint per tile costs two more round
     # trips), so there the guarded casts are used from the start.
-    guarded = connection.in_atomic_block or (layer.pk, layer_signature(layer)) in _GUARDED
+    guarded = connections[db.read_alias()].in_atomic_block or (layer.pk, layer_signature(layer)) in _GUARDED
     key = (layer.pk, layer_signature(layer), detailed, guarded, past)
     text = _SQL_CACHE.get(key)
     if text is None:
-        connection.ensure_connection()
         geom, size_filter = _geometry_parts(layer, detailed)
         composed = sql.SQL(_template()).format(
             name=_quoted(sql.Literal(layer.slug)), source=_source(layer, past),
             columns=_columns(layer, guarded), geom=geom, size_filter=size_filter,
         )
-        text = composed.as_string(connection.connection)
+        text = composed.as_string(_raw_connection())
         if len(_SQL_CACHE) > 512:
             _SQL_CACHE.clear()
         _SQL_CACHE[key] = text
@@ -201,6 +209,7 @@ def render_tile(layers: Sequence[Layer], tile: Tile, at: dt.datetime | None = No
 
 def _fetch_tile(layers: Sequence[Layer], tile: Tile, at: dt.datetime | None) -> bytes:
     query, params = tile_query(layers, tile, at)
+    connection = connections[db.read_alias()]
     if connection.in_atomic_block or connection.connection is None:
         return _execute(query, params)
     # The tile query is its own health check: Django's (CONN_HEALTH_CHECKS) is one more round trip per
@@ -217,7 +226,7 @@ def _fetch_tile(layers: Sequence[Layer], tile: Tile, at: dt.datetime | None) -> 
 
 
 def _execute(query: str, params: dict) -> bytes:
-    with connection.cursor() as cursor:
+    with db.cursor(read=True) as cursor:
         cursor.execute(query, params)
         row = cursor.fetchone()
     return bytes(row[0]) if row and row[0] else b""

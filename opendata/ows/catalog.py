@@ -10,8 +10,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from django.db import connection
 
+from layers import db
 from layers.models import Layer
 from layers.personal import name_looks_personal
 from layers.values import RESERVED_NAMES
@@ -67,7 +67,7 @@ def stored_families(layer: Layer) -> list[str]:
     """The geometry families the layer's features hold, most features first (cached per last change)."""
     key = (layer.pk, str(layer.last_changed))
     if key not in _families_cache:
-        with connection.cursor() as cursor:
+        with db.cursor(read=True) as cursor:
             cursor.execute("SELECT upper(GeometryType(geom)), count(*) FROM layers_feature WHERE layer_id = %s "
                            "GROUP BY 1 ORDER BY 2 DESC, 1", [layer.pk])
             counts: dict[str, int] = {}

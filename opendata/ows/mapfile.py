@@ -16,10 +16,11 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+from django.db import connections
 from django.utils import timezone
 from psycopg2 import sql
 
+from layers.db import PRIMARY
 from layers.params import SUPPORTED_SRIDS
 from layers.styling import OUTLINE_COLOUR, layer_style
 from layers.vn2000 import VN2000_CRS, proj_string
@@ -65,7 +66,9 @@ def _rgb(hex_colour: str) -> str:
 
 def connection_string() -> str:
     """libpq parameters of the OWS role (settings OWS_DB_USER / OWS_DB_PASSWORD), on the platform's database."""
-    db = connection.settings_dict
+    # MapServer connects by itself, to the primary: the mapfile is written once for every request, and a
+    # replica named in it would have no fallback when it is down (layers/db.py gives the portal's own reads one).
+    db = connections[PRIMARY].settings_dict
     parts = {"host": db.get("HOST") or "", "port": str(db.get("PORT") or ""), "dbname": db["NAME"],
              "user": settings.OWS_DB_USER, "password": settings.OWS_DB_PASSWORD}
     # Every MapServer query stops at OWS_TIMEOUT (the role's own ceiling is set by migration opendata 0004).
@@ -86,10 +89,8 @@ def _sql_text(value: str) -> str:
 
 def data_sql(item: OwsLayer) -> str:
     """The layer's DATA: the view's rows of this layer, public fields as typed columns (names from the catalog)."""
-    conn = connection.connection
-    if conn is None:
-        connection.ensure_connection()
-        conn = connection.connection
+    connections[PRIMARY].ensure_connection()
+    conn = connections[PRIMARY].connection
     columns = ["id AS feature_id", "geom"]
     for field in item.fields:
         literal = _sql_text(field.key)
@@ -270,7 +271,7 @@ def current_mapfile() -> tuple[Path, dict[str, OwsLayer]]:
     """The mapfile for the catalog as it is now (written when missing), and the layers it publishes."""
     layers = published()
     directory = ows_dir()
-    database = re.sub(r"[^a-zA-Z0-9_]", "_", connection.settings_dict["NAME"])
+    database = re.sub(r"[^a-zA-Z0-9_]", "_", connections[PRIMARY].settings_dict["NAME"])
     path = directory / f"{database}-{stamp(layers, FORMAT_VERSION + connection_string())}.map"
     if not path.exists():
         directory.mkdir(parents=True, exist_ok=True)

@@ -14,9 +14,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
+from layers import db
 from opendata.ows.errors import OwsError, busy, failed
 from opendata.ows.params import OwsRequest
 
@@ -31,7 +31,7 @@ _CODE = re.compile(rb'(?:exceptionCode|code)="([A-Za-z]{1,40})"')
 
 def _acquire() -> int | None:
     deadline = time.monotonic() + max(0, int(settings.OWS_WAIT))
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         while True:
             for key in range(max(1, int(settings.OWS_SLOTS))):
                 cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SLOT_SPACE, key])
@@ -43,7 +43,7 @@ def _acquire() -> int | None:
 
 
 def _release(key: int) -> None:
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SLOT_SPACE, key])
 
 

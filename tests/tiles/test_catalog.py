@@ -1,4 +1,4 @@
-"""Catalog rows kept in memory between tile requests, dropped by the catalog's NOTIFY on any change."""
+"""Catalog rows kept in memory between tile requests, per layer, dropped when the layer's generation moves on."""
 import pytest
 from django.db import connection
 
@@ -17,7 +17,7 @@ def committed_layer(transactional_db):
                                            "legal_area": 1.0})
     layer.refresh_from_db()
     yield layer
-    catalog._State.raw = None
+    catalog._rows.clear()
 
 
 def _url(layer) -> str:
