@@ -1,5 +1,7 @@
 """Runs MapServer (the CGI program, one process per request) on a checked query, within a time limit and a
-number of runs at once shared by every worker (PostgreSQL advisory locks, as opendata.exportlimits does).
+number of runs at once shared by every worker (PostgreSQL advisory locks held by a transaction on the primary
+for the run's time: released at its end whatever happens, and safe behind PgBouncer in transaction mode, where a
+session lock could stay with a pooled connection or be released on another).
 
 MapServer's output passes through unchanged, except its own exception reports: those become ours (the code
 kept, the text ours in vi/en), since MapServer's text can name files, the database or SQL.
@@ -14,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 from layers import db
@@ -30,21 +33,17 @@ _CODE = re.compile(rb'(?:exceptionCode|code)="([A-Za-z]{1,40})"')
 
 
 def _acquire() -> int | None:
+    """A run slot for the rest of the current transaction (its caller's, on the primary), or None."""
     deadline = time.monotonic() + max(0, int(settings.OWS_WAIT))
     with db.cursor() as cursor:
         while True:
             for key in range(max(1, int(settings.OWS_SLOTS))):
-                cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [SLOT_SPACE, key])
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [SLOT_SPACE, key])
                 if cursor.fetchone()[0]:
                     return key
             if time.monotonic() >= deadline:
                 return None
             time.sleep(POLL_SECONDS)
-
-
-def _release(key: int) -> None:
-    with db.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SLOT_SPACE, key])
 
 
 def cgi_environment(query: dict[str, str], mapfile: Path, request: HttpRequest) -> dict[str, str]:
@@ -116,13 +115,10 @@ def _mapserv(env: dict[str, str]) -> tuple[int, bytes, bytes]:
 
 def run(parsed: OwsRequest, mapfile: Path, request: HttpRequest) -> HttpResponse:
     """MapServer's answer to a checked request; OwsError (503) when busy, slow or failing."""
-    slot = _acquire()
-    if slot is None:
-        raise busy(max(1, int(settings.OWS_WAIT)))
-    try:
+    with transaction.atomic(using=db.write_alias()):  # holds the slot; MapServer reads on its own connection
+        if _acquire() is None:
+            raise busy(max(1, int(settings.OWS_WAIT)))
         returncode, stdout, stderr = _mapserv(cgi_environment(parsed.query, mapfile, request))
-    finally:
-        _release(slot)
     headers, body = _split(stdout)
     if returncode != 0 or not headers.get("content-type"):
         log.warning("MapServer failed (exit %s): %s", returncode, stderr[:2000])

@@ -139,3 +139,40 @@ def test_a_write_rolled_back_bumps_nothing_and_redis_away_means_rows_read_every_
     with override_settings(REDIS_URL="unix:///nonexistent/redis.sock"):
         assert catalog_stamps.current(["stamp-a"]) is None
         assert _built(["stamp-a"]) == ["stamp-a"] and _built(["stamp-a"]) == ["stamp-a"]
+
+
+def _databases(**env: str) -> dict:
+    """settings.DATABASES as a fresh process builds it from this environment."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    code = ("import json, django; django.setup(); from django.conf import settings; "
+            "print(json.dumps({'databases': settings.DATABASES, 'routers': settings.DATABASE_ROUTERS}, default=str))")
+    clean = {k: v for k, v in os.environ.items() if k not in ("GISPORTAL_REPLICA_PORT", "DATABASE_REPLICA_URL")}
+    result = subprocess.run([sys.executable, "-c", code], env={**clean, "DJANGO_SETTINGS_MODULE": "gisportal.settings",
+                                                                   **env}, cwd=settings.BASE_DIR, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_settings_name_a_replica_only_when_told_and_session_options_can_move_to_the_role():
+    plain = _databases()
+    assert set(plain["databases"]) == {"default"} and plain["routers"] == ["layers.db.Router"]
+    assert plain["databases"]["default"]["OPTIONS"]["options"] == "-c jit=off -c max_parallel_workers_per_gather=0"
+
+    local = _databases(GISPORTAL_REPLICA_PORT="54331")["databases"]
+    primary, replica = local["default"], local["replica"]
+    assert replica["PORT"] == "54331" and replica["HOST"] == primary["HOST"] and replica["NAME"] == primary["NAME"]
+    assert replica["TEST"]["MIRROR"] == "default"  # the test database streams from the primary: never created here
+    assert replica["CONN_MAX_AGE"] == primary["CONN_MAX_AGE"] and replica["CONN_HEALTH_CHECKS"] is True
+    assert replica["OPTIONS"] == {**primary["OPTIONS"], "connect_timeout": 2}
+
+    remote = _databases(DATABASE_REPLICA_URL="postgis://reader:pw@replica.internal:6432/gisportal",
+                        GISPORTAL_DB_SESSION_OPTIONS="")["databases"]
+    assert (remote["replica"]["HOST"], remote["replica"]["PORT"], remote["replica"]["USER"]) == ("replica.internal", 6432, "reader")
+    assert "options" not in remote["default"].get("OPTIONS", {}) and "options" not in remote["replica"]["OPTIONS"]

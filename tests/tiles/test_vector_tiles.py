@@ -320,7 +320,7 @@ def test_tile_after_the_database_dropped_our_connection_is_drawn(client, monkeyp
 
     layer = make_parcel_layer(slug="parcels")
     feature = make_feature(layer, square(LON, LAT), PARCEL)
-    assert client.get(url("parcels", tile_at(LON, LAT, 18))).status_code == 200  # connection now open, LISTENing
+    assert client.get(url("parcels", tile_at(LON, LAT, 18))).status_code == 200  # connection now open
     pid = connection.connection.get_backend_pid()
     settings = connection.settings_dict
     killer = psycopg2.connect(dbname=settings["NAME"], host=settings["HOST"], port=settings["PORT"],
