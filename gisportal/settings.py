@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "gisportal.clientip.ProxyHeadersMiddleware",  # first: X-Forwarded-* only from GISPORTAL_TRUSTED_PROXIES
+    "gisportal.vary.VaryOnAcceptMiddleware",  # Vary: Accept on every answer chosen by the Accept header
     "gisportal.redirects.AbsoluteRedirectMiddleware",  # first: every redirect below it gets an absolute Location
     "gisportal.redirects.SlashAgnosticMiddleware",  # /ogc and /ogc/ (and every API path) without a redirect
     "gisportal.cors.PublicCorsMiddleware",  # CORS on every answer of the public doors, refusals included
@@ -169,9 +170,12 @@ STATIC_ROOT = Path(env_str("GISPORTAL_STATIC_ROOT", str(BASE_DIR / "staticfiles"
 # names (map.3f2a….js), compressed copies, served with a year's immutable Cache-Control, so the front and
 # browsers keep them and a release changes the names. Otherwise plain names from static/, no collectstatic.
 GISPORTAL_STATIC_MANIFEST = env_bool("GISPORTAL_STATIC_MANIFEST", False)
+# Compressed copies (.gz, .br) beside them, unless GISPORTAL_STATIC_COMPRESS=0 (a front that compresses itself).
+_fingerprinted = ("gisportal.storage.FingerprintedStaticStorage" if env_bool("GISPORTAL_STATIC_COMPRESS", True)
+                  else "gisportal.storage.FingerprintedUncompressedStorage")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if GISPORTAL_STATIC_MANIFEST
+    "staticfiles": {"BACKEND": _fingerprinted if GISPORTAL_STATIC_MANIFEST
                     else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = not GISPORTAL_STATIC_MANIFEST  # local runs serve static/ without a collectstatic step
