@@ -225,9 +225,19 @@ def _tipg(port: int) -> subprocess.Popen | None:
     return proc
 
 
+def _forget_cursors() -> None:
+    """Deletes the page cursors (opendata.seek) the app remembered in Redis for the benchmark database."""
+    from layers import shared_store
+    from opendata import seek
+
+    client = shared_store.client()
+    for name in client.scan_iter(match=seek.redis_key("*"), count=1000):
+        client.delete(name)
+
+
 def _pages(url_for_offset, *, descending: bool = False) -> tuple[float, int]:
     """(seconds, features) for PAGES pages by offset (descending: deepest first, so no remembered cursor helps)."""
-    _psql("DELETE FROM opendata_pagecursor")  # start cold: no cursor remembered from an earlier crawl
+    _forget_cursors()  # start cold: no cursor remembered from an earlier crawl
     started = time.perf_counter()
     total = 0
     for page in (reversed(range(PAGES)) if descending else range(PAGES)):

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.utils.translation import get_language
 
+from gisportal.vary import accept_header
 from layers.errors import BadRequest, CsrfFailed, DomainError, Forbidden, MethodNotAllowed, NotFound
 
 # Paths whose callers are programs: they get JSON whatever their Accept header says.
@@ -25,7 +26,7 @@ def wants_html(request: HttpRequest) -> bool:
     """A person's browser on a page (APIs, tiles, downloads and OGC answer JSON)."""
     path = request.path
     machine = path.startswith(MACHINE_PATHS) or path.endswith(MACHINE_SUFFIXES)
-    return "text/html" in request.headers.get("Accept", "") and not machine
+    return not machine and "text/html" in accept_header(request)
 
 
 def is_ows(request: HttpRequest) -> bool:

@@ -5,6 +5,7 @@ import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 from gisportal import psycopg2_first  # noqa: F401 - Django's backend on psycopg2 (see the module)
+from gisportal.clientip import parse_networks
 from gisportal.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -16,6 +17,22 @@ _local_key = VAR_DIR / "secret_key"
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", _local_key.read_text().strip() if _local_key.exists() else None)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+# Proxies (the caching front, a load balancer) whose X-Forwarded-For / -Proto / -Host are believed: IPs or CIDRs.
+# Anyone else's X-Forwarded-* headers are dropped on arrival (gisportal.clientip), so the client address (fair
+# use, login lockout) and absolute URLs cannot be chosen by the client. Checked here, at start-up.
+GISPORTAL_TRUSTED_PROXIES = env_list("GISPORTAL_TRUSTED_PROXIES", [])
+parse_networks(GISPORTAL_TRUSTED_PROXIES)
+USE_X_FORWARDED_HOST = env_bool("DJANGO_USE_X_FORWARDED_HOST", bool(GISPORTAL_TRUSTED_PROXIES))
+USE_X_FORWARDED_PORT = env_bool("DJANGO_USE_X_FORWARDED_PORT", bool(GISPORTAL_TRUSTED_PROXIES))
+# "1" when a trusted proxy terminates TLS and says so in X-Forwarded-Proto: https.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER") else None
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+# Health checks of the front reach the nodes over plain HTTP: never redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz?/?$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -38,6 +55,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "gisportal.clientip.ProxyHeadersMiddleware",  # first: X-Forwarded-* only from GISPORTAL_TRUSTED_PROXIES
+    "gisportal.vary.VaryOnAcceptMiddleware",  # Vary: Accept on every answer chosen by the Accept header
     "gisportal.redirects.AbsoluteRedirectMiddleware",  # first: every redirect below it gets an absolute Location
     "gisportal.redirects.SlashAgnosticMiddleware",  # /ogc and /ogc/ (and every API path) without a redirect
     "gisportal.cors.PublicCorsMiddleware",  # CORS on every answer of the public doors, refusals included
@@ -76,9 +95,15 @@ AXES_LOCKOUT_CALLABLE = "gisportal.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_RESET_ON_SUCCESS = False  # else one valid account could reset its IP's count between guesses at others
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "gisportal.clientip.client_ip"  # the same client address as fair use
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/edit/"
 SESSION_COOKIE_AGE = 8 * 3600  # a working day
+# Sessions are read from Redis (every node sees a login at once, no query per request) and written through to
+# PostgreSQL when they change (login, logout: never on a public GET). Not the plain cache engine: Redis runs
+# with volatile-lru, which may evict keys with a time to live, sessions included, and a restart without its
+# append-only file would log every editor out mid-edit; cached_db reads such a session back from the table.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 ROOT_URLCONF = "gisportal.urls"
 WSGI_APPLICATION = "gisportal.wsgi.application"
@@ -170,7 +195,19 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("GISPORTAL_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
-WHITENOISE_USE_FINDERS = True  # local runs serve static/ without a collectstatic step
+# GISPORTAL_STATIC_MANIFEST=1 (the cluster, production; `collectstatic` is then a release step): fingerprinted
+# names (map.3f2a….js), compressed copies, served with a year's immutable Cache-Control, so the front and
+# browsers keep them and a release changes the names. Otherwise plain names from static/, no collectstatic.
+GISPORTAL_STATIC_MANIFEST = env_bool("GISPORTAL_STATIC_MANIFEST", False)
+# Compressed copies (.gz, .br) beside them, unless GISPORTAL_STATIC_COMPRESS=0 (a front that compresses itself).
+_fingerprinted = ("gisportal.storage.FingerprintedStaticStorage" if env_bool("GISPORTAL_STATIC_COMPRESS", True)
+                  else "gisportal.storage.FingerprintedUncompressedStorage")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": _fingerprinted if GISPORTAL_STATIC_MANIFEST
+                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = not GISPORTAL_STATIC_MANIFEST  # local runs serve static/ without a collectstatic step
 MEDIA_ROOT = Path(env_str("GISPORTAL_MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 GISPORTAL_TILE_CACHE_DIR = env_str("GISPORTAL_TILE_CACHE_DIR", str(VAR_DIR / "tiles"))  # tiles/conf.py has the rest

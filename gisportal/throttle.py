@@ -2,7 +2,7 @@
 
 The open-data API counts itself (opendata.fairuse.public_api); search, click-to-see and the history
 and diff pages cost 0.1-1 s of database time per request, so they count here, per caller, in the
-same database counters (429 with Retry-After and a vi/en message past the limit).
+same shared counters in Redis (429 with Retry-After and a vi/en message past the limit).
 """
 from collections.abc import Callable
 

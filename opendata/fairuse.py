@@ -1,29 +1,28 @@
 """Fair use for public endpoints: per-IP rate limits for anonymous callers, higher ones for tokens, CORS.
 
-Counters live in a database table (one upsert per request), so the limit holds across gunicorn
-workers, where a per-process cache would multiply it. Doors that cost more per request (search,
+Counters live in Redis (layers.shared_store: fixed windows, INCRBY and EXPIRE in one MULTI), so the limit
+holds across gunicorn workers and web nodes, where a per-process cache would multiply it, and a public GET
+writes nothing to PostgreSQL. Redis down: the request is admitted (opendata.sharedstate fails open). Doors that cost more per request (search,
 click-to-see, history and diff) count in their own bucket with lower limits, never above the API's.
 Following a next link the server signed (opendata.continuation) counts features, not requests, in the
 `features` bucket: one client reads a whole collection page by page, while distinct requests (a flood)
 are limited as before.
 """
 import functools
-import random
 import time
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 
 from gisportal import cors
+from gisportal.clientip import client_ip
 from gisportal.env import env_int
 from gisportal.errors import domain_error_response
+from layers import shared_store
 from layers.errors import DomainError, TooManyRequests
-from opendata import continuation
+from opendata import continuation, sharedstate, tokenuse
 from opendata.models import ApiToken, hash_key
 from opendata.ogc import default_limit, max_limit
-
 
 
 class InvalidToken(DomainError):
@@ -87,37 +86,45 @@ def caller_key(request: HttpRequest) -> tuple[str, bool]:
 def _identify(request: HttpRequest) -> tuple[str, bool]:
     key = _token_from(request)
     if key:
-        token = ApiToken.objects.filter(key_hash=hash_key(key[:200]), revoked=False).only("id", "last_used_at").first()
-        if token is None:
+        token_id = (ApiToken.objects.filter(key_hash=hash_key(key[:200]), revoked=False)
+                    .values_list("id", flat=True).first())
+        if token_id is None:
             raise InvalidToken("Mã API không hợp lệ hoặc đã bị thu hồi.", "Invalid or revoked API token.",
                                parameter="api_key")
-        if not token.last_used_at or (timezone.now() - token.last_used_at).total_seconds() > 300:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
-        return f"t:{token.pk}", True
+        tokenuse.record(token_id=token_id)  # in Redis: a public GET writes nothing to PostgreSQL
+        return f"t:{token_id}", True
     if request.user.is_authenticated:
         return f"u:{request.user.pk}", True
-    ip = request.META.get("REMOTE_ADDR", "")
-    if getattr(settings, "OPENDATA_TRUST_X_FORWARDED_FOR", False):
-        ip = request.META.get("HTTP_X_FORWARDED_FOR", ip).split(",")[0].strip()
-    return f"ip:{ip[:100]}", False
+    return f"ip:{client_ip(request)}", False
+
+
+def counter_key(key: str, window_seconds: int, window: int) -> str:
+    """The Redis key of a caller's count in one window (window length in it: changing the setting starts afresh)."""
+    return shared_store.key("rate", window_seconds, window, key)
 
 
 def hit(key: str, window_seconds: int, cost: int = 1) -> tuple[int, int]:
-    """Counts one request (`cost` units of it); (count in this window, seconds until it ends)."""
+    """Counts one request (`cost` units of it); (count in this window, seconds until it ends); count 0 if Redis is down."""
     now = time.time()
     window = int(now // window_seconds)
-    with transaction.atomic(), connection.cursor() as cursor:
-        # A lost count after a crash is harmless: do not wait for the WAL flush on every request.
-        cursor.execute("SET LOCAL synchronous_commit = off")
-        cursor.execute(
-            "INSERT INTO opendata_ratecounter (key, slot, count) VALUES (%s, %s, %s) "
-            "ON CONFLICT (key, slot) DO UPDATE SET count = opendata_ratecounter.count + EXCLUDED.count RETURNING count",
-            [key, window, cost],
-        )
-        count = cursor.fetchone()[0]
-        if random.random() < 0.01:  # now and then, forget old windows
-            cursor.execute("DELETE FROM opendata_ratecounter WHERE slot < %s", [window - 2])
-    return count, max(1, int((window + 1) * window_seconds - now + 0.999))
+    reset = max(1, int((window + 1) * window_seconds - now + 0.999))
+    name = counter_key(key, window_seconds, window)
+
+    def count(client) -> int:
+        # One MULTI: every node's INCRBY lands on the same key, and the key never outlives its window by much.
+        pipe = client.pipeline(transaction=True)
+        pipe.incrby(name, cost)
+        pipe.expire(name, reset + 1)
+        return int(pipe.execute()[0])
+
+    return sharedstate.run("rate limits", count, 0), reset
+
+
+def count_of(key: str, bucket: str = "api") -> int:
+    """The count of a caller key (as caller_key, prefixed by the bucket but for 'api') in the current window."""
+    window_seconds = limits(bucket)[2]
+    name = counter_key(key, window_seconds, int(time.time() // window_seconds))
+    return int(sharedstate.run("rate limits", lambda client: client.get(name) or 0, 0))
 
 
 def public_api(view):

@@ -1,4 +1,4 @@
-"""API tokens that raise a caller's rate limit, and the shared rate-limit counters."""
+"""API tokens that raise a caller's rate limit (the rate counters and page cursors live in Redis)."""
 import hashlib
 import secrets
 
@@ -31,26 +31,3 @@ class ApiToken(models.Model):
     @staticmethod
     def new_key() -> str:
         return "gp_" + secrets.token_urlsafe(30)
-
-
-class RateCounter(models.Model):
-    """Requests per caller per time window, in the database so every gunicorn worker shares them."""
-
-    key = models.CharField(max_length=128)
-    slot = models.BigIntegerField(help_text="time window number: unix time // window length")
-    count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["key", "slot"], name="opendata_ratecounter_key_slot")]
-
-
-class PageCursor(models.Model):
-    """Where an items page at some offset starts (the last id before it), for one query on one layer version.
-
-    Lets a client that walks `offset=0,1000,2000…` read on from the previous page's last id (keyset
-    paging) instead of making PostgreSQL skip all the rows before the offset again.
-    """
-
-    key = models.CharField(max_length=64, unique=True)
-    last_id = models.BigIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -5,6 +5,7 @@ from psycopg2 import sql
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from gisportal.vary import accept_header
 from layers import db
 from layers.errors import InvalidParameter, NotFound
 from layers.selectors import layer_for, layers_visible_to
@@ -31,7 +32,7 @@ def wants_html(request: HttpRequest) -> bool:
         if f not in ("html", "json", "geojson", "jsonld"):
             raise InvalidParameter("f phải là html hoặc json.", "f must be html or json.", parameter="f")
         return f == "html"
-    accept = request.headers.get("Accept", "")
+    accept = accept_header(request)  # the answer varies on it (gisportal.vary adds Vary: Accept)
     return "text/html" in accept and "json" not in accept
 
 

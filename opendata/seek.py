@@ -1,11 +1,19 @@
-"""Offset-to-cursor memory for OGC items pages (see PageCursor): sequential offset reads become keyset reads."""
+"""Offset-to-cursor memory for OGC items pages: sequential offset reads become keyset reads.
+
+A client that walks `offset=0,1000,2000…` by itself (not following the signed next links, which carry
+`after` and need no memory) reads on from the previous page's last id instead of making PostgreSQL skip
+every row before the offset again. The memory is a Redis key with a time to live, so a public GET writes
+nothing to PostgreSQL; Redis down only costs the slower page.
+"""
 import hashlib
 import json
-import random
 
-from django.db import connection, transaction
-
+from layers import shared_store
+from opendata import sharedstate
 from opendata.query import FeatureQuery
+
+# A crawl that pauses longer than this reads its next page the slow way.
+TTL_SECONDS = 600
 
 
 def _key(q: FeatureQuery, offset: int) -> str | None:
@@ -22,17 +30,19 @@ def _key(q: FeatureQuery, offset: int) -> str | None:
     return hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()
 
 
+def redis_key(digest: str) -> str:
+    """The Redis key of one query's cursor at one offset."""
+    return shared_store.key("seek", digest)
+
+
 def resolve(q: FeatureQuery, offset: int) -> None:
     """Sets q.after_id when the page before `offset` was served for the same query and layer version."""
     key = None if q.after_id is not None else _key(q, offset)
     if key is None:
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT last_id FROM opendata_pagecursor WHERE key = %s AND created_at > now() - interval '10 minutes'",
-                       [key])
-        row = cursor.fetchone()
-    if row:
-        q.after_id = row[0]
+    value = sharedstate.run("page cursors", lambda client: client.get(redis_key(key)), None)
+    if value is not None:
+        q.after_id = int(value)
 
 
 def remember(q: FeatureQuery, next_offset: int, last_id: int | None) -> None:
@@ -40,9 +50,8 @@ def remember(q: FeatureQuery, next_offset: int, last_id: int | None) -> None:
     key = _key(q, next_offset)
     if key is None or last_id is None:
         return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit = off")  # a lost entry only costs a slower page
-        cursor.execute("INSERT INTO opendata_pagecursor (key, last_id, created_at) VALUES (%s, %s, now()) "
-                       "ON CONFLICT (key) DO NOTHING", [key, last_id])
-        if random.random() < 0.01:  # entries of old layer versions and finished crawls
-            cursor.execute("DELETE FROM opendata_pagecursor WHERE created_at < now() - interval '1 hour'")
+    # NX: the first page served fixes where the next one starts (the same query on the same layer version
+    # always ends its page on the same id, so a second writer would only repeat it).
+    sharedstate.run("page cursors", lambda client: client.set(redis_key(key), int(last_id), ex=TTL_SECONDS, nx=True),
+                    None)
+

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from layers.models import Category
 from layers.selectors import layer_for
-from opendata import catalog, dcat, fairuse, services
+from opendata import catalog, dcat, fairuse, services, tokenuse
 from opendata.filecrs import FORMAT_NOTES
 from opendata.models import ApiToken
 from opendata.fairuse import public_api
@@ -81,7 +81,8 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
             _, new_key = services.api_token_create(user=request.user, name=request.POST.get("name", ""))
     anon, token_limit, window = fairuse.limits()
     response = render(request, "opendata/tokens.html", {
-        "tokens": ApiToken.objects.filter(user=request.user, revoked=False), "new_key": new_key,
+        "tokens": tokenuse.with_last_use(list(ApiToken.objects.filter(user=request.user, revoked=False))),
+        "new_key": new_key,
         "anon_limit": anon, "token_limit": token_limit, "window": window,
     })
     response["Cache-Control"] = "private, no-store"

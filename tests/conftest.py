@@ -18,6 +18,24 @@ def _private_tile_cache(tmp_path_factory):
     settings.GISPORTAL_TILE_CACHE_DIR = saved
 
 
+@pytest.fixture(autouse=True)
+def _fresh_redis():
+    """Each test starts with none of this run's Redis keys (rate counters, page cursors, token use, cache):
+    they live outside the test's transaction, so without this one test's counts would limit the next."""
+    import redis
+    from django.conf import settings
+
+    from layers import shared_store
+
+    try:
+        client = shared_store.client()
+        names = list(client.scan_iter(match=f"{settings.CACHE_KEY_PREFIX}:*", count=1000))
+        if names:
+            client.delete(*names)
+    except redis.RedisError:
+        pass  # a test that needs Redis says so itself
+
+
 @pytest.fixture(scope="session")
 def demo_files(tmp_path_factory):
     """The demo city's files (GeoPackage, Shapefile, GeoTIFF in EPSG:9210), written once."""

@@ -66,10 +66,25 @@ def test_links_follow_the_proxy_settings_django_honours(client, parcels, setting
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     settings.USE_X_FORWARDED_HOST = True
     settings.ALLOWED_HOSTS = ["testserver", "gis.example.vn"]
+    settings.GISPORTAL_TRUSTED_PROXIES = ["127.0.0.0/8"]  # the test client's peer is the trusted front
     proxied = {"HTTP_X_FORWARDED_PROTO": "https", "HTTP_X_FORWARDED_HOST": "gis.example.vn"}
     doc = client.get("/ogc/collections", **JSON, **proxied).json()
     assert all(href.startswith("https://gis.example.vn/ogc/") for href in _links(doc) if "/ogc/" in href)
     assert client.get("/tra-cuu", **proxied)["Location"] == "https://gis.example.vn/tra-cuu/"
+
+
+def test_proxy_headers_from_an_untrusted_peer_are_ignored(client, parcels, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.USE_X_FORWARDED_HOST = True
+    settings.ALLOWED_HOSTS = ["testserver", "gis.example.vn", "evil.example"]
+    settings.GISPORTAL_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    spoofed = {"HTTP_X_FORWARDED_PROTO": "https", "HTTP_X_FORWARDED_HOST": "evil.example", "REMOTE_ADDR": "203.0.113.9"}
+    doc = client.get("/ogc/collections", **JSON, **spoofed).json()
+    links = [href for href in _links(doc) if "/ogc/" in href]
+    assert links and all(href.startswith("http://testserver/ogc/") for href in links)
+    assert client.get("/tra-cuu", **spoofed)["Location"] == "http://testserver/tra-cuu/"
+    through_front = {**spoofed, "REMOTE_ADDR": "10.1.2.3", "HTTP_X_FORWARDED_HOST": "gis.example.vn"}
+    assert client.get("/tra-cuu", **through_front)["Location"] == "https://gis.example.vn/tra-cuu/"
 
 
 @pytest.mark.parametrize("method, path, data, target", [
