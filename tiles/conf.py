@@ -87,6 +87,18 @@ def front_purge_retry_seconds() -> int:
     return int(_setting("GISPORTAL_FRONT_PURGE_RETRY_SECONDS", 2))
 
 
+def settle_seconds() -> float:
+    """How long after a change its tiles are invalidated and purged once more: a node reading from a streaming
+    replica that had not yet replayed the change may have cached the old tile meanwhile, and replicas further
+    behind than GISPORTAL_REPLICA_MAX_LAG are not read (layers/db.py). 0 (no second pass) without a replica."""
+    explicit = _setting("GISPORTAL_TILE_SETTLE_SECONDS", -1.0)
+    if explicit >= 0:
+        return explicit
+    if "replica" not in settings.DATABASES:
+        return 0.0
+    return float(getattr(settings, "GISPORTAL_REPLICA_MAX_LAG", 10.0)) + 1.0
+
+
 def full_detail_zoom() -> int:
     """From this zoom on a layer's tiles carry every vertex; below it, geometry is generalised to
     the tile's pixel and features smaller than a pixel are left out."""

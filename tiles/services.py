@@ -180,8 +180,14 @@ def invalidate_features(layer: Layer, bounds: Sequence[Sequence[float]]) -> list
     if transaction.get_connection().in_atomic_block:
         # A tile rendered between this call and the commit still shows the old data: go again.
         transaction.on_commit(lambda: _invalidate_shared(layer.pk, boxes))
-    zooms = range(layer.min_zoom, layer.max_zoom + 1)
-    front.queue_purge(front.purge_tags(layer.pk, boxes, REACH, zooms))
+    tags = front.purge_tags(layer.pk, boxes, REACH, range(layer.min_zoom, layer.max_zoom + 1))
+    front.queue_purge(tags)
+    settle = conf.settle_seconds()
+    if settle > 0:  # reads from a replica may lag: once every replica read shows the change, both again
+        from tiles.tasks import settle_change
+
+        settle_change.configure(schedule_in={"seconds": settle}).defer(
+            layer_id=layer.pk, boxes=[list(box) for box in boxes], margin=REACH, tags=tags)
     return removed
 
 

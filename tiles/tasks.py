@@ -1,5 +1,6 @@
-"""Jobs of the tiles app (procrastinate): purging the caching front, and shared-cache invalidations that
-could not run when the change was made (Redis down). Both retried with exponential back-off."""
+"""Jobs of the tiles app (procrastinate): purging the caching front, shared-cache invalidations that could
+not run when the change was made (Redis down), and the second pass after replica lag. All retried with
+exponential back-off."""
 import logging
 import urllib.error
 import urllib.request
@@ -19,9 +20,9 @@ class FrontDown(Exception):
 
 
 class Backoff(BaseRetryStrategy):
-    """first wait × 2^attempt seconds, capped at 5 minutes; up to 60 attempts (about 4 hours of retrying:
-    a front or Redis down longer than that is an outage the operator sees; the layer tag purge or the
-    TTL then settles it)."""
+    """GISPORTAL_FRONT_PURGE_RETRY_SECONDS × 2^attempt, capped at 5 minutes, for up to 60 attempts (about
+    4–5 hours). A job still failing then stays in the queue as failed, for the operator to see and retry;
+    the front's copies expire by their s-maxage in any case."""
 
     max_attempts = 60
 
@@ -34,15 +35,14 @@ class Backoff(BaseRetryStrategy):
 
 @app.task(queue=QUEUE, retry=Backoff(), name="tiles.purge_front")
 def purge_front(*, url: str, tags: str) -> int:
-    """PURGE with `xkey-purge: <tags>` to one front; the number of objects it dropped (when it says)."""
-    if url not in conf.front_purge_urls():  # a front removed from the configuration since: nothing to do
-        log.info("purge for %s dropped: no longer a configured front", url)
-        return 0
+    """PURGE with `xkey-purge: <tags>` to one front; the number of objects it dropped (when it says). The URL
+    is the job's own (taken when the change was made), so a worker configured otherwise still purges it."""
     request = urllib.request.Request(url, method="PURGE", headers={"xkey-purge": tags})
     try:
         with urllib.request.urlopen(request, timeout=conf.front_purge_timeout()) as response:
             reason = response.reason or ""
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as error:
+        log.warning("front purge of %s failed (%s): the job is retried", url, error)
         raise FrontDown(f"{url}: {error}") from error
     digits = "".join(ch for ch in reason if ch.isdigit())
     return int(digits) if digits else 0
@@ -54,3 +54,15 @@ def invalidate_shared_cache(*, layer_id: int, boxes: list[list[float]], margin: 
     from tiles.cache import get_cache
 
     return len(get_cache().invalidate(layer_id, [tuple(box) for box in boxes], margin))
+
+
+@app.task(queue=QUEUE, retry=Backoff(), name="tiles.settle_change")
+def settle_change(*, layer_id: int, boxes: list[list[float]], margin: float, tags: list[str]) -> int:
+    """A change's invalidation and front purge once more, when every replica that is read has replayed it: a
+    tile rendered from a lagging replica in between (and stored under the new generation) goes too."""
+    from tiles import front
+    from tiles.cache import get_cache
+
+    removed = get_cache().invalidate(layer_id, [tuple(box) for box in boxes], margin)
+    front.queue_purge(tags)
+    return len(removed)

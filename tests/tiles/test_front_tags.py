@@ -148,3 +148,42 @@ def test_purge_tags_margin_matches_the_cache(zones):
     tags = front.purge_tags(zones.pk, [box], REACH, range(16, 17))
 
     assert tags and all(touched_by_postgis(box, 16, int(t.split("-")[4]), int(t.split("-")[5])) for t in tags)
+
+
+def test_with_a_replica_a_second_pass_is_queued_for_after_the_lag_bound(zones, settings):
+    from django.utils import timezone
+
+    from tiles.tasks import settle_change
+
+    settings.GISPORTAL_TILE_SETTLE_SECONDS = 11.0
+    settings.GISPORTAL_FRONT_PURGE_URLS = FRONT
+    box = (LON, LAT, LON + 0.0005, LAT + 0.0005)
+
+    features_changed(layer=zones, bounds=[box])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT args, scheduled_at FROM procrastinate_jobs WHERE task_name = 'tiles.settle_change'")
+        (args, scheduled_at), = cursor.fetchall()
+    args = json.loads(args) if isinstance(args, str) else args
+    assert 9 < (scheduled_at - timezone.now()).total_seconds() <= 11
+    assert args["layer_id"] == zones.pk and args["boxes"] == [list(box)] and set(args["tags"]) == purged_tags()
+
+    first_jobs = len(purge_jobs())
+    settle_change(**args)  # what the worker runs then: the purges again
+    assert len(purge_jobs()) == 2 * first_jobs
+
+
+def test_the_second_pass_follows_the_replica_setting(zones, settings):
+    from tiles import conf
+
+    settings.DATABASES = {**settings.DATABASES, "replica": dict(settings.DATABASES["default"])}
+    settings.GISPORTAL_REPLICA_MAX_LAG = 4.0
+    assert conf.settle_seconds() == 5.0
+    settings.DATABASES = {k: v for k, v in settings.DATABASES.items() if k != "replica"}
+    assert conf.settle_seconds() == 0.0
+
+    features_changed(layer=zones, bounds=[zones.extent.extent])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'tiles.settle_change'")
+        assert cursor.fetchone()[0] == 0
