@@ -6,7 +6,8 @@ Keys (under the deployment's prefix, see shared_store.key):
     tidx:{layer_id}:{z}               sorted set of "{0|1}|{layers}|{x}|{y}" scored by x: what invalidation
                                       enumerates (no TTL: never evicted; entries whose tile expired are
                                       dropped when an invalidation or keys() meets them).
-    tgen:{layer_id}                   the layer's generation (INCR; no TTL, never deleted, not even by clear).
+    tgen:{layer_id}                   the layer's generation (INCRBY a random step, so a Redis that lost it never
+                                      comes back to a value a render in flight holds; no TTL, never deleted).
 
 A render takes the generations of its layers (the token) before reading data; put stores the tile and its
 index entries in one Lua script only if every generation is still the token's. Invalidation INCRs the
@@ -18,6 +19,7 @@ are not tried again (a dead TCP peer would cost every tile its connect time-out)
 CacheUnavailable, and services queues it for retry.
 """
 import logging
+import secrets
 import time
 from collections.abc import Iterator, Sequence
 
@@ -125,7 +127,7 @@ class RedisCache(TileCache):
         try:
             if self._script is None:
                 self._script = client.register_script(_PUT)
-            stored = self._script(keys=keys, args=[value, conf.cache_ttl(), self._member(key), key.x, *token],
+            stored = self._script(keys=keys, args=[value, max(1, conf.cache_ttl()), self._member(key), key.x, *token],
                                   client=client)
         except redis.RedisError as error:
             self._failed(error)
@@ -137,7 +139,8 @@ class RedisCache(TileCache):
     def invalidate(self, layer_id, bounds, margin):
         try:
             client = shared_store.client()  # tried even while paused: an invalidation must not be skipped
-            client.incr(self._gen_key(layer_id))  # first: a render under way will not store its old tile
+            # First: a render under way will not store its old tile.
+            client.incrby(self._gen_key(layer_id), secrets.randbelow(2 ** 31) + 1)
             found = self._indexed(client, layer_id, bounds, margin)
             return self._remove(client, found)
         except redis.RedisError as error:
