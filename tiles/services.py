@@ -2,8 +2,8 @@
 import datetime as dt
 import gzip
 import json
-import math
 import logging
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field

@@ -53,6 +53,7 @@ def test_public_tile_is_tagged_per_layer_and_tile(client, zones):
     assert tags == {f"gp-t-{zones.pk}-16-{tile.x}-{tile.y}", f"gp-t-{other.pk}-16-{tile.x}-{tile.y}",
                     f"gp-l-{zones.pk}", f"gp-l-{other.pk}"}
     assert response["Surrogate-Key"] == response["xkey"]
+    assert response["Vary"] == "Accept-Encoding"  # not Cookie: one copy serves every visitor (a CDN too)
 
 
 def test_an_empty_tile_is_tagged_too(client, zones):
