@@ -11,6 +11,7 @@ class TilesConfig(AppConfig):
 
         from layers.models import Layer
         from layers.services import register_change_listener
+        from tiles import cache_jobs  # noqa: F401 - registers the purge and invalidation jobs with the queue
         from tiles.services import on_features_changed, on_layer_deleted, on_layer_saved
 
         register_change_listener(on_features_changed)

@@ -9,7 +9,7 @@ tile the shared cache evicted, a 204 or an as_of tile). Rule for size: more than
 tiles (a big ingest) → the layer's tag alone. Tags are sent in batches of at most _HEADER_CHARS characters per
 request (Varnish refuses request headers over 8 KB by default).
 
-Purges are sent by the job queue (tiles/tasks.py), deferred inside the writing transaction: the job exists
+Purges are sent by the job queue (tiles/cache_jobs.py), deferred inside the writing transaction: the job exists
 if and only if the change committed (an outbox), and a front that is down delays the purge, never the edit.
 """
 from collections.abc import Iterable, Sequence
@@ -66,7 +66,7 @@ def queue_purge(tags: Sequence[str]) -> int:
     fronts = conf.front_purge_urls()
     if not fronts or not tags:
         return 0
-    from tiles.tasks import purge_front
+    from tiles.cache_jobs import purge_front
 
     jobs = 0
     for value in batches(tags):

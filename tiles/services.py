@@ -184,7 +184,7 @@ def invalidate_features(layer: Layer, bounds: Sequence[Sequence[float]]) -> list
     front.queue_purge(tags)
     settle = conf.settle_seconds()
     if settle > 0:  # reads from a replica may lag: once every replica read shows the change, both again
-        from tiles.tasks import settle_change
+        from tiles.cache_jobs import settle_change
 
         settle_change.configure(schedule_in={"seconds": settle}).defer(
             layer_id=layer.pk, boxes=[list(box) for box in boxes], margin=REACH, tags=tags)
@@ -197,7 +197,7 @@ def _invalidate_shared(layer_id: int, boxes: list[tuple[float, float, float, flo
     try:
         return get_cache().invalidate(layer_id, boxes, REACH)
     except CacheUnavailable:
-        from tiles.tasks import invalidate_shared_cache
+        from tiles.cache_jobs import invalidate_shared_cache
 
         log.warning("tile cache unreachable: invalidation of layer %s queued for retry", layer_id)
         invalidate_shared_cache.defer(layer_id=layer_id, boxes=[list(box) for box in boxes], margin=REACH)

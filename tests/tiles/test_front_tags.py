@@ -154,7 +154,7 @@ def test_purge_tags_margin_matches_the_cache(zones):
 def test_with_a_replica_a_second_pass_is_queued_for_after_the_lag_bound(zones, settings):
     from django.utils import timezone
 
-    from tiles.tasks import settle_change
+    from tiles.cache_jobs import settle_change
 
     settings.GISPORTAL_TILE_SETTLE_SECONDS = 11.0
     settings.GISPORTAL_FRONT_PURGE_URLS = FRONT

@@ -1,6 +1,7 @@
-"""Jobs of the tiles app (procrastinate): purging the caching front, shared-cache invalidations that could
-not run when the change was made (Redis down), and the second pass after replica lag. All retried with
-exponential back-off."""
+"""The cache's jobs (procrastinate, queue "tiles"): purging the caching front, shared-cache invalidations that
+could not run when the change was made (Redis down), and the second pass after replica lag. All retried with
+exponential back-off. Registered by TilesConfig.ready (not an autodiscovered tasks.py: that one holds the
+other tile jobs), so every process that can queue them, and the worker, knows them."""
 import logging
 import urllib.error
 import urllib.request
