@@ -121,3 +121,55 @@ def test_a_purge_while_the_front_is_down_is_retried_when_it_is_back(front, zones
     assert tile_jobs()[0][2] >= 1
     status, headers, body = get(varnish.base + before)
     assert status == 204 or ids_in(body) == set()  # the tile without the feature, whatever the front held
+
+
+def session_cookie(user) -> str:
+    """A signed-in browser's Cookie header for this user (a real session in the configured store)."""
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(user)
+    return f"sessionid={browser.cookies['sessionid'].value}"
+
+
+def get_with(url: str, cookie: str = "") -> tuple[int, dict[str, str], bytes]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def test_restricted_tiles_never_reach_the_front_cache(front):
+    varnish, _ = front
+    secret = make_layer(slug="secret", is_public=False, max_zoom=20)
+    feature = make_feature(secret, square(LON, LAT, 0.0004))
+    tile = next(tiles_in(feature.geom.extent, Z))
+    url = f"{varnish.base}/tiles/secret/{tile.z}/{tile.x}/{tile.y}.pbf"
+    cookie = session_cookie(User.objects.create_superuser("secret-admin"))
+
+    answers = [get_with(url, cookie) for _ in range(2)]
+    assert [status for status, _, _ in answers] == [200, 200]
+    assert all(h["X-Cache"] == "MISS" and h["Cache-Control"].startswith("private") for _, h, _ in answers)
+    assert all("Surrogate-Key" not in h for _, h, _ in answers)
+    status, headers, _ = get_with(url)  # a visitor without the session
+    assert status == 404 and headers["X-Cache"] == "MISS"
+
+
+def test_a_layer_made_restricted_leaves_the_front(front, zones):
+    varnish, worker_env = front
+    layer, edited, _ = zones
+    path = path_of(edited.geom)
+    assert fetch(varnish, path)[1] == "MISS" and fetch(varnish, path)[1] == "HIT"
+
+    layer.is_public = False
+    layer.save()
+    run_worker_once(worker_env)
+
+    assert [job[:2] for job in tile_jobs()] == [("tiles.purge_front", "succeeded")]
+    status, headers, _ = get(varnish.base + path)
+    assert status == 404 and headers["X-Cache"] == "MISS"  # the public copy was purged with the layer's tag
