@@ -152,6 +152,7 @@ def main() -> None:
     tiles = VAR / "tiles"
     shutil.rmtree(tiles, ignore_errors=True)  # cold cache: the warm-up decides what is cached
     env = {**env, "DJANGO_SETTINGS_MODULE": "gisportal.settings", "GISPORTAL_TILE_CACHE_DIR": str(tiles),
+           "GISPORTAL_TILE_CACHE_BACKEND": "tiles.cache.DiskCache",  # the cache emptied above (Redis would stay warm)
            "OPENDATA_RATE_ANON": "1000000000", "OPENDATA_RATE_TOKEN": "1000000000",
            **{f"OPENDATA_RATE_{bucket}_{who}": "1000000000" for bucket in FAIR_USE_BUCKETS for who in ("ANON", "TOKEN")},
            "PYTHONUNBUFFERED": "1"}

@@ -9,9 +9,17 @@ DEMO_SLUGS = ["admin-units", "planning-zones", "road-reserves", "roads", "water"
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_tile_cache(tmp_path_factory):
-    """Tests cache tiles in their own folder, never in the project's var/tiles (test layer ids repeat)."""
+    """Tests cache tiles in their own folder, never in the project's var/tiles (test layer ids repeat), and
+    start with an empty Redis tile cache under the test database's prefix (a previous run's layer ids repeat)."""
+    import redis
     from django.conf import settings
 
+    from tiles.redis_cache import RedisCache
+
+    try:
+        RedisCache().clear()
+    except redis.RedisError:
+        pass  # no Redis: the tile cache renders without it
     saved = settings.GISPORTAL_TILE_CACHE_DIR
     settings.GISPORTAL_TILE_CACHE_DIR = str(tmp_path_factory.mktemp("tiles"))
     yield

@@ -1,24 +1,27 @@
 """The tile cache: gzip-compressed tiles with their ETag, and exact invalidation by area.
 
-Layout of DiskCache (the default, under GISPORTAL_TILE_CACHE_DIR):
+Backends: RedisCache (tiles/redis_cache.py, the default when Redis is configured: shared by every node),
+DiskCache (one host, or a shared volume), MemoryCache (one process), NoCache.
+
+Layout of DiskCache (under GISPORTAL_TILE_CACHE_DIR):
     {root}/{public|restricted}/{layers}/{z}/{x}/{y}.mvt   16 ASCII bytes of ETag, then the gzip body
-    {root}/_marks/{layer_id}                              mtime = the layer's last invalidation
+    {root}/_marks/{layer_id}                              one byte appended per invalidation: its size is the
+                                                          layer's generation
 `{layers}` is "id-signature" of each catalog layer joined by commas, in the request's order, so a
 multi-layer tile is found from any of its layers, and a layer whose fields or zoom range change
 gets fresh keys. Restricted layers live under their own root: nothing there is looked up for a
 request that has not passed the access check for every layer in it.
 
 Races: a tile rendered from a snapshot older than a change must not be written after the change
-deleted it. Every write records when its render started; invalidation first stamps the layer's mark
-and then deletes; a write whose render started before the mark is dropped, and a write checks the
-mark again after it lands (and removes itself) so an invalidation running alongside cannot miss it.
+deleted it. Before reading data a render takes an opaque token from the cache (the generations of its
+layers); invalidation first moves the layer's generation on and then deletes; a put whose token is no
+longer current is dropped. No clock is read, so no clock of one host is compared with another's.
 Invalidation runs inside the writing transaction and again right after it commits (see services).
 """
 import hashlib
 import itertools
 import os
 import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +70,10 @@ def _margin_ranges(bounds: Sequence[Box], z: int, margin: float) -> list[tuple[i
     return [tile_range(box, z, margin) for box in bounds]
 
 
+class CacheUnavailable(Exception):
+    """The shared cache could not be reached: reads and writes skip it; an invalidation must be retried."""
+
+
 class TileCache:
     """The interface every backend offers; built with the configured location (a folder for DiskCache)."""
 
@@ -76,14 +83,19 @@ class TileCache:
     def get(self, key: TileKey) -> CachedTile | None:
         raise NotImplementedError
 
-    def put(self, key: TileKey, tile: CachedTile, started_ns: int) -> bool:
-        """Stores a tile rendered from data read at `started_ns`; False (not stored) when one of its
-        layers was invalidated since then."""
+    def token(self, key: TileKey) -> object:
+        """An opaque mark of the state of the key's layers, taken before the render reads any data."""
+        raise NotImplementedError
+
+    def put(self, key: TileKey, tile: CachedTile, token: object) -> bool:
+        """Stores a tile rendered after `token` was taken; False (not stored) when one of its layers
+        was invalidated since then, or the cache cannot be reached."""
         raise NotImplementedError
 
     def invalidate(self, layer_id: int, bounds: Sequence[Box], margin: float) -> list[TileKey]:
         """Removes exactly the cached tiles of any layer set with this layer that the WGS 84 boxes
-        touch (each tile grown by `margin` tile widths), at every zoom; returns what it removed."""
+        touch (each tile grown by `margin` tile widths), at every zoom; returns what it removed.
+        Raises CacheUnavailable when it could not (the caller retries it later: see services)."""
         raise NotImplementedError
 
     def keys(self) -> Iterator[TileKey]:
@@ -99,7 +111,10 @@ class NoCache(TileCache):
     def get(self, key):
         return None
 
-    def put(self, key, tile, started_ns):
+    def token(self, key):
+        return None
+
+    def put(self, key, tile, token):
         return False
 
     def invalidate(self, layer_id, bounds, margin):
@@ -124,16 +139,19 @@ class MemoryCache(TileCache):
     def get(self, key):
         return self._tiles.get(key)
 
-    def put(self, key, tile, started_ns):
+    def token(self, key):
+        return tuple(self._marks.get(i, 0) for i in key.layer_ids)
+
+    def put(self, key, tile, token):
         with self._lock:
-            if any(self._marks.get(i, 0) >= started_ns for i in key.layer_ids):
+            if self.token(key) != token:
                 return False
             self._tiles[key] = tile
             return True
 
     def invalidate(self, layer_id, bounds, margin):
         with self._lock:
-            self._marks[layer_id] = time.time_ns()
+            self._marks[layer_id] = self._marks.get(layer_id, 0) + 1
             removed = []
             for key in list(self._tiles):
                 if layer_id in key.layer_ids and any(
@@ -152,7 +170,8 @@ class MemoryCache(TileCache):
 
 
 class DiskCache(TileCache):
-    """Tiles as files: shared by every server process, survives restarts, a cheap stat to find."""
+    """Tiles as files: shared by every server process of a host (or a shared volume), survives restarts,
+    a cheap stat to find. Generations are the sizes of append-only mark files: no clock involved."""
 
     _NAMESPACES = {False: "public", True: "restricted"}
     _DIRECT_LIMIT = 256  # up to this many candidate tiles in a column are unlinked by name; more: listed
@@ -172,19 +191,21 @@ class DiskCache(TileCache):
     def _mark_path(self, layer_id: int) -> str:
         return os.path.join(self.root, "_marks", str(layer_id))
 
-    def _mark_ns(self, layer_id: int) -> int:
+    def _generation(self, layer_id: int) -> int:
         try:
-            return os.stat(self._mark_path(layer_id)).st_mtime_ns
+            return os.stat(self._mark_path(layer_id)).st_size
         except FileNotFoundError:
             return 0
 
     def _stamp(self, layer_id: int) -> None:
+        """Moves the layer's generation on: one byte appended (O_APPEND: concurrent stamps both count)."""
         path = self._mark_path(layer_id)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "a"):
-            pass
-        now = time.time_ns()
-        os.utime(path, ns=(now, now))
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(handle, b".")
+        finally:
+            os.close(handle)
 
     # --- reads and writes ----------------------------------------------------------------------------
 
@@ -198,11 +219,14 @@ class DiskCache(TileCache):
             return CachedTile(b"", "")
         return CachedTile(data[ETAG_LEN:], data[:ETAG_LEN].decode("ascii"))
 
-    def _stale(self, key: TileKey, started_ns: int) -> bool:
-        return any(self._mark_ns(i) >= started_ns for i in key.layer_ids)
+    def token(self, key):
+        return tuple(self._generation(i) for i in key.layer_ids)
 
-    def put(self, key, tile, started_ns):
-        if self._stale(key, started_ns):
+    def _stale(self, key: TileKey, token: object) -> bool:
+        return self.token(key) != token
+
+    def put(self, key, tile, token):
+        if self._stale(key, token):
             return False
         path = self._path(key)
         # A temporary name of our own (process, thread, counter) opened exclusively: mkstemp's random
@@ -224,7 +248,7 @@ class DiskCache(TileCache):
         except BaseException:
             self._unlink(tmp)
             raise
-        if self._stale(key, started_ns):  # an invalidation ran while we wrote: it may have missed us
+        if self._stale(key, token):  # an invalidation ran while we wrote: it may have missed us
             self._unlink(path)
             return False
         return True

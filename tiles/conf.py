@@ -34,8 +34,16 @@ setting_changed.connect(_forget, dispatch_uid="tiles.conf.forget")
 
 
 def cache_backend() -> str:
-    """Dotted path of the tile cache class: tiles.cache.DiskCache (default), MemoryCache or NoCache."""
-    return _setting("GISPORTAL_TILE_CACHE_BACKEND", "tiles.cache.DiskCache")
+    """Dotted path of the tile cache class: tiles.redis_cache.RedisCache (the default when REDIS_URL is
+    set: one cache for every node), else tiles.cache.DiskCache; or MemoryCache, NoCache."""
+    default = "tiles.redis_cache.RedisCache" if getattr(settings, "REDIS_URL", "") else "tiles.cache.DiskCache"
+    return _setting("GISPORTAL_TILE_CACHE_BACKEND", default)
+
+
+def cache_ttl() -> int:
+    """Seconds a tile lives in the Redis cache unless invalidated first (a TTL also lets Redis evict it
+    under memory pressure: its policy is volatile-lru, which evicts only keys with a TTL)."""
+    return int(_setting("GISPORTAL_TILE_CACHE_TTL", 7 * 86400))
 
 
 def cache_dir() -> str:
@@ -47,6 +55,48 @@ def max_age() -> int:
     """Seconds browsers may reuse a tile without asking; 0 (default) means revalidate with the ETag
     every time, so a browser never shows a tile older than the last commit."""
     return int(_setting("GISPORTAL_TILE_MAX_AGE", 0))
+
+
+def shared_max_age() -> int:
+    """Seconds a shared cache (the Varnish front, a CDN) may keep a public tile: it is purged on every
+    change, so this can be long (default one day); 0 leaves tiles to the browser rule alone."""
+    return int(_setting("GISPORTAL_TILE_SHARED_MAX_AGE", 86400))
+
+
+def front_purge_urls() -> list[str]:
+    """The caching fronts to purge on a change (comma-separated URLs, e.g. http://127.0.0.1:8080/);
+    empty (default): no front, nothing queued."""
+    raw = _setting("GISPORTAL_FRONT_PURGE_URLS", "")
+    parts = raw.split(",") if isinstance(raw, str) else list(raw)
+    return [part.strip() for part in parts if part and part.strip()]
+
+
+def front_purge_max_tags() -> int:
+    """A change touching more tiles than this purges its layers' whole-layer tag instead (one request
+    instead of thousands; the front refills from the shared cache)."""
+    return int(_setting("GISPORTAL_FRONT_PURGE_MAX_TAGS", 2000))
+
+
+def front_purge_timeout() -> float:
+    """Seconds a purge request may take before it counts as failed (and is retried)."""
+    return float(_setting("GISPORTAL_FRONT_PURGE_TIMEOUT", 5.0))
+
+
+def front_purge_retry_seconds() -> int:
+    """The first retry's wait after a failed purge; doubled on each attempt, up to 5 minutes."""
+    return int(_setting("GISPORTAL_FRONT_PURGE_RETRY_SECONDS", 2))
+
+
+def settle_seconds() -> float:
+    """How long after a change its tiles are invalidated and purged once more: a node reading from a streaming
+    replica that had not yet replayed the change may have cached the old tile meanwhile, and replicas further
+    behind than GISPORTAL_REPLICA_MAX_LAG are not read (layers/db.py). 0 (no second pass) without a replica."""
+    explicit = _setting("GISPORTAL_TILE_SETTLE_SECONDS", -1.0)
+    if explicit >= 0:
+        return explicit
+    if "replica" not in settings.DATABASES:
+        return 0.0
+    return float(getattr(settings, "GISPORTAL_REPLICA_MAX_LAG", 10.0)) + 1.0
 
 
 def full_detail_zoom() -> int:

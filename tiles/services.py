@@ -2,9 +2,9 @@
 import datetime as dt
 import gzip
 import json
+import logging
 import math
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -14,12 +14,13 @@ from django.db import transaction
 from layers.errors import InvalidParameter, UnknownLayer
 from layers.models import Layer
 from layers.selectors import can_view, layers_visible_to
-from tiles import conf
-from tiles.cache import CachedTile, TileKey, get_cache
+from tiles import conf, front
+from tiles.cache import CachedTile, CacheUnavailable, TileKey, get_cache
 from tiles.catalog import catalog_rows
 from tiles.coords import MAX_LAT, Tile, boxes_meet
 from tiles.mvt import MARGIN, REACH, layer_signature, render_tile
 
+log = logging.getLogger(__name__)
 _SLUG = re.compile(r"[-a-zA-Z0-9_]{1,64}")
 WORLD = (-180.0, -MAX_LAT, 180.0, MAX_LAT)
 
@@ -137,9 +138,9 @@ def vector_tile(source: TileSource, tile: Tile) -> CachedTile | None:
     cached = cache.get(key)
     if cached is not None:
         return cached
-    started = time.time_ns()  # before the query: its snapshot is at least this new
+    token = cache.token(key)  # before the query: a change committed after it makes the put a no-op
     result = CachedTile.from_body(compress(render_tile(active, tile)))
-    cache.put(key, result, started)
+    cache.put(key, result, token)
     return result
 
 
@@ -170,19 +171,58 @@ def _clean_boxes(bounds: Sequence[Sequence[float]]) -> list[tuple[float, float, 
 
 def invalidate_features(layer: Layer, bounds: Sequence[Sequence[float]]) -> list[TileKey]:
     """Removes the cached tiles (of every layer set with this layer) that the changed WGS 84 boxes
-    touch, now and once more right after the surrounding transaction commits."""
+    touch, now and once more right after the surrounding transaction commits, and queues the purge of
+    the same tiles from the caching front (sent after the commit: see tiles/front.py)."""
     boxes = _clean_boxes(bounds)
     if not boxes:
         return []
-    cache = get_cache()
-    removed = cache.invalidate(layer.pk, boxes, REACH)
+    removed = _invalidate_shared(layer.pk, boxes)
     if transaction.get_connection().in_atomic_block:
         # A tile rendered between this call and the commit still shows the old data: go again.
-        transaction.on_commit(lambda: cache.invalidate(layer.pk, boxes, REACH))
+        transaction.on_commit(lambda: _invalidate_shared(layer.pk, boxes))
+    tags = front.purge_tags(layer.pk, boxes, REACH, range(layer.min_zoom, layer.max_zoom + 1))
+    front.queue_purge(tags)
+    settle = conf.settle_seconds()
+    if settle > 0:  # reads from a replica may lag: once every replica read shows the change, both again
+        from tiles.cache_jobs import settle_change
+
+        settle_change.configure(schedule_in={"seconds": settle}).defer(
+            layer_id=layer.pk, boxes=[list(box) for box in boxes], margin=REACH, tags=tags)
     return removed
+
+
+def _invalidate_shared(layer_id: int, boxes: list[tuple[float, float, float, float]]) -> list[TileKey]:
+    """The cache's invalidation; when the shared cache cannot be reached, a job that retries it (the
+    change itself goes on: a cache outage never fails an edit)."""
+    try:
+        return get_cache().invalidate(layer_id, boxes, REACH)
+    except CacheUnavailable:
+        from tiles.cache_jobs import invalidate_shared_cache
+
+        log.warning("tile cache unreachable: invalidation of layer %s queued for retry", layer_id)
+        invalidate_shared_cache.defer(layer_id=layer_id, boxes=[list(box) for box in boxes], margin=REACH)
+        return []
 
 
 def on_features_changed(layer: Layer, bounds: Sequence[Sequence[float]]) -> None:
     """The listener registered with layers.services (see TilesConfig.ready)."""
     if layer.kind == "vector":
         invalidate_features(layer, bounds)
+
+
+# Saves that only record a change's statistics (layers.services.layer_refresh_stats): the change itself
+# came through features_changed, which purged exactly.
+_STATS_FIELDS = frozenset({"feature_count", "extent", "last_changed"})
+
+
+def on_layer_saved(sender, instance: Layer, created: bool, update_fields=None, **kwargs) -> None:
+    """A layer's settings changed (fields, zoom range, visibility, raster file): its tiles keep their URLs,
+    so the front must drop them all (the shared cache needs nothing: its keys carry the layer's signature)."""
+    if created or (update_fields is not None and set(update_fields) <= _STATS_FIELDS):
+        return
+    front.queue_purge([front.layer_tag(instance.pk)])
+
+
+def on_layer_deleted(sender, instance: Layer, **kwargs) -> None:
+    """A deleted layer's tiles leave the front."""
+    front.queue_purge([front.layer_tag(instance.pk)])

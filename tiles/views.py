@@ -6,7 +6,7 @@ from django.views.decorators.http import require_safe
 
 from layers.history import parse_moment
 from layers.selectors import layer_for
-from tiles import conf, raster_service, tilejson
+from tiles import conf, front, raster_service, tilejson
 from gisportal.cors import open_cors
 from tiles.cache import CachedTile
 from tiles.coords import Tile, parse_tile
@@ -37,19 +37,29 @@ def _matches(request: HttpRequest, etags: tuple[str, ...]) -> bool:
     return any(tag in offered for tag in etags)
 
 
-def cache_headers(response: HttpResponse, *, restricted: bool) -> HttpResponse:
-    """Cache-Control for a tile: shared caches only for public layers; revalidate unless a max-age is set.
+def cache_headers(response: HttpResponse, *, restricted: bool, tags: list[str] | None = None) -> HttpResponse:
+    """Cache-Control for a tile. Public: browsers revalidate with the ETag (max-age, 0 by default) while a
+    shared cache (the front, a CDN) keeps the tile for s-maxage and is purged by the tags (xkey for
+    Varnish, Surrogate-Key for CDNs) when the tile changes. Restricted: private, never tagged.
     Vary: Accept-Encoding always (the locale middleware would otherwise add Cookie), and Cookie for
     restricted layers, whose answer depends on who asks."""
-    age = conf.max_age()
-    scope = "private" if restricted else "public"
-    response["Cache-Control"] = f"{scope}, max-age={age}" if age > 0 else f"{scope}, no-cache"
-    response["Vary"] = "Accept-Encoding, Cookie" if restricted else "Accept-Encoding"
+    age, shared = conf.max_age(), conf.shared_max_age()
+    if restricted:
+        response["Cache-Control"] = f"private, max-age={age}" if age > 0 else "private, no-cache"
+        response["Vary"] = "Accept-Encoding, Cookie"
+        return response
+    if shared > 0:
+        response["Cache-Control"] = f"public, max-age={age}, s-maxage={shared}"
+    else:
+        response["Cache-Control"] = f"public, max-age={age}" if age > 0 else "public, no-cache"
+    response["Vary"] = "Accept-Encoding"
+    if tags:
+        response["xkey"] = response["Surrogate-Key"] = " ".join(tags)
     return response
 
 
 def tile_response(request: HttpRequest, tile: CachedTile, content_type: str, *, restricted: bool,
-                  gzipped: bool) -> HttpResponse:
+                  gzipped: bool, tags: list[str] | None = None) -> HttpResponse:
     """200 with the body (gzip when stored so and accepted), or 304 when the client's ETag matches."""
     use_gzip = gzipped and _accepts_gzip(request)
     etag = f'"{tile.etag}-gz"' if use_gzip else f'"{tile.etag}"'
@@ -61,11 +71,12 @@ def tile_response(request: HttpRequest, tile: CachedTile, content_type: str, *, 
         if use_gzip:
             response["Content-Encoding"] = "gzip"
     response["ETag"] = etag
-    return cache_headers(response, restricted=restricted)
+    return cache_headers(response, restricted=restricted, tags=tags)
 
 
-def _no_content(*, restricted: bool) -> HttpResponse:
-    return cache_headers(HttpResponse(status=204), restricted=restricted)
+def _no_content(*, restricted: bool, tags: list[str]) -> HttpResponse:
+    """204 (nothing drawn here), tagged too: a change that draws here later purges it from the front."""
+    return cache_headers(HttpResponse(status=204), restricted=restricted, tags=tags)
 
 
 @open_cors
@@ -81,9 +92,10 @@ def serve_vector_tile(request: HttpRequest, layer: str, tile: Tile) -> HttpRespo
     source = tile_layers(request.user, layer)
     as_of = request.GET.get("as_of")
     result = vector_tile(source, tile) if as_of is None else past_vector_tile(source, tile, parse_moment(as_of))
+    tags = front.tile_tags([item.pk for item in source.layers], tile.z, tile.x, tile.y)
     if result is None or not result.body:
-        return _no_content(restricted=source.restricted)
-    return tile_response(request, result, MVT_TYPE, restricted=source.restricted, gzipped=True)
+        return _no_content(restricted=source.restricted, tags=tags)
+    return tile_response(request, result, MVT_TYPE, restricted=source.restricted, gzipped=True, tags=tags)
 
 
 @open_cors
@@ -108,9 +120,11 @@ def serve_raster_tile(request: HttpRequest, layer: str, tile: Tile, fmt: str) ->
     catalog_layer = raster_layer(request.user, layer)
     result = raster_service.raster_tile(catalog_layer, tile, fmt)
     restricted = not catalog_layer.is_public
+    tags = front.tile_tags([catalog_layer.pk], tile.z, tile.x, tile.y)
     if result is None:
-        return _no_content(restricted=restricted)
-    return tile_response(request, result, raster_service.MEDIA_TYPES[fmt], restricted=restricted, gzipped=False)
+        return _no_content(restricted=restricted, tags=tags)
+    return tile_response(request, result, raster_service.MEDIA_TYPES[fmt], restricted=restricted, gzipped=False,
+                         tags=tags)
 
 
 @require_safe

@@ -63,7 +63,7 @@ def test_png_tile_is_coloured_by_the_ramp_with_transparent_nodata(client, dem):
     row = pixels[5]  # values rise west to east: so does the grey
     greys = row[row[:, 3] == 255][:, 0].astype(int)
     assert greys[-1] > greys[0] and (np.diff(greys) >= -1).all()
-    assert response["ETag"] and response["Cache-Control"] == "public, no-cache"
+    assert response["ETag"] and response["Cache-Control"] == "public, max-age=0, s-maxage=86400"
 
 
 def test_webp_tile(client, dem):
