@@ -298,7 +298,11 @@ cmd_restore() {
   local replica_was=0
   replica_running && replica_was=1
   stop_replica
-  backup_sh restore "${TARGET_TIME:-}"
+  if ! backup_sh restore "${TARGET_TIME:-}"; then
+    # Refused or failed before the swap: the primary was not touched; the replica goes back as it was.
+    [ "$replica_was" = 0 ] || start_replica
+    exit 1
+  fi
   rm -rf "$REPLICA_DATA"
   start_cluster
   [ "$replica_was" = 0 ] || start_replica

@@ -130,6 +130,7 @@ cluster_summary() {
 }
 
 cmd_cluster() {
+  [ -z "${DATABASE_URL:-}" ] || die "make cluster runs its own primary and replica under var/: unset DATABASE_URL (docker-compose.yml is the shape for databases elsewhere)."
   mkdir -p "$VAR" "$CLUSTER_DIR"
   check_ports
   setup_services cluster
