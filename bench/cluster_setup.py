@@ -1,5 +1,5 @@
 """bench/cluster's set-up, run on its benchmark database: two planners with an edit grant on the parcels (as
-bench/soak_setup makes them), and the plan as JSON: tiles at z16 over the city in a fixed random order (cold
+bench/soak_setup makes them), and the plan as JSON: tiles at z17 over the city in a fixed random order (cold
 slices and the cached set are disjoint), OGC boxes, parcels each edit thread owns, and one parcel whose tile shows
 an edit (its land use is the tile's style attribute).
 
@@ -18,7 +18,7 @@ from layers.models import Feature, Layer  # noqa: E402
 from bench.soak_setup import PASSWORD, PLANNERS, _planners  # noqa: E402
 
 SEED = 14
-ZOOM = 16
+ZOOM = 17
 
 
 def _tile(lon: float, lat: float, z: int) -> tuple[int, int]:
