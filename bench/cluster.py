@@ -108,9 +108,10 @@ def _session(base: str, username: str, password: str):
     return session
 
 
-def _save(session, base: str, feature_id: int, land_use: str, note: str) -> int:
-    """Reads the parcel, saves it with this land use (the tile's style attribute); the save's status."""
+def _save(session, base: str, feature_id: int, note: str) -> int:
+    """Reads the parcel, saves it with the other land use (the tile's style attribute, so its tile changes)."""
     current = session.get(f"{base}/api/layers/parcels/features/{feature_id}", timeout=30).json()
+    land_use = "ODT" if current["properties"].get("land_use") == "TMD" else "TMD"
     body = {"version": current["version"], "comment": note, "properties": {**current["properties"], "land_use": land_use}}
     return session.put(f"{base}/api/layers/parcels/features/{feature_id}", json=body, timeout=60,
                        headers={"X-CSRFToken": session.cookies.get("csrftoken", "")}).status_code
@@ -124,7 +125,7 @@ def _edits(base: str, plan: dict, count: int) -> float:
     def planner(index: int) -> None:
         session = _session(base, plan["planners"][index], plan["password"])
         for i in range(count // 2):
-            status = _save(session, base, halves[index][i % len(halves[index])], ("ODT", "TMD")[i % 2], "bench/cluster")
+            status = _save(session, base, halves[index][i % len(halves[index])], "bench/cluster")
             (done if status == 200 else failures).append(status)
 
     started = time.perf_counter()
@@ -139,20 +140,21 @@ def _edits(base: str, plan: dict, count: int) -> float:
 
 
 def _visibility(base: str, node: str, plan: dict, rounds: int, cap: float = smoke_or(5.0, 2.0)) -> list[float]:
-    """Seconds from a save's answer until the tile the front serves shows it (cap when it never does)."""
+    """Seconds from a save's answer until the front serves the tile as the node now renders it (cap: never)."""
     session = _session(base, plan["planners"][0], plan["password"])
     tile, seen = plan["shown_tile"], []
-    for i in range(rounds):
-        before = get(base + tile)[2]
+    for _ in range(rounds):
+        node_before = get(node + tile)[2]
+        get(base + tile)
         get(base + tile)  # held by the front now
-        assert _save(session, base, plan["shown_id"], ("TMD", "ODT")[i % 2], "bench/cluster visibility") == 200
+        assert _save(session, base, plan["shown_id"], "bench/cluster visibility") == 200
         saved = time.perf_counter()
-        while get(base + tile)[2] == before and time.perf_counter() - saved < cap:
+        node_after = get(node + tile)[2]
+        if node_after == node_before:  # the node itself must show the edit, else this measures nothing
+            raise RuntimeError(f"the edit did not change {tile} on the node: no visibility to measure")
+        while get(base + tile)[2] != node_after and time.perf_counter() - saved < cap:
             time.sleep(0.02)
         seen.append(min(time.perf_counter() - saved, cap))
-        # The node itself must show the edit, else this measures nothing.
-        if get(node + tile)[2] == before:
-            raise RuntimeError(f"the edit did not change {tile} on the node: no visibility to measure")
     return seen
 
 

@@ -100,3 +100,19 @@ def test_refused_restores_say_why_and_touch_nothing(drill):
     assert bad_label.returncode != 0 and "LABEL" in bad_label.stderr
     assert _state(cluster) == before and _query(cluster, "SELECT 1") == [(1,)], "the running cluster was not touched"
     assert not list(cluster.data.parent.glob(f"{cluster.data.name}.before-restore-*"))
+
+
+def test_backup_refuses_a_cluster_that_does_not_archive():
+    # Started without the archiving settings (a primary not restarted since they came): a base backup would have
+    # no WAL after it, so none is taken and the message says how to fix it.
+    bindir = pg_bindir()
+    if bindir is None:
+        pytest.skip("no PostgreSQL with PostGIS under /usr/lib/postgresql")
+    cluster = Cluster(bindir)
+    try:
+        cluster.start()
+        refused = cluster.backup_script(cluster.root / "backup", "backup", "drill")
+        assert refused.returncode != 0 and "does not archive WAL" in refused.stderr and "restart" in refused.stderr
+        assert not list((cluster.root / "backup").glob("base/*")), "no base backup was left behind"
+    finally:
+        cluster.remove()
