@@ -16,6 +16,7 @@ targets with met/MISSED (bench/report.py). BENCH_SMOKE=1: the 2,000-parcel city,
 import json
 import math
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -174,6 +175,7 @@ def _configuration(front_port: int, node_ports: list[int], plan: dict, replica: 
         pages, items = _ogc(front_port, slices["ogc"].pop(0))
         edits = _edits(front.base, plan, EDITS)
         result = {"cold": cold.rate, "cold_p50_ms": cold.percentile(50) * 1000, "cached": cached["rps"],
+                  "cold_empty": cold.statuses.get(204, 0) / max(1, cold.requests),
                   "cached_errors": cached["non_2xx"], "ogc_pages": pages, "ogc_items": items, "edits": edits,
                   "errors": sum(n for s, n in cold.statuses.items() if s >= 500)}
         if nodes == 1 and not replica:
@@ -183,7 +185,8 @@ def _configuration(front_port: int, node_ports: list[int], plan: dict, replica: 
         if nodes == 2 and replica:
             result["visible_s"] = _visibility(front.base, f"http://127.0.0.1:{node_ports[1]}", plan, smoke_or(3, 1))
     figures[tag] = result
-    say(f"  {tag:<12} cold {result['cold']:7.1f} tiles/s (p50 {result['cold_p50_ms']:.0f} ms)  cached "
+    say(f"  {tag:<12} cold {result['cold']:7.1f} tiles/s (p50 {result['cold_p50_ms']:.0f} ms, "
+        f"{result['cold_empty']:.0%} empty)  cached "
         f"{result['cached']:8.0f} tiles/s  OGC {pages:6.1f} pages/s = {items:7.0f} items/s  edits {edits:5.1f}/s"
         + (f"  node alone cached {result['node_alone_cached']:.0f} tiles/s" if "node_alone_cached" in result else "")
         + (f"  edit visible after {', '.join(f'{s:.2f}' for s in result['visible_s'])} s" if "visible_s" in result else ""))
@@ -221,6 +224,20 @@ def _targets(figures: dict) -> None:
             detail="the cap: never seen, no purge reached the front" if max(seen) >= smoke_or(5.0, 2.0) else "")
 
 
+def _forget_caches(database: str) -> None:
+    """No tile from an earlier run: the nodes' tile cache folders go, and every Redis key of the benchmark's
+    database (keys start with its name: layers/shared_store.key, Django's KEY_PREFIX; the bench's own only)."""
+    import redis
+
+    for mode in ("primary", "replica"):
+        shutil.rmtree(VAR / mode / "tiles", ignore_errors=True)
+    url = os.environ.get("GISPORTAL_REDIS_URL", f"unix://{ROOT / 'var' / 'redis' / 'redis.sock'}")
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    doomed = list(client.scan_iter(match=f"{database}:*", count=1000))
+    for start in range(0, len(doomed), 1000):
+        client.delete(*doomed[start:start + 1000])
+
+
 def main() -> None:
     conditions("bench/cluster", parcels=PARCELS, workers_per_node=WORKERS, cold_tiles=COLD, cached_tiles=CACHED,
                wrk_seconds=SECONDS, concurrency=CONCURRENCY)
@@ -233,6 +250,7 @@ def main() -> None:
     plan = json.loads(subprocess.run([sys.executable, "-m", "bench.cluster_setup"], cwd=ROOT, env=env, check=True,
                                      capture_output=True, text=True).stdout.strip().splitlines()[-1])
     tiles, boxes = plan["tiles"], plan["ogc_boxes"]
+    _forget_caches(env["GISPORTAL_DB_NAME"])
     # The parcels' rows in memory before anything is timed: the first configuration does not pay the disk reads.
     _psql("SELECT count(*), sum(ST_NPoints(f.geom)), sum(length(f.properties::text)) FROM layers_feature f "
           "JOIN layers_layer l ON l.id = f.layer_id WHERE l.slug = 'parcels'", env["GISPORTAL_DB_NAME"])
