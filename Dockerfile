@@ -5,6 +5,7 @@ FROM debian:12-slim
 ENV DEBIAN_FRONTEND=noninteractive \
     PYTHONUNBUFFERED=1 \
     GISPORTAL_STATIC_ROOT=/app/staticfiles \
+    GISPORTAL_STATIC_MANIFEST=1 \
     GISPORTAL_MEDIA_ROOT=/data/media
 
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
@@ -19,5 +20,6 @@ RUN DJANGO_SECRET_KEY=build-only /app/.venv/bin/python manage.py collectstatic -
     && (DJANGO_SECRET_KEY=build-only /app/.venv/bin/python manage.py compilemessages -v0 || true)
 
 EXPOSE 8000
-# scripts/docker-entrypoint.sh: wait for the database, migrate, then gunicorn (what `make run` does after set-up).
+# scripts/docker-entrypoint.sh: `release` (migrate once per deployment), `web` (gunicorn), `worker` (the job queue).
 ENTRYPOINT ["/app/scripts/docker-entrypoint.sh"]
+CMD ["web"]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one set-up behind `make run`, `make test` and `make bench`:
 # system packages, the Python virtualenv, the project-private PostGIS cluster and the database.
-# Usage: scripts/bootstrap.sh {deps|db|redis|replica|run|test|bench|stop}
+# Usage: scripts/bootstrap.sh {deps|db|redis|replica|replica-status|run|test|bench|stop|cluster|cluster-stop|backup|restore}
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -140,6 +140,8 @@ start_cluster() {
   if is_root; then chown postgres: "$PG_SOCK" "$VAR/pglog"; fi
   chmod 0700 "$PG_SOCK"
   if cluster_running; then return 0; fi
+  # WAL archiving (scripts/backup.sh): on from the start, copying only while var/backup/wal exists.
+  backup_sh configure-archive
   if port_in_use "$PG_PORT"; then
     die "Port $PG_PORT on 127.0.0.1 is taken by another program. Set GISPORTAL_PG_PORT to a free port (or DATABASE_URL to use an existing PostGIS)."
   fi
@@ -221,12 +223,18 @@ replica_status() {
     -c "SELECT slot_name, active, restart_lsn FROM pg_replication_slots"
 }
 
+backup_sh() {
+  # scripts/backup.sh on the private cluster (make backup, make restore).
+  GP_PG_BIN="$BIN" GP_PG_DATA="$PG_DATA" GP_PG_HOST="$PG_SOCK" GP_PG_PORT="$PG_PORT" GP_BACKUP_DIR="$VAR/backup" \
+    bash "$ROOT/scripts/backup.sh" "$@"
+}
+
 secret_key() {
   [ -f "$VAR/secret_key" ] || (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(50))' >"$VAR/secret_key")
   cat "$VAR/secret_key"
 }
 
-setup() {
+setup_services() {
   mkdir -p "$VAR" "$ROOT/staticfiles"
   install_system_packages "${1:-}"
   install_python
@@ -239,6 +247,10 @@ setup() {
   else
     say "using DATABASE_URL; no private cluster started"
   fi
+}
+
+setup() {
+  setup_services "$@"
   cd "$ROOT"
   "$PY" manage.py migrate --noinput -v0
 }
@@ -280,14 +292,35 @@ cmd_stop() {
   [ -f "$PG_DATA/PG_VERSION" ] && as_pg "$BIN/pg_ctl" -D "$PG_DATA" -m fast stop || true
 }
 
+cmd_restore() {
+  # Point in time (TARGET_TIME) or the end of the archive; the replica followed the old history, so it is made anew.
+  BIN="$(pg_bindir)" || die "PostgreSQL with PostGIS not found under /usr/lib/postgresql."
+  local replica_was=0
+  replica_running && replica_was=1
+  stop_replica
+  if ! backup_sh restore "${TARGET_TIME:-}"; then
+    # Refused or failed before the swap: the primary was not touched; the replica goes back as it was.
+    [ "$replica_was" = 0 ] || start_replica
+    exit 1
+  fi
+  rm -rf "$REPLICA_DATA"
+  start_cluster
+  [ "$replica_was" = 0 ] || start_replica
+}
+
 case "${1:-}" in
   deps) mkdir -p "$VAR"; install_system_packages test; install_python ;;
   db) setup ;;
   redis) mkdir -p "$VAR"; start_redis ;;
   replica) BIN="$(pg_bindir)"; start_cluster; start_replica; replica_status ;;
+  replica-status) BIN="$(pg_bindir)"; replica_status ;;
+  cluster) shift; . "$ROOT/scripts/cluster.sh"; cmd_cluster "$@" ;;
+  cluster-stop) . "$ROOT/scripts/cluster.sh"; cmd_cluster_stop ;;
+  backup) BIN="$(pg_bindir)"; start_cluster; backup_sh backup "${LABEL:-manual}"; backup_sh list ;;
+  restore) cmd_restore ;;
   run) shift; cmd_run "$@" ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
   stop) cmd_stop ;;
-  *) die "usage: scripts/bootstrap.sh {deps|db|redis|replica|run|test|bench|stop}" ;;
+  *) die "usage: scripts/bootstrap.sh {deps|db|redis|replica|replica-status|run|test|bench|stop|cluster|cluster-stop|backup|restore}" ;;
 esac

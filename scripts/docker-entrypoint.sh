@@ -1,10 +1,32 @@
 #!/usr/bin/env bash
-# Production entry point (docker-compose): migrate, then serve with gunicorn on :8000.
+# Production entry point (docker-compose, deploy/): one image, three roles.
+#   release  the release step, once per deployment (compose's `migrate` service): migrate; the demo city when
+#            GISPORTAL_LOAD_DEMO=1. Static files are collected (fingerprinted) when the image is built.
+#   web      gunicorn on :8000 (never migrates: several nodes start at once)
+#   worker   the job queue's worker (procrastinate)
+# Anything else runs as given (e.g. `python manage.py shell`).
 set -euo pipefail
 cd /app
-for _ in $(seq 1 60); do
-  .venv/bin/python manage.py migrate --noinput -v0 && break
-  echo "waiting for the database…"; sleep 2
-done
-if [ "${GISPORTAL_LOAD_DEMO:-0}" = 1 ]; then .venv/bin/python manage.py make_demo_city --if-empty; fi
-exec .venv/bin/gunicorn gisportal.wsgi:application --config gisportal/gunicorn.conf.py --bind 0.0.0.0:8000
+
+wait_for_database() {
+  local _
+  for _ in $(seq 1 60); do
+    .venv/bin/python manage.py shell -c "from django.db import connection; connection.ensure_connection()" >/dev/null 2>&1 && return 0
+    echo "waiting for the database…"; sleep 2
+  done
+  echo "the database did not answer in 2 minutes (DATABASE_URL)" >&2; exit 1
+}
+
+case "${1:-web}" in
+  release)
+    wait_for_database
+    .venv/bin/python manage.py migrate --noinput -v1
+    if [ "${GISPORTAL_LOAD_DEMO:-0}" = 1 ]; then .venv/bin/python manage.py make_demo_city --if-empty; fi ;;
+  web)
+    wait_for_database
+    exec .venv/bin/gunicorn gisportal.wsgi:application --config gisportal/gunicorn.conf.py --bind 0.0.0.0:8000 ;;
+  worker)
+    wait_for_database
+    exec .venv/bin/python manage.py procrastinate worker ;;
+  *) exec "$@" ;;
+esac

@@ -75,6 +75,16 @@ class Cluster:
     def createdb(self) -> None:
         self._pg("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "gp_faults")
 
+    def backup_env(self, backup_dir: Path) -> dict[str, str]:
+        """The environment of scripts/backup.sh for this cluster (what bootstrap.sh gives it for var/pgdata)."""
+        return {**os.environ, "GP_PG_BIN": str(self.bindir), "GP_PG_DATA": str(self.data), "GP_PG_HOST": str(self.root),
+                "GP_PG_PORT": str(self.port), "GP_BACKUP_DIR": str(backup_dir)}
+
+    def backup_script(self, backup_dir: Path, *args: str) -> subprocess.CompletedProcess:
+        """scripts/backup.sh ARGS on this cluster (configure-archive before start(), then backup, restore)."""
+        return subprocess.run(["bash", str(ROOT / "scripts" / "backup.sh"), *args], env=self.backup_env(backup_dir),
+                              capture_output=True, text=True, timeout=600)
+
 
 def portal_env(database_url: str, folder: Path, **extra: str) -> dict[str, str]:
     """The portal's environment on that database, with its files (tiles, media) in the test's folder."""
