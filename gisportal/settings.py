@@ -4,7 +4,6 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from gisportal import psycopg2_first  # noqa: F401 - Django's backend on psycopg2 (see the module)
 from gisportal.clientip import parse_networks
 from gisportal.env import env_bool, env_float, env_int, env_list, env_str
 
