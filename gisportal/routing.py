@@ -51,7 +51,7 @@ class DatabaseRouteMiddleware:
         try:
             response = self.get_response(request)
             if route.replica_failed and request.method in SAFE_METHODS:
-                db.mark_replica_down()
+                db.fail_over()
                 db.end_request(token)
                 route = db.Route(primary=True)
                 token = db.begin_request(route)
@@ -69,5 +69,6 @@ class DatabaseRouteMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
         """Notes a connection error met while this request read from the replica (answered again above)."""
         route = db.current_route()
-        if route is not None and route.alias == db.REPLICA and is_database_outage(exception):
+        if (route is not None and route.alias == db.REPLICA and is_database_outage(exception)
+                and not db.replica_connection_alive()):
             route.replica_failed = True

@@ -17,8 +17,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg2
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,27 @@ def replica_state() -> dict:
         return {"configured": False}
     usable = replica_usable()
     return {"configured": True, "in_use": usable, "lag_seconds": _Health.lag if _Health.lag != float("inf") else None}
+
+
+def fail_over() -> bool:
+    """After a connection error: True when this request was reading from the replica, whose reads now go to the
+    primary (and the replica is left alone until its next check); False when there is nothing to fail over."""
+    route = _route.get()
+    if route is None or route.alias != REPLICA or replica_connection_alive():
+        return False  # not on the replica, or its connection lives: an error of the query (a time-out), not of the server
+    mark_replica_down()
+    route.alias = PRIMARY
+    return True
+
+
+def replica_connection_alive() -> bool:
+    """True when this thread's replica connection is open (an error on it was the query's, not the server's)."""
+    raw = connections[REPLICA].connection if replica_configured() else None
+    return raw is not None and not raw.closed
+
+
+# Connection-level errors: Django's wrappers, and psycopg2's own from raw (named) cursors.
+CONNECTION_ERRORS = (OperationalError, InterfaceError, psycopg2.OperationalError, psycopg2.InterfaceError)
 
 
 def mark_replica_down() -> None:
