@@ -58,10 +58,11 @@ class DatabaseRouteMiddleware:
                 response = self.get_response(request)
         finally:
             db.end_request(token)
-        if response.streaming and not isinstance(response, FileResponse):  # the body is read after this returns: its queries keep the request's route
+        if response.streaming and not isinstance(response, FileResponse):
+            # The body is read after this returns: its queries keep the request's route.
             response.streaming_content = _routed(response.streaming_content, route)
-        if request.method not in SAFE_METHODS and response.status_code < 400:
-            window = settings.GISPORTAL_READ_YOUR_WRITES_SECONDS
+        window = settings.GISPORTAL_READ_YOUR_WRITES_SECONDS
+        if request.method not in SAFE_METHODS and response.status_code < 400 and window > 0:
             response.set_signed_cookie(COOKIE, "1", salt=_SALT, max_age=window, httponly=True, samesite="Lax",
                                        secure=settings.SESSION_COOKIE_SECURE)
         return response

@@ -120,8 +120,10 @@ class _Health:
 
 
 def replica_usable() -> bool:
-    """True when the replica answered the last check (GISPORTAL_REPLICA_CHECK_SECONDS ago at most) within the lag bound."""
-    if time.monotonic() - _Health.checked_at >= settings.GISPORTAL_REPLICA_CHECK_SECONDS and _Health.lock.acquire(blocking=False):
+    """True when the replica answered the last check (GISPORTAL_REPLICA_CHECK_SECONDS ago at most) within the lag
+    bound. One thread checks; the others meanwhile use the last answer."""
+    due = time.monotonic() - _Health.checked_at >= settings.GISPORTAL_REPLICA_CHECK_SECONDS
+    if due and _Health.lock.acquire(blocking=False):
         try:
             _Health.lag = replica_lag()
             _Health.usable = _Health.lag is not None and _Health.lag <= settings.GISPORTAL_REPLICA_MAX_LAG
@@ -144,7 +146,7 @@ def fail_over() -> bool:
     primary (and the replica is left alone until its next check); False when there is nothing to fail over."""
     route = _route.get()
     if route is None or route.alias != REPLICA or replica_connection_alive():
-        return False  # not on the replica, or its connection lives: an error of the query (a time-out), not of the server
+        return False  # not on the replica, or its connection lives: the query's error (a time-out), not the server's
     mark_replica_down()
     route.alias = PRIMARY
     return True

@@ -8,7 +8,6 @@ import urllib.request
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 
