@@ -89,6 +89,27 @@ def read_alias() -> str:
     return route.alias
 
 
+def fresh_read_alias() -> str:
+    """read_alias() for a read whose result is kept (a tile in the shared cache): the replica only once it has
+    replayed everything the primary had committed when asked (waiting GISPORTAL_REPLICA_FRESH_WAIT at most),
+    else the primary. So a result kept after a change's invalidation never shows the data from before it."""
+    name = read_alias()
+    if name != REPLICA:
+        return name
+    with connections[PRIMARY].cursor() as c:
+        c.execute("SELECT pg_current_wal_lsn()::text")
+        lsn = c.fetchone()[0]
+    deadline = time.monotonic() + settings.GISPORTAL_REPLICA_FRESH_WAIT
+    with connections[REPLICA].cursor() as c:
+        while True:
+            c.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [lsn])
+            if c.fetchone()[0]:
+                return REPLICA
+            if time.monotonic() >= deadline:
+                return PRIMARY
+            time.sleep(0.002)
+
+
 def alias(*, read: bool) -> str:
     """read_alias() for a public read, write_alias() otherwise."""
     return read_alias() if read else write_alias()

@@ -189,6 +189,29 @@ def test_reads_leave_a_replica_lagging_beyond_the_bound_and_come_back(city, tmp_
         server.stop()
 
 
+def test_a_tile_for_the_shared_cache_is_never_drawn_from_a_replica_behind_a_commit(city, tmp_path):
+    """Within the lag bound the replica may answer a page from just before a change; a tile, which is kept,
+    is drawn where the change is visible (else the cache would keep the old tile after its invalidation)."""
+    layers, features = city
+    layer, feature = layers[0], features[0]
+    item = f"/ogc/collections/{layer.slug}/items/{feature.pk}"
+    server = portal(tmp_path, GISPORTAL_REPLICA_CHECK_SECONDS="0")  # the default bound: 10 s
+    try:
+        wait_until(lambda: _on_replica(server, item), seconds=60, what="reads on the replica")
+        replica_sql("SELECT pg_wal_replay_pause()")
+        try:
+            Feature.objects.filter(pk=feature.pk).update(properties={**PARCEL, "address": "Sau khi sửa"})
+            page, tile = {}, {}
+            read = served(lambda: page.update(body=_ok(server, item)))
+            drawn = served(lambda: tile.update(body=_ok(server, tile_path(layer.slug, z=18))))
+        finally:
+            replica_sql("SELECT pg_wal_replay_resume()")
+        assert ran(read["replica"], "layers_feature") and "Sau khi sửa" not in page["body"].decode()  # stale, bounded
+        assert ran(drawn["primary"], "ST_AsMVT") and not ran(drawn["replica"], "ST_AsMVT"), drawn
+    finally:
+        server.stop()
+
+
 def test_a_catalog_change_by_another_process_is_seen_at_once_and_only_for_its_layer(node, city):
     layers, _ = city
     a, b = layers
