@@ -51,17 +51,18 @@ class DatabaseRouteMiddleware:
         try:
             response = self.get_response(request)
             if route.replica_failed and request.method in SAFE_METHODS:
-                db.mark_replica_down()
+                db.fail_over()
                 db.end_request(token)
                 route = db.Route(primary=True)
                 token = db.begin_request(route)
                 response = self.get_response(request)
         finally:
             db.end_request(token)
-        if response.streaming and not isinstance(response, FileResponse):  # the body is read after this returns: its queries keep the request's route
+        if response.streaming and not isinstance(response, FileResponse):
+            # The body is read after this returns: its queries keep the request's route.
             response.streaming_content = _routed(response.streaming_content, route)
-        if request.method not in SAFE_METHODS and response.status_code < 400:
-            window = settings.GISPORTAL_READ_YOUR_WRITES_SECONDS
+        window = settings.GISPORTAL_READ_YOUR_WRITES_SECONDS
+        if request.method not in SAFE_METHODS and response.status_code < 400 and window > 0:
             response.set_signed_cookie(COOKIE, "1", salt=_SALT, max_age=window, httponly=True, samesite="Lax",
                                        secure=settings.SESSION_COOKIE_SECURE)
         return response
@@ -69,5 +70,6 @@ class DatabaseRouteMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
         """Notes a connection error met while this request read from the replica (answered again above)."""
         route = db.current_route()
-        if route is not None and route.alias == db.REPLICA and is_database_outage(exception):
+        if (route is not None and route.alias == db.REPLICA and is_database_outage(exception)
+                and not db.replica_connection_alive()):
             route.replica_failed = True

@@ -171,6 +171,9 @@ DATABASE_ROUTERS = ["layers.db.Router"]
 GISPORTAL_REPLICA_MAX_LAG = env_float("GISPORTAL_REPLICA_MAX_LAG", 10.0)
 # Each process checks the replica's health and lag at most this often (seconds), not once per request.
 GISPORTAL_REPLICA_CHECK_SECONDS = env_float("GISPORTAL_REPLICA_CHECK_SECONDS", 1.0)
+# A tile drawn for the shared cache waits this long (seconds) for the replica to replay the latest commits, then
+# is drawn on the primary instead: a kept tile never predates a change whose invalidation it followed.
+GISPORTAL_REPLICA_FRESH_WAIT = env_float("GISPORTAL_REPLICA_FRESH_WAIT", 0.05)
 # After a user's write, that user's reads go to the primary for this long (seconds): read-your-writes.
 GISPORTAL_READ_YOUR_WRITES_SECONDS = env_int("GISPORTAL_READ_YOUR_WRITES_SECONDS", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -5,11 +5,11 @@ they name (one MGET): a row is used only while its layer's generation is the one
 committed change — made on any node, by any door — is seen by the next request everywhere, and an edit to one
 layer leaves the other layers' rows alone. Works on a replica and behind PgBouncer: no LISTEN, no session.
 
-Every write to layers_layer reaches changed(): model saves and deletes (signals), QuerySet update/delete/
-bulk_create/bulk_update (LayerQuerySet below; a queryset's delete sends the signals), the raw UPDATE of the editing path (layers/editing.py, which
-calls it). The bump runs after the commit (rolled-back writes bump nothing). Redis down when a bump is due, or
-a write by hand in psql: readers' rows still expire after CATALOG_ROW_SECONDS (the safety net); Redis down
-when reading: readers cache nothing and read the catalog every time.
+Every write to layers_layer reaches changed(): model saves and deletes (signals), QuerySet update, bulk_create
+and bulk_update (LayerQuerySet below; a queryset's delete sends the signals), and the raw UPDATE of the editing
+path (layers/editing.py calls it). The bump runs after the commit (rolled-back writes bump nothing). Redis
+down when a bump is due, or a write by hand in psql: readers' rows still expire after CATALOG_ROW_SECONDS (the
+safety net); Redis down when reading: readers cache nothing and read the catalog every time.
 """
 import logging
 import secrets
@@ -93,7 +93,8 @@ def remember_slug(sender, instance, **kwargs) -> None:
     """pre_save: the slug the row has now, when this save may change it (its old name's rows go stale too)."""
     fields = kwargs.get("update_fields")
     if instance.pk and (fields is None or "slug" in fields):
-        instance._stamp_old_slug = sender._base_manager.using(PRIMARY).filter(pk=instance.pk).values_list("slug", flat=True).first()
+        rows = sender._base_manager.using(PRIMARY).filter(pk=instance.pk)
+        instance._stamp_old_slug = rows.values_list("slug", flat=True).first()
 
 
 def saved_or_deleted(sender, instance, **kwargs) -> None:

@@ -17,8 +17,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg2
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,27 @@ def read_alias() -> str:
     return route.alias
 
 
+def fresh_read_alias() -> str:
+    """read_alias() for a read whose result is kept (a tile in the shared cache): the replica only once it has
+    replayed everything the primary had committed when asked (waiting GISPORTAL_REPLICA_FRESH_WAIT at most),
+    else the primary. So a result kept after a change's invalidation never shows the data from before it."""
+    name = read_alias()
+    if name != REPLICA:
+        return name
+    with connections[PRIMARY].cursor() as c:
+        c.execute("SELECT pg_current_wal_lsn()::text")
+        lsn = c.fetchone()[0]
+    deadline = time.monotonic() + settings.GISPORTAL_REPLICA_FRESH_WAIT
+    with connections[REPLICA].cursor() as c:
+        while True:
+            c.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [lsn])
+            if c.fetchone()[0]:
+                return REPLICA
+            if time.monotonic() >= deadline:
+                return PRIMARY
+            time.sleep(0.002)
+
+
 def alias(*, read: bool) -> str:
     """read_alias() for a public read, write_alias() otherwise."""
     return read_alias() if read else write_alias()
@@ -119,8 +141,10 @@ class _Health:
 
 
 def replica_usable() -> bool:
-    """True when the replica answered the last check (GISPORTAL_REPLICA_CHECK_SECONDS ago at most) within the lag bound."""
-    if time.monotonic() - _Health.checked_at >= settings.GISPORTAL_REPLICA_CHECK_SECONDS and _Health.lock.acquire(blocking=False):
+    """True when the replica answered the last check (GISPORTAL_REPLICA_CHECK_SECONDS ago at most) within the lag
+    bound. One thread checks; the others meanwhile use the last answer."""
+    due = time.monotonic() - _Health.checked_at >= settings.GISPORTAL_REPLICA_CHECK_SECONDS
+    if due and _Health.lock.acquire(blocking=False):
         try:
             _Health.lag = replica_lag()
             _Health.usable = _Health.lag is not None and _Health.lag <= settings.GISPORTAL_REPLICA_MAX_LAG
@@ -136,6 +160,27 @@ def replica_state() -> dict:
         return {"configured": False}
     usable = replica_usable()
     return {"configured": True, "in_use": usable, "lag_seconds": _Health.lag if _Health.lag != float("inf") else None}
+
+
+def fail_over() -> bool:
+    """After a connection error: True when this request was reading from the replica, whose reads now go to the
+    primary (and the replica is left alone until its next check); False when there is nothing to fail over."""
+    route = _route.get()
+    if route is None or route.alias != REPLICA or replica_connection_alive():
+        return False  # not on the replica, or its connection lives: the query's error (a time-out), not the server's
+    mark_replica_down()
+    route.alias = PRIMARY
+    return True
+
+
+def replica_connection_alive() -> bool:
+    """True when this thread's replica connection is open (an error on it was the query's, not the server's)."""
+    raw = connections[REPLICA].connection if replica_configured() else None
+    return raw is not None and not raw.closed
+
+
+# Connection-level errors: Django's wrappers, and psycopg2's own from raw (named) cursors.
+CONNECTION_ERRORS = (OperationalError, InterfaceError, psycopg2.OperationalError, psycopg2.InterfaceError)
 
 
 def mark_replica_down() -> None:

@@ -34,7 +34,21 @@ def collection_head(crs: Crs, extra: dict | None = None) -> str:
 
 
 def stream_rows(query, params, *, batch: int = BATCH) -> Iterator[list[str]]:
-    """Batches of first-column values from a named (server-side) cursor inside its own transaction."""
+    """Batches of first-column values from a named (server-side) cursor inside its own transaction. The body is
+    read after the view returned, out of the middleware's reach: a replica found gone before the first batch
+    is replaced here by the primary (a gone replica mid-way ends the body: its start is already sent)."""
+    started = False
+    try:
+        for rows in _named_rows(query, params, batch):
+            started = True
+            yield rows
+    except db.CONNECTION_ERRORS:
+        if started or not db.fail_over():
+            raise
+        yield from _named_rows(query, params, batch)
+
+
+def _named_rows(query, params, batch: int) -> Iterator[list[str]]:
     name = f"opendata_dl_{next(_cursor_ids)}"
     with db.read_transaction() as alias:
         connections[alias].ensure_connection()

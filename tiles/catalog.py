@@ -47,9 +47,9 @@ def _in_transaction() -> bool:
 
 
 def catalog_rows(names: list[str], build: Callable[[str, tuple], T]) -> dict[str, T]:
-    """{slug: build(slug, row)} for the names that exist, where row is (id, kind, is_public, min_zoom,
-    max_zoom, geometry_type, schema, raster_path, raster_info, xmin, ymin, xmax, ymax). What build returns is kept with the row
-    (callers must not change it), so a cached request builds nothing."""
+    """{slug: build(slug, row)} for the names that exist, where row is (id, kind, is_public, min_zoom, max_zoom,
+    geometry_type, schema, raster_path, raster_info, xmin, ymin, xmax, ymax). What build returns is kept with the
+    row (callers must not change it), so a cached request builds nothing."""
     generations = None if _in_transaction() else catalog_stamps.current(names)
     if generations is None:
         return _read(names, db.read_alias(), build)

@@ -209,24 +209,26 @@ def render_tile(layers: Sequence[Layer], tile: Tile, at: dt.datetime | None = No
 
 def _fetch_tile(layers: Sequence[Layer], tile: Tile, at: dt.datetime | None) -> bytes:
     query, params = tile_query(layers, tile, at)
-    connection = connections[db.read_alias()]
+    # A present tile goes into the shared cache: it is read where every commit made before it is visible.
+    alias = db.fresh_read_alias() if at is None else db.read_alias()
+    connection = connections[alias]
     if connection.in_atomic_block or connection.connection is None:
-        return _execute(query, params)
+        return _execute(query, params, alias)
     # The tile query is its own health check: Django's (CONN_HEALTH_CHECKS) is one more round trip per
     # request, a tenth of a small cold tile's time. A connection found dead (database restarted) is
     # replaced and the tile asked once more, as the health check would have done.
     connection.health_check_done = True
     try:
-        return _execute(query, params)
+        return _execute(query, params, alias)
     except (OperationalError, InterfaceError):
         if connection.connection is not None and not connection.connection.closed:
             raise  # a live connection's error (a time-out): not retried
         connection.close()
-    return _execute(query, params)
+    return _execute(query, params, alias)
 
 
-def _execute(query: str, params: dict) -> bytes:
-    with db.cursor(read=True) as cursor:
+def _execute(query: str, params: dict, alias: str) -> bytes:
+    with connections[alias].cursor() as cursor:
         cursor.execute(query, params)
         row = cursor.fetchone()
     return bytes(row[0]) if row and row[0] else b""

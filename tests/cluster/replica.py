@@ -60,8 +60,9 @@ def portal(tmp_path: Path, **extra: str) -> Gunicorn:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "gisportal.settings", "GISPORTAL_DB_NAME": name,
            "GISPORTAL_CACHE_PREFIX": settings.CACHE_KEY_PREFIX, "GISPORTAL_REPLICA_PORT": REPLICA_PORT,
            "GISPORTAL_DB_SESSION_OPTIONS": SESSION_OPTIONS, "GISPORTAL_TILE_CACHE_DIR": str(tmp_path / "tiles"),
-           "GISPORTAL_MEDIA_ROOT": str(tmp_path / "media"),
-           "GUNICORN_THREADS": "1", **extra}
+           "GISPORTAL_MEDIA_ROOT": str(tmp_path / "media"), "GUNICORN_THREADS": "1",
+           "GISPORTAL_REPLICA_FRESH_WAIT": "2",  # the shared cluster is busy: a tile waits longer for the replica
+           **extra}
     server = Gunicorn(env, workers=1)
     try:
         server.wait_ready()
