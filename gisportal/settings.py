@@ -228,6 +228,9 @@ LEAFLET_CONFIG = {
     "TILES": [],
     "ATTRIBUTION_PREFIX": "gisportal",
     "RESET_VIEW": False,
+    # Leaflet finds its marker images from leaflet.css's URL, which fingerprinting renames (GISPORTAL_STATIC_MANIFEST):
+    # the folder is given instead (collectstatic keeps the plain names beside the hashed ones).
+    "FORCE_IMAGE_PATH": STATIC_URL + "leaflet/images/",
 }
 
 # GeoDjango's guard against GDAL opening files or URLs named in spatial input (CVE-2026-15307) needs
