@@ -100,7 +100,7 @@ SESSION_COOKIE_AGE = 8 * 3600  # a working day
 # PostgreSQL when they change (login, logout: never on a public GET). Not the plain cache engine: Redis runs
 # with volatile-lru, which may evict keys with a time to live, sessions included, and a restart without its
 # append-only file would log every editor out mid-edit; cached_db reads such a session back from the table.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "gisportal.sessions"  # cached_db, standing Redis being down
 
 ROOT_URLCONF = "gisportal.urls"
 WSGI_APPLICATION = "gisportal.wsgi.application"
