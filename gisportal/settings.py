@@ -102,7 +102,7 @@ SESSION_COOKIE_AGE = 8 * 3600  # a working day
 # PostgreSQL when they change (login, logout: never on a public GET). Not the plain cache engine: Redis runs
 # with volatile-lru, which may evict keys with a time to live, sessions included, and a restart without its
 # append-only file would log every editor out mid-edit; cached_db reads such a session back from the table.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "gisportal.sessions"  # cached_db, standing Redis being down
 
 ROOT_URLCONF = "gisportal.urls"
 WSGI_APPLICATION = "gisportal.wsgi.application"
@@ -259,6 +259,9 @@ LEAFLET_CONFIG = {
     "TILES": [],
     "ATTRIBUTION_PREFIX": "gisportal",
     "RESET_VIEW": False,
+    # Leaflet finds its marker images from leaflet.css's URL, which fingerprinting renames (GISPORTAL_STATIC_MANIFEST):
+    # the folder is given instead (collectstatic keeps the plain names beside the hashed ones).
+    "FORCE_IMAGE_PATH": STATIC_URL + "leaflet/images/",
 }
 
 # GeoDjango's guard against GDAL opening files or URLs named in spatial input (CVE-2026-15307) needs

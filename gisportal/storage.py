@@ -1,4 +1,4 @@
-"""Fingerprinted static files (GISPORTAL_STATIC_MANIFEST=1): WhiteNoise's compressed manifest storage, minus source maps.
+"""Fingerprinted static files (GISPORTAL_STATIC_MANIFEST=1): WhiteNoise's manifest storage, minus source maps.
 
 The vendored assets keep their upstream `sourceMappingURL` comments but not the .map files (they are only
 for debugging the library itself); Django's manifest storage would fail the release on each of them, so

@@ -2,8 +2,9 @@
 
 Counters live in Redis (layers.shared_store: fixed windows, INCRBY and EXPIRE in one MULTI), so the limit
 holds across gunicorn workers and web nodes, where a per-process cache would multiply it, and a public GET
-writes nothing to PostgreSQL. Redis down: the request is admitted (opendata.sharedstate fails open). Doors that cost more per request (search,
-click-to-see, history and diff) count in their own bucket with lower limits, never above the API's.
+writes nothing to PostgreSQL. Redis down: the request is admitted (opendata.sharedstate fails open).
+Doors that cost more per request (search, click-to-see, history and diff) count in their own bucket with
+lower limits, never above the API's.
 Following a next link the server signed (opendata.continuation) counts features, not requests, in the
 `features` bucket: one client reads a whole collection page by page, while distinct requests (a flood)
 are limited as before.
@@ -104,7 +105,7 @@ def counter_key(key: str, window_seconds: int, window: int) -> str:
 
 
 def hit(key: str, window_seconds: int, cost: int = 1) -> tuple[int, int]:
-    """Counts one request (`cost` units of it); (count in this window, seconds until it ends); count 0 if Redis is down."""
+    """Counts one request (`cost` units of it): (count in this window, seconds until it ends); 0 if Redis is down."""
     now = time.time()
     window = int(now // window_seconds)
     reset = max(1, int((window + 1) * window_seconds - now + 0.999))

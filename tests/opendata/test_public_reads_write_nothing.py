@@ -90,3 +90,33 @@ def test_a_signed_in_user_reading_the_map_writes_no_session(client, parcels, dja
         after = _tuples_written()
     assert [q["sql"] for q in captured.captured_queries if WRITE.match(q["sql"])] == []
     assert after == before
+
+
+def _city_gets(client, demo_city) -> list[tuple[str, int]]:
+    """The residents' pages on the demo city, raster and OGC tiles, WMS/WFS: (url, status) of each."""
+    from layers.models import Feature
+
+    parcel = Feature.objects.filter(layer=demo_city["parcels"]).order_by("id")[200]
+    p, point = parcel.properties, parcel.geom.point_on_surface
+    doc = client.get("/ogc/collections/elevation/map/tiles/WebMercatorQuad").json()
+    limit = doc["tileMatrixSetLimits"][4]
+    z, x, y = int(limit["tileMatrix"]), (limit["minTileCol"] + limit["maxTileCol"]) // 2, \
+        (limit["minTileRow"] + limit["maxTileRow"]) // 2
+    vx, vy = _tile(point.x, point.y, 16)
+    html = {"HTTP_ACCEPT": "text/html"}
+    urls = ["/", f"/thua-dat/{p['ward_code']}/{p['map_sheet']}/{p['parcel_no']}/", "/tim-kiem/?q=Th%E1%BA%A3o",
+            f"/api/at?lon={point.x}&lat={point.y}&z=17&layers=parcels,planning-zones", "/ogc/tiles", "/data.json",
+            "/data/catalog.jsonld", "/ogc/api", "/ogc/docs", f"/tiles/raster/elevation/{z}/{x}/{y}.png",
+            f"/ogc/collections/elevation/map/tiles/WebMercatorQuad/{z}/{y}/{x}", f"/tiles/parcels/16/{vx}/{vy}.pbf",
+            "/tiles/style.json", "/ows?service=WMS&request=GetCapabilities"]
+    return [(url, client.get(url, **html).status_code) for url in urls]
+
+
+def test_the_residents_pages_tiles_and_ows_write_nothing(client, demo_city):
+    before = _tuples_written()
+    with _read_only() as captured:
+        seen = _city_gets(client, demo_city)
+        after = _tuples_written()
+    assert [(url, status) for url, status in seen if status != 200] == []
+    assert [q["sql"][:120] for q in captured.captured_queries if WRITE.match(q["sql"])] == []
+    assert after == before
