@@ -67,17 +67,20 @@ def _compose() -> dict:
 
 def test_compose_has_postgis_and_web_with_volumes():
     compose = _compose()
-    assert compose["services"]["db"]["image"].startswith("postgis/postgis:15-3")
+    assert compose["services"]["primary"]["image"].startswith("postgis/postgis:15-3")
+    assert compose["services"]["replica"]["image"] == compose["services"]["primary"]["image"]
     web = compose["services"]["web"]
-    assert web["build"] == "." and web["ports"] == ["${PORT:-8000}:8000"]
-    assert {"db-data", "media", "tiles"} <= set(compose["volumes"])
-    assert any(v.startswith("media:") for v in web["volumes"])
+    assert web["build"] == "." and "ports" not in web  # the public reach the nodes through the front only
+    assert compose["services"]["varnish"]["ports"] == ["${PORT:-8080}:80"]
+    assert {"primary-data", "shared"} <= set(compose["volumes"])
+    assert any(v.startswith("shared:") for v in web["volumes"])
 
 
 def test_compose_variables_are_the_ones_settings_read():
     web_env = set(_compose()["services"]["web"]["environment"])
     read_by_code = set()
-    for path in [ROOT / "gisportal" / "settings.py", ROOT / "gisportal" / "gunicorn.conf.py", ROOT / "scripts" / "docker-entrypoint.sh"]:
+    for path in [ROOT / "gisportal" / "settings.py", ROOT / "gisportal" / "gunicorn.conf.py", ROOT / "scripts" / "docker-entrypoint.sh",
+                 ROOT / "tiles" / "conf.py"]:
         read_by_code |= set(re.findall(r"""(?:env_\w+\(|environ\.get\(|\$\{)["']?([A-Z][A-Z0-9_]+)""", path.read_text()))
     assert web_env <= read_by_code, f"compose sets variables nothing reads: {web_env - read_by_code}"
     assert {"DATABASE_URL", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"} <= web_env
