@@ -19,6 +19,7 @@ from ingest.services import ingest_file
 from layers.errors import DomainError
 
 log = logging.getLogger(__name__)
+LOCK_RELEASE_WAIT = 60.0  # seconds a dead child's database session may take to end (its statement is cancelled)
 
 
 def jobs_dir() -> Path:
@@ -49,12 +50,29 @@ def run_in_child(run_id: int) -> str:
             [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "ingest_job", str(run_id)],
             cwd=settings.BASE_DIR, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
         )
-    if child.returncode != 0:
-        log.error("ingest job %s: its process ended with %s", run_id, child.returncode)
-    if IngestRun.objects.filter(pk=run_id, status__in=ACTIVE).exists() and not run_lock_held(run_id):
-        mark_failed(run_id)  # ended without a result (killed, crashed, or left running by a dead worker's child)
+    # Ended without a result (killed, crashed, or left running by a dead worker's child): failed. A killed child's
+    # sessions end once PostgreSQL notices (its open transaction may hold the run's row a little longer).
+    _fail_unfinished(run_id, patience=LOCK_RELEASE_WAIT if child.returncode != 0 else 0.0)
+    if child.returncode != 0:  # the job fails too (the queue's listing shows crashes); no retry: it may crash again
+        raise IngestProcessDied(f"ingest run #{run_id}: its process ended with {child.returncode}; the run is failed")
     run = IngestRun.objects.get(pk=run_id)
-    return f"run #{run_id}: {run.status} (exit {child.returncode})"
+    return f"run #{run_id}: {run.status}"
+
+
+def _fail_unfinished(run_id: int, *, patience: float) -> None:
+    """Marks the run failed if it is unfinished and nobody holds its lock, trying for up to `patience` seconds;
+    past that the reaper judges it when someone looks."""
+    deadline = time.monotonic() + patience
+    while IngestRun.objects.filter(pk=run_id, status__in=ACTIVE).exists():
+        if not run_lock_held(run_id):
+            mark_failed(run_id)  # skips while the dead child's transaction still holds the row
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(0.5)
+
+
+class IngestProcessDied(RuntimeError):
+    """The job's child process was killed or crashed (a run the data refused ends normally, its error recorded)."""
 
 
 class ProgressWriter:
