@@ -59,6 +59,12 @@ def run_in_child(run_id: int) -> str:
     return f"run #{run_id}: {run.status}"
 
 
+def abandon_run(run_id: int) -> str:
+    """A job whose workers kept dying: its run, if still unfinished and not running anywhere, is failed."""
+    _fail_unfinished(run_id, patience=0.0)
+    return f"run #{run_id}: given up, {IngestRun.objects.get(pk=run_id).status}"
+
+
 def _fail_unfinished(run_id: int, *, patience: float) -> None:
     """Marks the run failed if it is unfinished and nobody holds its lock, trying for up to `patience` seconds;
     past that the reaper judges it when someone looks."""

@@ -59,8 +59,9 @@ def run_lock_held(run_id: int) -> bool:
 
 
 def run_alive(run: IngestRun) -> bool:
-    """A run lives while its process holds its lock, or while its queued job waits for a worker or runs on a live
-    one (however long it waits: no clock, no PID, so every node judges alike); with neither it is dead."""
+    """A run lives while its process holds its lock, or while its queued job waits for a worker, runs on a live
+    one, or waits to be put back after its worker died (however long: no clock, no PID, so every node judges
+    alike); with neither it is dead. A running run without its lock is dead (its load was interrupted)."""
     if run_lock_held(run.pk):
         return True
     if run.status != IngestRun.Status.QUEUED:

@@ -39,8 +39,9 @@ class JobState:
 
     @property
     def waiting(self) -> bool:
-        """Still to be run or running on a live worker: the work it stands for is alive, however long it waits."""
-        return self.status in ("todo", "doing")
+        """Still to be run, running on a live worker, or stalled (the recovery puts it back in the queue): the work
+        it stands for is alive, however long it waits."""
+        return self.status in ("todo", "doing", "stalled")
 
     def as_dict(self) -> dict:
         label_vi, label_en = _LABELS.get(self.status, (self.status, self.status))
