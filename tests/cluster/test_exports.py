@@ -11,7 +11,7 @@ from tests.cluster.workers import LoggedGunicorn
 from tests.factories import make_feature, make_parcel_layer, square
 from tests.faults.helpers import child_env, wait_until
 
-pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _polling(space: int) -> int:

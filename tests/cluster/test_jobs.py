@@ -17,7 +17,7 @@ from tests.faults.cluster import Gunicorn
 from tests.faults.helpers import child_env, wait_until
 from tests.ingest.conftest import parcels_frame, write
 
-pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 PROBES = {"GISPORTAL_JOB_MODULES": "tests.cluster.probe_tasks"}
 
 
