@@ -52,29 +52,41 @@ def run_in_child(run_id: int) -> str:
         )
     # Ended without a result (killed, crashed, or left running by a dead worker's child): failed. A killed child's
     # sessions end once PostgreSQL notices (its open transaction may hold the run's row a little longer).
-    _fail_unfinished(run_id, patience=LOCK_RELEASE_WAIT if child.returncode != 0 else 0.0)
-    if child.returncode != 0:  # the job fails too (the queue's listing shows crashes); no retry: it may crash again
-        raise IngestProcessDied(f"ingest run #{run_id}: its process ended with {child.returncode}; the run is failed")
+    interrupted = _fail_unfinished(run_id, patience=LOCK_RELEASE_WAIT if child.returncode != 0 else 0.0)
+    _drop_upload(run_id)
+    if interrupted and child.returncode != 0:  # the job fails too (the queue's listing shows crashes); no retry
+        raise IngestProcessDied(f"ingest run #{run_id}: its process ended with {child.returncode} before finishing")
     run = IngestRun.objects.get(pk=run_id)
-    return f"run #{run_id}: {run.status}"
+    return f"run #{run_id}: {run.status}"  # (a child stopped after its run finished: the result stands)
 
 
 def abandon_run(run_id: int) -> str:
     """A job whose workers kept dying: its run, if still unfinished and not running anywhere, is failed."""
     _fail_unfinished(run_id, patience=0.0)
+    _drop_upload(run_id)
     return f"run #{run_id}: given up, {IngestRun.objects.get(pk=run_id).status}"
 
 
-def _fail_unfinished(run_id: int, *, patience: float) -> None:
-    """Marks the run failed if it is unfinished and nobody holds its lock, trying for up to `patience` seconds;
-    past that the reaper judges it when someone looks."""
-    deadline = time.monotonic() + patience
+def _drop_upload(run_id: int) -> None:
+    """A finished run's uploaded file goes (only ever a folder the upload page made in the jobs directory)."""
+    run = IngestRun.objects.filter(pk=run_id).exclude(status__in=ACTIVE).first()
+    folder = Path(run.upload_path).parent if run is not None and run.upload_path else None
+    if folder is not None and folder.parent == jobs_dir() / "uploads":
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _fail_unfinished(run_id: int, *, patience: float) -> bool:
+    """Marks the run failed if it is unfinished and nobody holds its lock, trying for up to `patience` seconds
+    (past that the reaper judges it when someone looks); True when the run was unfinished."""
+    deadline, unfinished = time.monotonic() + patience, False
     while IngestRun.objects.filter(pk=run_id, status__in=ACTIVE).exists():
+        unfinished = True
         if not run_lock_held(run_id):
             mark_failed(run_id)  # skips while the dead child's transaction still holds the row
         if time.monotonic() >= deadline:
-            return
+            break
         time.sleep(0.5)
+    return unfinished
 
 
 class IngestProcessDied(RuntimeError):

@@ -196,15 +196,16 @@ def test_kill_the_workers_child_in_the_final_transaction(parcels_layer, demo_fil
 
     clear_queue()
     before, partitions = layer_fingerprint(parcels_layer.pk), _partitions()
-    folder = tmp_path / "upload"
-    folder.mkdir()
+    folder = tmp_path / "jobs" / "uploads" / "abc123"  # as the upload page keeps it, in the worker's jobs directory
+    folder.mkdir(parents=True)
     fewer = _variant(demo_files["parcels"], folder / "fewer.gpkg", rows=2000)
     with transaction.atomic():
         run = IngestRun.objects.create(layer=parcels_layer, layer_slug=SLUG, file_name=fewer.name, mode="replace",
                                        status=IngestRun.Status.QUEUED, upload_path=str(fewer), options={})
         queue_run(run)
     pause = Pause("final")
-    worker = Worker(tmp_path / "worker.log", "--queues", "ingest", **{PAUSE_ENV: "final"}, **PATHS_ENV_BULK)
+    worker = Worker(tmp_path / "worker.log", "--queues", "ingest", **{PAUSE_ENV: "final"}, **PATHS_ENV_BULK,
+                    GISPORTAL_INGEST_JOBS_DIR=str(tmp_path / "jobs"))
     try:
         wait_until(lambda: pause.waiter() is not None, seconds=120, what="the worker's child reaching its final phase")
         run.refresh_from_db()
@@ -213,6 +214,7 @@ def test_kill_the_workers_child_in_the_final_transaction(parcels_layer, demo_fil
         wait_until(lambda: job_state(run.job_id).status == "failed", seconds=60, what="the worker noticing the kill")
         run.refresh_from_db()
         assert run.status == "failed" and run.report["error"]["en"].startswith("The ingest process ended")
+        assert not folder.exists()  # nothing will run it again: the upload goes
     finally:
         pause.release()
         worker.stop()

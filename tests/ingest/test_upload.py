@@ -94,10 +94,11 @@ def test_a_refused_upload_leaves_no_run_no_job_and_no_file(admin_client, parcels
     resident = User.objects.create_user("resident", password="x")
     resident.user_permissions.add(Permission.objects.get(codename="add_ingestrun"))
     admin_client.force_login(User.objects.get(pk=resident.pk))
+    jobs_before = recent_jobs(queue="ingest")  # (a transactional test's jobs outlive it: the queue is not flushed)
     with parcels_gpkg.open("rb") as handle:
         response = admin_client.post("/ingest/", {"file": handle, "layer": "parcels", "mode": "replace", "max_rejects": 0})
     assert response.status_code == 403
-    assert not IngestRun.objects.exists() and not recent_jobs(queue="ingest")
+    assert not IngestRun.objects.exists() and recent_jobs(queue="ingest") == jobs_before
     uploads = settings.INGEST_JOBS_DIR / "uploads"
     assert not uploads.exists() or not any(uploads.iterdir())
 
@@ -134,12 +135,13 @@ def test_upload_waits_for_a_worker_then_a_worker_process_loads_it(client, tmp_pa
     worker = Worker(tmp_path / "worker.log", "--queues", "ingest",
                     GISPORTAL_INGEST_JOBS_DIR=str(settings.INGEST_JOBS_DIR))
     try:
-        wait_until(lambda: IngestRun.objects.get(pk=run.pk).status in ("succeeded", "failed"), seconds=120,
-                   what="the worker loading the upload")
+        wait_until(lambda: job_state(run.job_id).status in ("succeeded", "failed"), seconds=120,
+                   what="the worker running the upload's job")  # (its run finishes just before)
+        assert job_state(run.job_id).status == "succeeded", worker.output()
     finally:
         worker.stop()
+        clear_queue()
     run.refresh_from_db()
-    assert run.status == "succeeded", worker.output() + (settings.INGEST_JOBS_DIR / f"run-{run.pk}.log").read_text()
+    assert run.status == "succeeded", (run.report, worker.output(), (settings.INGEST_JOBS_DIR / f"run-{run.pk}.log").read_text())
     assert run.pid and run.pid not in (os.getpid(), worker.process.pid)  # the worker's child loaded it
     assert Feature.objects.filter(layer=layer).count() == 5 and run.progress_done == 5
-    assert job_state(run.job_id).status == "succeeded"
