@@ -52,9 +52,9 @@ def test_two_nodes_asking_for_one_new_file_at_once_build_it_once(tmp_path):
         for thread in threads:
             thread.join(timeout=180)
     finally:
-        holder.close()
-        for node in nodes:
+        for node in nodes:  # first: nothing left running, whatever else fails
             node.stop()
+        holder.close()
     statuses = {status for status, _ in answers.values()}
     bodies = {body for _, body in answers.values()}
     assert len(answers) == 2 and statuses == {200} and len(bodies) == 1, answers.keys()

@@ -88,10 +88,10 @@ def test_upload_on_one_node_is_run_by_a_worker_and_its_status_read_on_the_other(
         assert done["job"]["status"] == "succeeded" and done["counts"]["loaded"] == 7
         assert Feature.objects.filter(layer=layer).count() == 7
     finally:
-        if worker is not None:
-            worker.stop()
         node_a.stop()
         node_b.stop()
+        if worker is not None:
+            worker.stop()
 
 
 def test_a_task_that_fails_once_is_retried_after_its_back_off(tmp_path, queue):
@@ -133,8 +133,8 @@ def _run_two_holds(tmp_path, cap: int) -> list[tuple[dt.datetime, dt.datetime]]:
         holder.close()  # lets them finish
         wait_until(lambda: all(_job_status(job) == "succeeded" for job in jobs), seconds=120, what="both probes done")
     finally:
-        holder.close()
         worker.stop()
+        holder.close()
     spans = []
     for job in jobs:
         times = dict((kind, at) for kind, at in _events(job))
