@@ -87,3 +87,32 @@ def test_a_rerun_of_a_finished_job_loads_nothing_again(tmp_path):
     assert run_in_child(run.pk) == f"run #{run.pk}: succeeded"
     assert sorted(Feature.objects.filter(layer=layer).values_list("id", "version")) == versions and len(versions) == 4
     clear_queue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_left_doing_by_a_dead_worker_is_put_back_then_given_up(tmp_path):
+    """The periodic recovery (jobs.retry_stalled_jobs) puts a dead worker's job back in the queue, its run
+    still alive and queued; a job whose workers kept dying is given up, its run failed."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from procrastinate.contrib.django import app
+
+    from ingest.tasks import MAX_RUNS, run_ingest
+    from layers.tasks import retry_stalled_jobs
+
+    clear_queue()
+    try:
+        run = _queued()
+        _on_worker(run.job_id, heartbeat_age_seconds=3600)
+        fresh = _queued(layer_slug="p-fresh")
+        _on_worker(fresh.job_id, heartbeat_age_seconds=1)  # a live worker's job is left alone
+        assert asyncio.run(retry_stalled_jobs(SimpleNamespace(app=app), timestamp=0)) == 1
+        state = job_state(run.job_id)
+        assert (state.status, state.attempts) == ("todo", 1) and job_state(fresh.job_id).status == "doing"
+        assert IngestRun.objects.get(pk=run.pk).status == "queued"
+        context = SimpleNamespace(job=SimpleNamespace(attempts=MAX_RUNS))  # what the worker hands the task
+        assert run_ingest(context, run_id=run.pk) == f"run #{run.pk}: given up, failed"
+        assert IngestRun.objects.get(pk=run.pk).status == "failed"
+    finally:
+        clear_queue()
