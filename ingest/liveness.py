@@ -3,8 +3,9 @@
 A PID says little: it is reused after a crash, and the web server may not see the job's process at
 all (another container or host). An advisory lock held by an idle connection of the job's process is
 released by PostgreSQL the moment that process dies, however it dies (kill -9 included). Before its process
-takes the lock, a queued run is alive while its job is in the queue (layers.jobs: waiting, or running on a
-worker whose heartbeat is fresh): both facts live in PostgreSQL, so any node reads the same answer.
+takes the lock, a queued run is alive while its job is in the queue (layers.jobs: waiting, running on a worker
+whose heartbeat is fresh, or stalled until the recovery puts it back): both facts live in PostgreSQL, so any
+node reads the same answer.
 """
 import os
 from collections.abc import Callable
@@ -71,11 +72,6 @@ def run_alive(run: IngestRun) -> bool:
 
 
 def mark_failed(run_id: int) -> None:
-    """The run failed because its process ended without finishing (see _mark_failed)."""
-    _mark_failed(run_id)
-
-
-def _mark_failed(run_id: int) -> None:
     """Failed, unless its transaction still holds the row (then it is not dead yet: skip, never wait)."""
     with transaction.atomic():
         run = (IngestRun.objects.select_for_update(skip_locked=True)
@@ -92,7 +88,7 @@ def _mark_failed(run_id: int) -> None:
 def reap_if_dead(run: IngestRun) -> IngestRun:
     """A queued/running run whose process has gone (killed, crashed) is marked failed; its transaction rolled back."""
     if run.status in ACTIVE and not run_alive(run):
-        _mark_failed(run.pk)
+        mark_failed(run.pk)
         run.refresh_from_db()
     return run
 
