@@ -4,10 +4,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from gisportal.dbdriver import use_psycopg2
+from gisportal import psycopg2_first  # noqa: F401 - Django's backend on psycopg2 (see the module)
 from gisportal.env import env_bool, env_int, env_list, env_str
-
-use_psycopg2()  # before any connection: Django on psycopg2, psycopg 3 left to procrastinate's worker
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
