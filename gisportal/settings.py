@@ -223,6 +223,22 @@ INGEST_BULK_MIN_ROWS = env_int("GISPORTAL_INGEST_BULK_MIN_ROWS", 20_000)
 INGEST_SWAP_LOCK_TIMEOUT = env_str("GISPORTAL_INGEST_SWAP_LOCK_TIMEOUT", "500ms")
 INGEST_SWAP_PATIENCE = env_int("GISPORTAL_INGEST_SWAP_PATIENCE", 120)
 INGEST_INDEX_MEMORY = env_str("GISPORTAL_INGEST_INDEX_MEMORY", "256MB")
+# The directory every node and the job worker share (uploads waiting for their job, built export files): on
+# one machine var/shared, in a cluster a shared volume (GISPORTAL_SHARED_DIR). Never served as media.
+GISPORTAL_SHARED_DIR = Path(env_str("GISPORTAL_SHARED_DIR", str(VAR_DIR / "shared")))
+INGEST_JOBS_DIR = Path(env_str("GISPORTAL_INGEST_JOBS_DIR", str(GISPORTAL_SHARED_DIR / "ingest")))
+OPENDATA_CACHE_DIR = Path(env_str("OPENDATA_CACHE_DIR", str(GISPORTAL_SHARED_DIR / "exports")))
+# The job queue (procrastinate, jobs in PostgreSQL; `manage.py procrastinate worker`, see layers/jobs.py).
+# Heartbeats every 10 s; a worker silent for 30 s is stalled (its jobs are retried or failed, never run twice).
+# LISTEN wakes a worker at once; behind PgBouncer's transaction pooling set GISPORTAL_WORKER_LISTEN=0 (it polls).
+PROCRASTINATE_IMPORT_PATHS = env_list("GISPORTAL_JOB_MODULES", [])  # extra task modules (tests add probes)
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "concurrency": max(1, env_int("GISPORTAL_WORKER_CONCURRENCY", 2)),
+    "listen_notify": env_bool("GISPORTAL_WORKER_LISTEN", True),
+    "fetch_job_polling_interval": 1.0,
+    "update_heartbeat_interval": 10.0,
+    "stalled_worker_timeout": 30.0,
+}
 # Uploads are streamed to disk above this size; the ingest issue sets its own file limit.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -278,7 +294,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # procrastinate announces its task registry at every start of every process: only its warnings from there.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "procrastinate.periodic": {"level": "WARNING"},
+                "procrastinate.blueprints": {"level": "WARNING"}},
 }
 
 # WMS 1.3.0 / WFS 2.0 at /ows through MapServer (opendata/ows). The mapfile is generated into OWS_DIR;

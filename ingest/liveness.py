@@ -2,9 +2,11 @@
 
 A PID says little: it is reused after a crash, and the web server may not see the job's process at
 all (another container or host). An advisory lock held by an idle connection of the job's process is
-released by PostgreSQL the moment that process dies, however it dies (kill -9 included).
+released by PostgreSQL the moment that process dies, however it dies (kill -9 included). Before its process
+takes the lock, a queued run is alive while its job is in the queue (layers.jobs: waiting, running on a worker
+whose heartbeat is fresh, or stalled until the recovery puts it back): both facts live in PostgreSQL, so any
+node reads the same answer.
 """
-import datetime as dt
 import os
 from collections.abc import Callable
 
@@ -13,13 +15,12 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from ingest.models import IngestRun
+from layers.jobs import job_state
 
 # ingest.loader's per-layer lock uses 74_650; runs and the test pause points have their own namespaces.
 RUN_LOCK_NAMESPACE = 74_651
 PAUSE_NAMESPACE = 74_652
 PAUSE_ENV = "GISPORTAL_INGEST_PAUSE_AT"
-# A queued run's process takes its lock within seconds of starting; past this, a lock-less queued run is dead.
-QUEUED_GRACE = dt.timedelta(minutes=10)
 ACTIVE = (IngestRun.Status.QUEUED, IngestRun.Status.RUNNING)
 
 
@@ -58,31 +59,19 @@ def run_lock_held(run_id: int) -> bool:
         return cursor.fetchone()[0]
 
 
-def _pid_alive(pid: int) -> bool:
-    """This host's process table: a live, non-zombie process with that PID (only for a queued run's first seconds)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+def run_alive(run: IngestRun) -> bool:
+    """A run lives while its process holds its lock, or while its queued job waits for a worker, runs on a live
+    one, or waits to be put back after its worker died (however long: no clock, no PID, so every node judges
+    alike); with neither it is dead. A running run without its lock is dead (its load was interrupted)."""
+    if run_lock_held(run.pk):
         return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ")[-1][:1] != "Z"
-    except OSError:
-        return True
+    if run.status != IngestRun.Status.QUEUED:
+        return False  # running without its lock: the loading process has gone
+    state = job_state(run.job_id)
+    return state is not None and state.waiting
 
 
-def run_alive(*, run_id: int, status: str, pid: int | None, started_at: dt.datetime) -> bool:
-    """A running run lives while its lock is held; a queued one also while its process starts (or waits to be started)."""
-    if run_lock_held(run_id):
-        return True
-    if status != "queued" or timezone.now() - started_at > QUEUED_GRACE:
-        return False
-    return pid is None or _pid_alive(pid)
-
-
-def _mark_failed(run_id: int) -> None:
+def mark_failed(run_id: int) -> None:
     """Failed, unless its transaction still holds the row (then it is not dead yet: skip, never wait)."""
     with transaction.atomic():
         run = (IngestRun.objects.select_for_update(skip_locked=True)
@@ -98,8 +87,8 @@ def _mark_failed(run_id: int) -> None:
 
 def reap_if_dead(run: IngestRun) -> IngestRun:
     """A queued/running run whose process has gone (killed, crashed) is marked failed; its transaction rolled back."""
-    if run.status in ACTIVE and not run_alive(run_id=run.pk, status=run.status, pid=run.pid, started_at=run.started_at):
-        _mark_failed(run.pk)
+    if run.status in ACTIVE and not run_alive(run):
+        mark_failed(run.pk)
         run.refresh_from_db()
     return run
 

@@ -33,7 +33,8 @@ class IngestRun(models.Model):
     upload_path = models.CharField(max_length=500, blank=True)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(null=True, blank=True)
-    pid = models.IntegerField(null=True, blank=True)
+    pid = models.IntegerField(null=True, blank=True)  # the loading process's, on whichever host: shown, never judged
+    job_id = models.BigIntegerField(null=True, blank=True)  # its procrastinate job (queue "ingest"), if queued
 
     class Meta:
         ordering = ["-started_at"]

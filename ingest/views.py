@@ -1,4 +1,4 @@
-"""Upload page for data administrators: the same pipeline as manage.py ingest, run as a background job."""
+"""Upload page for data administrators: the same pipeline as manage.py ingest, run as a queued job by a worker."""
 import shutil
 import uuid
 from pathlib import Path
@@ -16,13 +16,14 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from ingest import safety
 from ingest.forms import UploadForm
-from ingest.jobs import jobs_dir, reap_dead_runs, reap_if_dead, start_job
+from ingest.jobs import jobs_dir, queue_run, reap_dead_runs, reap_if_dead
 from ingest.models import IngestRun
 from ingest.personal import report_for
 from ingest.storage import is_disk_full, write_atomically
 from layers import editing
 from layers.errors import DomainError, IngestRejected, InsufficientStorage, NotFound
 from layers.history import clean_comment
+from layers.jobs import job_state
 from layers.models import Layer
 from layers.permissions import authorize_load, can_edit, can_view, is_data_admin, may_load
 
@@ -68,7 +69,7 @@ def _save_upload(upload) -> Path:
 @require_http_methods(["GET", "POST"])
 @_login_first
 def upload(request: HttpRequest) -> HttpResponse:
-    """GET: the form and recent runs. POST: store the file, queue the run, start its process, show its page."""
+    """GET: the form and recent runs. POST: store the file, queue the run and its job, show its page."""
     if request.method == "POST" and int(request.META.get("CONTENT_LENGTH") or 0) > safety.max_upload_bytes() + safety.MB:
         raise IngestRejected("Tệp tải lên quá lớn.", "The upload is larger than the limit.", parameter="file")
     form = UploadForm(request.POST or None, request.FILES or None)
@@ -79,10 +80,15 @@ def upload(request: HttpRequest) -> HttpResponse:
         options = {k: data[k] for k in ("key", "crs", "encoding", "source_layer", "column_map", "max_rejects", "dry_run",
                                           "not_personal")}
         layer = Layer.objects.filter(slug=data["layer"]).first()
-        run = IngestRun.objects.create(layer=layer, layer_slug=data["layer"], user=request.user,
-                                       file_name=Path(data["file"].name).name[:500], mode=data["mode"],
-                                       status=IngestRun.Status.QUEUED, options=options, upload_path=str(path))
-        transaction.on_commit(lambda: start_job(run))
+        try:
+            with transaction.atomic():  # the run and its job commit together: no run without a job, nor the reverse
+                run = IngestRun.objects.create(layer=layer, layer_slug=data["layer"], user=request.user,
+                                               file_name=Path(data["file"].name).name[:500], mode=data["mode"],
+                                               status=IngestRun.Status.QUEUED, options=options, upload_path=str(path))
+                queue_run(run)
+        except BaseException:
+            shutil.rmtree(path.parent, ignore_errors=True)  # nothing will ever read it
+            raise
         return redirect("ingest-run", run_id=run.pk)
     reap_dead_runs()  # the list never shows a killed run as running
     runs = [run for run in IngestRun.objects.select_related("user", "layer")[:100] if _may_see_run(request.user, run)][:20]
@@ -98,7 +104,13 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = reap_if_dead(_visible_run(request.user, run_id))
     report = report_for(request.user, run.layer, run.report)  # personal values only for those granted them
     return render(request, "ingest/run.html", {"run": run, "report": report, "active": run.status in ("queued", "running"),
-                                               "can_revert": _may_revert(request.user, run)})
+                                               "can_revert": _may_revert(request.user, run), "job": _job(run)})
+
+
+def _job(run: IngestRun) -> dict | None:
+    """The run's queued job as every node sees it (procrastinate's tables on the primary), or None."""
+    state = job_state(run.job_id)
+    return state.as_dict() if state is not None else None
 
 
 def _may_revert(user, run: IngestRun) -> bool:
@@ -152,5 +164,5 @@ def run_json(request: HttpRequest, run_id: int) -> JsonResponse:
         "crs_found": run.crs_found, "crs_used": run.crs_used,
         "counts": {"read": run.read_count, "loaded": run.loaded_count, "repaired": run.repaired_count,
                    "rejected": run.rejected_count},
-        "report": report_for(request.user, run.layer, run.report),
+        "report": report_for(request.user, run.layer, run.report), "job": _job(run),
     }, json_dumps_params={"ensure_ascii": False})

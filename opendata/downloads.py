@@ -1,5 +1,5 @@
 """Whole-layer downloads: /data/{layer}.{geojson|gpkg|shp.zip|csv|kml}?crs=&bbox=&properties=."""
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 
 from layers.personal import personal_fields
 from layers.querystring import check_known_params, check_single_values
@@ -18,17 +18,22 @@ DOWNLOAD_PARAMS = ("crs", "bbox", "properties", "as_of")  # no filter or limit: 
 
 def download_query(request: HttpRequest, layer) -> FeatureQuery:
     """Parses ?crs=, ?bbox= (WGS 84 lon/lat), ?properties= and ?as_of= into a FeatureQuery (400 on bad input)."""
-    check_single_values(request.GET)
-    check_known_params(request.GET, DOWNLOAD_PARAMS)
-    fields = layer_fields(layer, request.user)
+    return query_for(request.GET, layer, request.user)
+
+
+def query_for(params: QueryDict, layer, user) -> FeatureQuery:
+    """The download's FeatureQuery for these parameters and this user (the prebuild job asks as the public)."""
+    check_single_values(params)
+    check_known_params(params, DOWNLOAD_PARAMS)
+    fields = layer_fields(layer, user)
     return FeatureQuery(
         layer=layer,
         fields=fields,
-        hidden=hidden_to(request.user, layer),
-        crs=parse_crs(request.GET.get("crs")),
-        bbox=parse_bbox(request.GET.get("bbox")),
-        properties=parse_field_list(request.GET.get("properties"), [spec["name"] for spec in fields]),
-        as_of=parse_datetime_param(request.GET.get("as_of"), parameter="as_of"),
+        hidden=hidden_to(user, layer),
+        crs=parse_crs(params.get("crs")),
+        bbox=parse_bbox(params.get("bbox")),
+        properties=parse_field_list(params.get("properties"), [spec["name"] for spec in fields]),
+        as_of=parse_datetime_param(params.get("as_of"), parameter="as_of"),
     )
 
 

@@ -1,8 +1,9 @@
 """Limits on building export files: N builds at once across every worker and node, one build per file,
 and a cache of bounded size that forgets the least recently used files first.
 
-The slots are PostgreSQL session advisory locks on keys (SLOT_SPACE, 0..N-1): every gunicorn worker
-on every node sees the same locks, and a worker that dies releases its slot with its connection.
+The slots are PostgreSQL advisory locks on keys (SLOT_SPACE, 0..N-1), taken on the primary in a transaction of
+their own: every gunicorn worker on every node and the job worker see the same locks, and a process that dies
+releases its slot with its connection.
 A build waits at most OPENDATA_EXPORT_WAIT seconds for a slot (or for another build of the same
 file), then answers 503 with Retry-After.
 """
@@ -14,9 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from gisportal.env import env_int
-from layers import db
 from layers.errors import ServiceUnavailable
 
 SLOT_SPACE = 0x67706578  # 'gpex': first key of the build slots' advisory locks
@@ -59,23 +61,28 @@ def _busy() -> ServiceUnavailable:
     )
 
 
-def _try_lock(space: int, key: int) -> bool:
-    with db.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [space, key])
+def _lock_session() -> BaseDatabaseWrapper:
+    """A session of its own on the primary, in a transaction: the lock is transaction-level, so it is safe behind
+    PgBouncer's transaction pooling (one server connection for the transaction's life), it is the same lock for
+    every node and replica reader, and it ends with the transaction (closed, or the process dead)."""
+    session = connections.create_connection(DEFAULT_DB_ALIAS)
+    session.ensure_connection()
+    session.set_autocommit(False)
+    return session
+
+
+def _try_lock(session: BaseDatabaseWrapper, space: int, key: int) -> bool:
+    with session.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [space, key])
         return bool(cursor.fetchone()[0])
 
 
-def _unlock(space: int, key: int) -> None:
-    with db.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [space, key])
-
-
-def _acquire(space: int, keys: list[int]) -> int | None:
+def _acquire(session: BaseDatabaseWrapper, space: int, keys: list[int]) -> int | None:
     """The first of keys locked within the wait, or None."""
     deadline = time.monotonic() + wait_seconds()
     while True:
         for key in keys:
-            if _try_lock(space, key):
+            if _try_lock(session, space, key):
                 return key
         if time.monotonic() >= deadline:
             return None
@@ -84,13 +91,13 @@ def _acquire(space: int, keys: list[int]) -> int | None:
 
 @contextmanager
 def _held(space: int, keys: list[int]) -> Iterator[None]:
-    key = _acquire(space, keys)
-    if key is None:
-        raise _busy()
+    session = _lock_session()
     try:
+        if _acquire(session, space, keys) is None:
+            raise _busy()
         yield
     finally:
-        _unlock(space, key)
+        session.close()  # ends its transaction, and so the lock
 
 
 def file_key(name: str) -> int:

@@ -1,11 +1,17 @@
 """GPKG, Shapefile (zip), CSV and KML downloads, written by GDAL (pyogrio) and cached per layer version.
 
+Built in the request that first asks (one build per file across every node: opendata.exportlimits), so GDAL,
+QGIS, curl and browsers get a plain 200 file, as from any static URL; a 202 and a status URL would break them
+all. The whole-layer public files are prebuilt by a low-priority job after each change (opendata.prebuild),
+so the big ones are usually ready before anyone asks.
+
 A file is keyed on the layer's last change, feature count and the request's parameters: a second
 download of an unchanged layer is a plain file with a Content-Length. Rows are read in batches from
 a server-side cursor and appended, so memory stays bounded on big layers.
 """
 import hashlib
 import json
+import logging
 import math
 import os
 import re
@@ -30,6 +36,7 @@ from opendata.fields import FEATURE_ID, export_names, shapefile_names
 from opendata.filecrs import named_wkt, shapefile_prj
 from opendata.query import FeatureQuery, geometry_sql, source_sql, where_sql
 
+log = logging.getLogger(__name__)
 _KML_ID = re.compile(r'<SimpleData name="feature_id">(\d+)</SimpleData>')
 FORMATS = {
     # ext: (GDAL driver, media type)
@@ -45,7 +52,8 @@ FILE_FORMAT = 3
 
 
 def cache_dir() -> Path:
-    return Path(getattr(settings, "OPENDATA_CACHE_DIR", settings.VAR_DIR / "opendata-cache"))
+    """The built files, on the directory every node shares (settings: GISPORTAL_SHARED_DIR/exports)."""
+    return Path(getattr(settings, "OPENDATA_CACHE_DIR", Path(settings.VAR_DIR) / "shared" / "exports"))
 
 
 def version_stamp(q: FeatureQuery) -> str:
@@ -331,6 +339,7 @@ def _build(q: FeatureQuery, ext: str, path: Path) -> None:
             built = work / f"{q.layer.slug}.{ext}"
             _write(q, ext, built)
         os.replace(built, path)
+        log.info("export built: %s/%s (%d bytes)", q.layer.slug, path.name, path.stat().st_size)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     _release_memory()

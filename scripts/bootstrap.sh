@@ -259,8 +259,12 @@ cmd_run() {
   if port_in_use "$WEB_PORT"; then die "Port $WEB_PORT is taken by another program. Set PORT to a free port, e.g. PORT=8001 make run."; fi
   setup
   "$PY" manage.py make_demo_city --if-empty
-  say "serving the portal at http://127.0.0.1:$WEB_PORT/  (Ctrl-C stops it)"
-  exec "$VENV/bin/gunicorn" gisportal.wsgi:application --config "$ROOT/gisportal/gunicorn.conf.py" \
+  # The job worker beside the web server (uploads, export prebuilds, tile seeding), stopped with it.
+  "$PY" manage.py procrastinate worker >>"$VAR/worker.log" 2>&1 </dev/null &
+  local worker=$!
+  trap "kill $worker 2>/dev/null; wait $worker 2>/dev/null" EXIT
+  say "serving the portal at http://127.0.0.1:$WEB_PORT/ with a job worker (log: var/worker.log; Ctrl-C stops both)"
+  "$VENV/bin/gunicorn" gisportal.wsgi:application --config "$ROOT/gisportal/gunicorn.conf.py" \
     --bind "127.0.0.1:$WEB_PORT"
 }
 

@@ -69,3 +69,15 @@ def seed_tiles(source: TileSource, zooms: Iterable[int], bbox: tuple[float, floa
         progress(done, len(plan))
     report.seconds = time.perf_counter() - started
     return report
+
+
+def seed_job_args(layers: str, zooms: list[int], bbox: tuple[float, float, float, float] | None) -> dict:
+    """The queued seeding job's arguments, from already parsed values (the command parses them first)."""
+    return {"layers": ",".join(layer.slug for layer in seed_source(layers).layers), "zooms": list(zooms),
+            "bbox": list(bbox) if bbox else None}
+
+
+def run_seed_job(*, layers: str, zooms: list[int], bbox: list[float] | None = None) -> dict:
+    """What the tiles.seed job does: seed_tiles on the worker, with the same parsers as the command."""
+    report = seed_tiles(seed_source(layers), parse_zooms(",".join(map(str, zooms))), tuple(bbox) if bbox else None)
+    return {"tiles": report.tiles, "rendered": report.rendered, "cached": report.cached, "empty": report.empty}

@@ -1,11 +1,13 @@
 """kill -9 an ingest in the middle of its load and in its final transaction: the layer is exactly as before,
 the run ends failed (not running for ever), and the layer's lock is free for the next ingest.
 
-The ingest runs in its own process through the real doors (`manage.py ingest`, `manage.py ingest_job`).
+The ingest runs in its own process through the real doors (`manage.py ingest`, `manage.py ingest_job`, and the
+job worker that runs `ingest_job` as its child).
 GISPORTAL_INGEST_PAUSE_AT makes it wait at a named phase on an advisory lock this test holds; the test
 sees it waiting in pg_locks, then kills it. The test keeps holding that lock: PostgreSQL itself must
 notice the dead client and end its statement, or the layer's lock would never come free.
 """
+import os
 import signal
 import subprocess
 from pathlib import Path
@@ -26,6 +28,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 SLUG = "fault-parcels"
 # The child's write path (GISPORTAL_INGEST_BULK_MIN_ROWS): a new partition swapped in, or row by row.
 PATHS = {"bulk": "0", "rows": "1000000000"}
+PATHS_ENV_BULK = {"GISPORTAL_INGEST_BULK_MIN_ROWS": PATHS["bulk"]}
 
 
 @pytest.fixture(params=sorted(PATHS))
@@ -179,3 +182,44 @@ def test_kill_in_the_final_transaction(parcels_layer, demo_files, tmp_path, admi
     again = _variant(demo_files["parcels"], tmp_path / "again.gpkg", rows=2000)
     _next_ingest_works(again, 2000, write_path)
     assert layer_fingerprint(parcels_layer.pk) != before
+
+
+def test_kill_the_workers_child_in_the_final_transaction(parcels_layer, demo_files, tmp_path, admin_client):
+    """Through the queue: a worker runs the uploaded run's job in a child; kill -9 of that child in its final
+    transaction leaves the layer as it was, and the worker itself marks the run failed (nobody needs to look)
+    and its job failed; the next ingest works."""
+    from django.db import transaction
+
+    from ingest.jobs import queue_run
+    from layers.jobs import job_state
+    from tests.cluster.workers import Worker, clear_queue
+
+    clear_queue()
+    before, partitions = layer_fingerprint(parcels_layer.pk), _partitions()
+    folder = tmp_path / "jobs" / "uploads" / "abc123"  # as the upload page keeps it, in the worker's jobs directory
+    folder.mkdir(parents=True)
+    fewer = _variant(demo_files["parcels"], folder / "fewer.gpkg", rows=2000)
+    with transaction.atomic():
+        run = IngestRun.objects.create(layer=parcels_layer, layer_slug=SLUG, file_name=fewer.name, mode="replace",
+                                       status=IngestRun.Status.QUEUED, upload_path=str(fewer), options={})
+        queue_run(run)
+    pause = Pause("final")
+    worker = Worker(tmp_path / "worker.log", "--queues", "ingest", **{PAUSE_ENV: "final"}, **PATHS_ENV_BULK,
+                    GISPORTAL_INGEST_JOBS_DIR=str(tmp_path / "jobs"))
+    try:
+        wait_until(lambda: pause.waiter() is not None, seconds=120, what="the worker's child reaching its final phase")
+        run.refresh_from_db()
+        assert run.pid not in (None, worker.process.pid)
+        os.kill(run.pid, signal.SIGKILL)
+        wait_until(lambda: job_state(run.job_id).status == "failed", seconds=60, what="the worker noticing the kill")
+        run.refresh_from_db()
+        assert run.status == "failed" and run.report["error"]["en"].startswith("The ingest process ended")
+        assert not folder.exists()  # nothing will run it again: the upload goes
+    finally:
+        pause.release()
+        worker.stop()
+        clear_queue()
+    assert layer_fingerprint(parcels_layer.pk) == before
+    _no_tables_left_behind(partitions)
+    assert admin_client.get(f"/ingest/runs/{run.pk}.json").json()["status"] == "failed"
+    _next_ingest_works(_variant(demo_files["parcels"], tmp_path / "again.gpkg", rows=2000), 2000, PATHS_ENV_BULK)

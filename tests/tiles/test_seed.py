@@ -1,8 +1,10 @@
 """manage.py seed_tiles."""
+import json
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from tests.factories import make_feature, make_parcel_layer, make_layer, square
 from tiles.seed import parse_zooms
@@ -49,3 +51,33 @@ def test_seed_rejects_bad_options(args):
 def test_parse_zooms():
     assert parse_zooms("12-14") == [12, 13, 14]
     assert parse_zooms("16,12") == [12, 16]
+
+
+def test_seed_queued_for_the_worker_renders_the_same_tiles(cache):
+    """--queue defers a tiles.seed job with the parsed values; the job (as the worker runs it) fills the cache."""
+    from layers.jobs import recent_jobs
+    from tiles.tasks import seed
+
+    make_feature(make_parcel_layer(slug="parcels"), square(106.77, 10.85, 0.01))
+    out, before = StringIO(), {job.id for job in recent_jobs(queue="tiles")}  # (others' jobs outlive their tests)
+    call_command("seed_tiles", "--layer", "parcels", "--zoom", "16,14-15", "--queue", stdout=out)
+    assert list(cache.keys()) == []  # nothing rendered here
+    [job] = [job for job in recent_jobs(queue="tiles") if job.id not in before]
+    assert job.task == "tiles.seed" and job.status == "todo" and f"job #{job.id}" in out.getvalue()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT args FROM procrastinate_jobs WHERE id = %s", [job.id])
+        args = cursor.fetchone()[0]
+    args = json.loads(args) if isinstance(args, str) else args
+    assert args == {"layers": "parcels", "zooms": [14, 15, 16], "bbox": None}
+    report = seed(**args)
+    assert {k.z for k in cache.keys()} == {14, 15, 16} and report["rendered"] == len(list(cache.keys()))
+
+
+def test_a_bad_seed_is_refused_before_it_is_queued():
+    from layers.jobs import recent_jobs
+
+    make_parcel_layer(slug="parcels")
+    before = recent_jobs(queue="tiles")
+    with pytest.raises(CommandError):
+        call_command("seed_tiles", "--layer", "nope", "--zoom", "12", "--queue", stdout=StringIO())
+    assert recent_jobs(queue="tiles") == before

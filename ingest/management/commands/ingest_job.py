@@ -1,4 +1,4 @@
-"""manage.py ingest_job RUN_ID: runs one queued upload (started detached by the upload page)."""
+"""manage.py ingest_job RUN_ID: runs one queued upload (the worker's ingest.run task starts this as its child)."""
 from django.core.management.base import BaseCommand, CommandError
 
 from ingest.jobs import run_job
@@ -6,7 +6,7 @@ from ingest.models import IngestRun
 
 
 class Command(BaseCommand):
-    help = "Run one queued ingest job (the upload page starts this in its own process)."
+    help = "Run one queued ingest job (the job worker runs this in a child process)."
 
     def add_arguments(self, parser):
         parser.add_argument("run_id", type=int)

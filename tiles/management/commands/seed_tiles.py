@@ -1,4 +1,5 @@
-"""manage.py seed_tiles --layer parcels --zoom 12-16 [--bbox w,s,e,n]: pre-render tiles into the cache."""
+"""manage.py seed_tiles --layer parcels --zoom 12-16 [--bbox w,s,e,n] [--queue]: pre-render tiles into the cache
+(here, or by the job worker with --queue)."""
 import sys
 import time
 
@@ -6,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from layers.errors import DomainError
 from layers.params import parse_bbox
-from tiles.seed import parse_zooms, seed_source, seed_tiles
+from tiles.seed import parse_zooms, seed_job_args, seed_source, seed_tiles
 
 
 class ProgressBar:
@@ -40,12 +41,15 @@ class Command(BaseCommand):
         parser.add_argument("--zoom", required=True, help="zooms: 12-14, or 12,14,16")
         parser.add_argument("--bbox", help="west,south,east,north in WGS 84 (default: the layers' extent)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument("--queue", action="store_true", help="queue it for the job worker instead of running it here")
 
-    def handle(self, *args, layer, zoom, bbox=None, no_progress=False, **options):
+    def handle(self, *args, layer, zoom, bbox=None, no_progress=False, queue=False, **options):
         try:
             box = parse_bbox(bbox, parameter="--bbox", antimeridian=False)  # the one bbox parser, as every door
             source = seed_source(layer)
             zooms = parse_zooms(zoom)
+            if queue:
+                return self._queue(layer, zooms, box)
             progress = (lambda done, total: None) if no_progress else ProgressBar(sys.stderr)
             report = seed_tiles(source, zooms, box, progress)
         except DomainError as error:
@@ -54,3 +58,9 @@ class Command(BaseCommand):
             f"{report.tiles} tiles at zoom {zooms[0]}–{zooms[-1]}: {report.rendered} rendered, "
             f"{report.cached} already cached, {report.empty} empty, in {report.seconds:.1f} s"
         )
+
+    def _queue(self, layer: str, zooms: list[int], box) -> None:
+        from tiles.tasks import seed
+
+        job_id = seed.defer(**seed_job_args(layer, zooms, box))
+        self.stdout.write(f"queued as job #{job_id} (queue tiles): manage.py jobs --queue tiles")

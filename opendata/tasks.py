@@ -1,0 +1,12 @@
+"""Open data jobs (queue "exports"): prebuilding the whole-layer download files after a change."""
+from procrastinate import RetryStrategy
+from procrastinate.contrib.django import app
+
+from opendata.prebuild import prebuild
+
+
+# Busy build slots (503 to a request) or a lost database connection: tried again later, waiting longer each time.
+@app.task(name="opendata.prebuild_exports", queue="exports", retry=RetryStrategy(max_attempts=5, exponential_wait=5))
+def prebuild_exports(*, layer_id: int) -> list[str]:
+    """The layer's whole-layer public files, built once into the shared cache."""
+    return prebuild(layer_id)

@@ -1,0 +1,15 @@
+"""Tile jobs (queue "tiles")."""
+from django.db import InterfaceError, OperationalError
+from procrastinate import RetryStrategy
+from procrastinate.contrib.django import app
+
+from tiles.seed import run_seed_job
+
+
+# Seeding (manage.py seed_tiles --queue): low priority, retried only when the database was unreachable; a bad
+# layer or zoom is refused by the command before it is queued.
+@app.task(name="tiles.seed", queue="tiles", priority=-5,
+          retry=RetryStrategy(max_attempts=3, exponential_wait=10, retry_exceptions={OperationalError, InterfaceError}))
+def seed(*, layers: str, zooms: list[int], bbox: list[float] | None = None) -> dict:
+    """Pre-renders the layers' tiles at the zooms into the shared tile cache."""
+    return run_seed_job(layers=layers, zooms=zooms, bbox=bbox)
