@@ -244,7 +244,7 @@ def main() -> None:
     _bootstrap("replica")  # the private primary and its streaming replica (idempotent)
     _bootstrap("redis")
     env = {**ensure_demo_db(PARCELS), "DJANGO_SETTINGS_MODULE": "gisportal.settings", "PYTHONUNBUFFERED": "1",
-           "GISPORTAL_TILE_MAX_AGE": "3600", "GISPORTAL_REPLICA_PORT": os.environ.get("GISPORTAL_REPLICA_PORT", "54331"),
+           "GISPORTAL_REPLICA_PORT": os.environ.get("GISPORTAL_REPLICA_PORT", "54331"),
            **{f"OPENDATA_RATE_{k}": "1000000000" for k in ("ANON", "TOKEN", "SEARCH_ANON", "SEARCH_TOKEN",
                                                              "HISTORY_ANON", "HISTORY_TOKEN")}}
     plan = json.loads(subprocess.run([sys.executable, "-m", "bench.cluster_setup"], cwd=ROOT, env=env, check=True,

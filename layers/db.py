@@ -96,8 +96,11 @@ def fresh_read_alias() -> str:
     name = read_alias()
     if name != REPLICA:
         return name
+    # The flushed position, not the inserted one: every commit is flushed before it is acknowledged, while WAL
+    # still in the buffers (a reader's page pruning, work not yet committed) may wait up to wal_writer_delay
+    # (200 ms) to be sent, which would send every render to the primary for nothing.
     with connections[PRIMARY].cursor() as c:
-        c.execute("SELECT pg_current_wal_lsn()::text")
+        c.execute("SELECT pg_current_wal_flush_lsn()::text")
         lsn = c.fetchone()[0]
     deadline = time.monotonic() + settings.GISPORTAL_REPLICA_FRESH_WAIT
     with connections[REPLICA].cursor() as c:
@@ -206,7 +209,7 @@ def replica_lag() -> float | None:
     """Seconds the replica is behind the primary, or None when it cannot be reached (or is not a replica)."""
     try:
         with connections[PRIMARY].cursor() as c:
-            c.execute("SELECT pg_current_wal_lsn()::text")
+            c.execute("SELECT pg_current_wal_flush_lsn()::text")
             primary_lsn = c.fetchone()[0]
         with connections[REPLICA].cursor() as c:
             c.execute(_LAG_SQL, [primary_lsn])

@@ -81,7 +81,7 @@ def test_compose_variables_are_the_ones_settings_read():
     read_by_code = set()
     for path in [ROOT / "gisportal" / "settings.py", ROOT / "gisportal" / "gunicorn.conf.py", ROOT / "scripts" / "docker-entrypoint.sh",
                  ROOT / "tiles" / "conf.py"]:
-        read_by_code |= set(re.findall(r"""(?:env_\w+\(|environ\.get\(|\$\{)["']?([A-Z][A-Z0-9_]+)""", path.read_text()))
+        read_by_code |= set(re.findall(r"""(?:env_\w+\(|environ\.get\(|_setting\(|\$\{)["']?([A-Z][A-Z0-9_]+)""", path.read_text()))
     assert web_env <= read_by_code, f"compose sets variables nothing reads: {web_env - read_by_code}"
     assert {"DATABASE_URL", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS"} <= web_env
 

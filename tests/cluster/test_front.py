@@ -25,10 +25,10 @@ def _tile(z: int) -> str:
 
 @pytest.fixture
 def front(demo_city, tmp_path):
-    # Tiles cacheable by shared caches for an hour (GISPORTAL_TILE_MAX_AGE), as a deployment sets it.
+    # The defaults: browsers revalidate tiles (max-age=0), shared caches keep them (s-maxage) until purged.
     env = {**os.environ, "GISPORTAL_DB_NAME": connection.settings_dict["NAME"], "DATABASE_URL": "",
            "DJANGO_SETTINGS_MODULE": "gisportal.settings", "GISPORTAL_TILE_CACHE_DIR": str(tmp_path / "tiles"),
-           "GISPORTAL_TILE_MAX_AGE": "3600", "GISPORTAL_TRUSTED_PROXIES": "127.0.0.1"}
+           "GISPORTAL_TRUSTED_PROXIES": "127.0.0.1"}
     env.pop("DATABASE_URL")
     nodes = [Gunicorn(env, workers=2), Gunicorn(env, workers=2)]
     try:

@@ -94,6 +94,7 @@ def test_a_job_left_doing_by_a_dead_worker_is_put_back_then_given_up(tmp_path):
     """The periodic recovery (jobs.retry_stalled_jobs) puts a dead worker's job back in the queue, its run
     still alive and queued; a job whose workers kept dying is given up, its run failed."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
     from types import SimpleNamespace
 
     from procrastinate.contrib.django import app
@@ -107,7 +108,10 @@ def test_a_job_left_doing_by_a_dead_worker_is_put_back_then_given_up(tmp_path):
         _on_worker(run.job_id, heartbeat_age_seconds=3600)
         fresh = _queued(layer_slug="p-fresh")
         _on_worker(fresh.job_id, heartbeat_age_seconds=1)  # a live worker's job is left alone
-        assert asyncio.run(retry_stalled_jobs(SimpleNamespace(app=app), timestamp=0)) == 1
+        # In a thread of its own, as in the worker: the browser tests' Playwright keeps an event loop in this one.
+        with ThreadPoolExecutor(1) as pool:
+            stalled = pool.submit(asyncio.run, retry_stalled_jobs(SimpleNamespace(app=app), timestamp=0)).result()
+        assert stalled == 1
         state = job_state(run.job_id)
         assert (state.status, state.attempts) == ("todo", 1) and job_state(fresh.job_id).status == "doing"
         assert IngestRun.objects.get(pk=run.pk).status == "queued"
