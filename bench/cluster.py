@@ -17,7 +17,6 @@ import json
 import math
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from bench.cluster_front import Front, get
 from bench.demo_db import ROOT, _psql, ensure_demo_db
 from bench.report import SMOKE, conditions, finish, smoke_or, verdict
 from bench.tiles_http import Server, fetch_all, free_port, warm_run
+from bench.processes import stop_group
 
 PARCELS = int(os.environ.get("BENCH_CLUSTER_PARCELS", smoke_or(100_000, 2_000)))
 WORKERS = int(os.environ.get("BENCH_CLUSTER_WORKERS", 1))
@@ -80,13 +80,8 @@ class Nodes:
     def __exit__(self, *exc) -> None:
         for server in self.servers:
             server.__exit__(*exc)
-        if self.worker is not None and self.worker.poll() is None:
-            os.killpg(self.worker.pid, signal.SIGTERM)  # the session we started, nothing else
-            try:
-                self.worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.worker.pid, signal.SIGKILL)
-                self.worker.wait()
+        if self.worker is not None:
+            stop_group(self.worker)  # the session we started, nothing else
 
 
 def _ogc(port: int, boxes: list[str]) -> tuple[float, float]:

@@ -27,7 +27,8 @@ def render_vcl(node_ports: list[int]) -> str:
 
 
 class Front:
-    """varnishd on 127.0.0.1:port before the given node ports; a context manager."""
+    """varnishd on 127.0.0.1:port before the given node ports; a context manager (start + wait_ready, then stop).
+    halt() and start() take it down and bring it back on the same port with an empty cache (a front that died)."""
 
     def __init__(self, port: int, node_ports: list[int], memory: str = "128m"):
         self.port, self.node_ports, self.memory = port, node_ports, memory
@@ -35,24 +36,29 @@ class Front:
         self.folder = Path(tempfile.mkdtemp(prefix="gp-front-", dir="/tmp"))
         self.folder.chmod(0o755)
         self.pidfile = self.folder / "varnish.pid"
+        self.vcl = self.folder / "gisportal.vcl"
+        self.vcl.write_text(render_vcl(self.node_ports))
+        self.vcl.chmod(0o644)
         self.base = f"http://127.0.0.1:{port}"
 
     def __enter__(self) -> "Front":
-        vcl = self.folder / "gisportal.vcl"
-        vcl.write_text(render_vcl(self.node_ports))
-        out = subprocess.run(["varnishd", "-a", f"127.0.0.1:{self.port}", "-f", str(vcl), "-n", str(self.folder / "n"),
+        self.start()
+        self.wait_ready()
+        return self
+
+    def start(self) -> None:
+        """varnishd as a daemon (its manager's pid in the pid file)."""
+        out = subprocess.run(["varnishd", "-a", f"127.0.0.1:{self.port}", "-f", str(self.vcl), "-n", str(self.folder / "n"),
                               "-P", str(self.pidfile), "-T", "127.0.0.1:0", "-s", f"malloc,{self.memory}"],
                              capture_output=True, text=True, timeout=60)
         if out.returncode != 0:
             raise RuntimeError(f"varnishd did not start: {out.stdout[-1500:]}{out.stderr[-1500:]}")
-        self.wait_healthy()
-        return self
 
     def varnishadm(self, *args: str) -> str:
         return subprocess.run(["varnishadm", "-n", str(self.folder / "n"), *args], capture_output=True, text=True,
                               timeout=30).stdout
 
-    def wait_healthy(self, seconds: float = 30) -> None:
+    def wait_ready(self, seconds: float = 60) -> None:
         """Until the front answers and at least one node passes its probe."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -70,16 +76,23 @@ class Front:
         except urllib.error.HTTPError as error:
             return error.code
 
-    def __exit__(self, *exc) -> None:
+    def halt(self) -> None:
+        """Stops varnishd (the manager we started; its child goes with it) and waits until it is gone."""
         try:
             pid = int(self.pidfile.read_text())
-            os.kill(pid, signal.SIGTERM)  # the manager we started; its child goes with it
-            for _ in range(100):
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(200):
                 os.kill(pid, 0)
                 time.sleep(0.1)
         except (OSError, ValueError):
             pass
+
+    def stop(self) -> None:
+        self.halt()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 def get(url: str, headers: dict | None = None) -> tuple[int, dict[str, str], bytes]:

@@ -11,7 +11,6 @@ go into var/bench/. BENCH_SMOKE=1: 2,000 and 5,000 features, pages of 100, one r
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from urllib.parse import quote
 from pathlib import Path
 
 from bench.report import SMOKE, conditions, finish, smoke_or, verdict
+from bench.processes import stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var" / "bench"
@@ -155,12 +155,7 @@ def _gunicorn(port: int) -> subprocess.Popen:
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    stop_group(proc, timeout=15)
 
 
 def _fetch(url: str) -> tuple[float, int, int]:

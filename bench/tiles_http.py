@@ -4,7 +4,6 @@ import itertools
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -12,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from bench.processes import stop_group
 
 HOST = "127.0.0.1"
 
@@ -196,11 +196,6 @@ class Server:
         return out
 
     def __exit__(self, *exc) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)  # the group we created at start, nothing else
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        if self.process:
+            stop_group(self.process)  # the group we created at start, nothing else
         self._log.close()

@@ -174,8 +174,10 @@ def tipg_run(parcels, tiles, max_features: int | None) -> dict:
     from bench.tiles_http import Server, fetch_all, free_port
 
     venv = VAR / "tipg-venv"
-    uvicorn = venv / "bin" / "uvicorn"
-    if not uvicorn.exists():
+    python = venv / "bin" / "python"
+    # Run through the venv's python (-m uvicorn), not its script: a script's #! names the folder the venv was made
+    # in, so a venv that was moved (a worktree, a copied checkout) would fail with "no such file".
+    if not (python.exists() and subprocess.run([str(python), "-c", "import tipg, uvicorn"], capture_output=True).returncode == 0):
         say(f"  installing tipg=={TIPG_VERSION} into {venv.relative_to(ROOT)}")
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
@@ -205,7 +207,7 @@ def tipg_run(parcels, tiles, max_features: int | None) -> dict:
     for key in ("DJANGO_SETTINGS_MODULE", "PGOPTIONS"):
         env.pop(key, None)
     workers = gunicorn_workers()
-    argv = [str(uvicorn), "tipg.main:app", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+    argv = [str(python), "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
             "--no-access-log", "--log-level", "warning"]
     paths = [f"/collections/public.bench_parcels/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}" for t in tiles]
     with Server(argv, env, port, VAR, VAR / "tipg.log", ready_path="/healthz") as server:

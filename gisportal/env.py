@@ -20,26 +20,25 @@ def env_bool(name: str, default: bool = False) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def env_int(name: str, default: int) -> int:
-    """An integer variable; a clear error when it is not one."""
+def _number(name: str, default, kind: type, what: str):
+    """A numeric variable of this kind; a clear error when it is not one."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
+        raise ImproperlyConfigured(f"{name} must be {what}, not {raw!r}.") from None
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer variable; a clear error when it is not one."""
+    return _number(name, default, int, "a whole number")
 
 
 def env_float(name: str, default: float) -> float:
     """A number variable (fractions allowed); a clear error when it is not one."""
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
+    return _number(name, default, float, "a number")
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

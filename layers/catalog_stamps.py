@@ -13,7 +13,6 @@ safety net); Redis down when reading: readers cache nothing and read the catalog
 """
 import logging
 import secrets
-import time
 from collections.abc import Iterable, Sequence
 
 import redis
@@ -25,8 +24,6 @@ from layers.db import PRIMARY
 log = logging.getLogger(__name__)
 
 CATALOG_ROW_SECONDS = 30.0  # the safety net: no catalog row is used longer than this after it was read
-_DOWN_SECONDS = 1.0  # after a Redis failure, readers do not try it again for this long (no wait per request)
-_down_until = 0.0
 
 
 def _key(slug: str) -> str:
@@ -54,24 +51,20 @@ def changed(slugs: Iterable[str]) -> None:
 
 def current(slugs: Sequence[str]) -> list[str] | None:
     """The layers' generations now (one round trip; a layer never seen gets one), or None when Redis is down."""
-    global _down_until
-    if time.monotonic() < _down_until:
-        return None
-    try:
-        client = shared_store.client()
-        found = client.mget([_key(slug) for slug in slugs])
-        missing = [slug for slug, value in zip(slugs, found) if value is None]
-        if missing:
-            pipe = client.pipeline(transaction=False)
-            for slug in missing:
-                pipe.set(_key(slug), secrets.randbelow(2 ** 62), nx=True)
-            pipe.mget([_key(slug) for slug in slugs])
-            found = pipe.execute()[-1]
-    except redis.RedisError as error:
-        log.warning("catalog generations unavailable, catalog rows read every time: %s", error)
-        _down_until = time.monotonic() + _DOWN_SECONDS
-        return None
-    return [value.decode() if value is not None else None for value in found]
+    found = shared_store.attempt("catalog row caching", lambda client: _generations(client, slugs), None, logger=log)
+    return None if found is None else [value.decode() if value is not None else None for value in found]
+
+
+def _generations(client: redis.Redis, slugs: Sequence[str]) -> list:
+    found = client.mget([_key(slug) for slug in slugs])
+    missing = [slug for slug, value in zip(slugs, found) if value is None]
+    if missing:
+        pipe = client.pipeline(transaction=False)
+        for slug in missing:
+            pipe.set(_key(slug), secrets.randbelow(2 ** 62), nx=True)
+        pipe.mget([_key(slug) for slug in slugs])
+        found = pipe.execute()[-1]
+    return found
 
 
 class LayerQuerySet(models.QuerySet):

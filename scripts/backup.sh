@@ -27,10 +27,8 @@ WAL="$BACKUP/wal"
 BASE="$BACKUP/base"
 MARK="# gisportal restore"
 
-say() { printf '\033[1m[gisportal]\033[0m %s\n' "$*"; }
-die() { printf '\033[1;31m[gisportal] %s\033[0m\n' "$*" >&2; exit 1; }
-is_root() { [ "$(id -u)" = 0 ]; }
-as_pg() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# shellcheck source=scripts/common.sh
+. "$ROOT/scripts/common.sh"
 give_pg() { if is_root; then chown -R postgres: "$@"; fi; }
 psql_at() { as_pg "$BIN/psql" -h "$1" -p "$PORT" -U postgres -d postgres -qtAX -c "$2"; }
 running() { as_pg "$BIN/pg_ctl" -D "$1" status >/dev/null 2>&1; }

@@ -19,10 +19,8 @@ REDIS_DIR="$VAR/redis"
 REDIS_SOCK="$REDIS_DIR/redis.sock"
 WEB_PORT="${PORT:-8000}"
 
-say() { printf '\033[1m[gisportal]\033[0m %s\n' "$*"; }
-die() { printf '\033[1;31m[gisportal] %s\033[0m\n' "$*" >&2; exit 1; }
-
-is_root() { [ "$(id -u)" = 0 ]; }
+# shellcheck source=scripts/common.sh
+. "$ROOT/scripts/common.sh"
 
 # --- system packages -------------------------------------------------------
 
@@ -104,10 +102,6 @@ install_python() {
 
 # --- the private cluster ----------------------------------------------------
 
-as_pg() {
-  # The cluster's files belong to 'postgres' when we are root (PostgreSQL refuses to run as root).
-  if is_root; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 
 port_in_use() {
   python3 - "$1" <<'EOF'

@@ -20,7 +20,6 @@ CacheUnavailable, and services queues it for retry.
 """
 import logging
 import secrets
-import time
 from collections.abc import Iterator, Sequence
 
 import redis
@@ -32,7 +31,6 @@ from tiles.coords import MAX_ZOOM
 
 log = logging.getLogger(__name__)
 _NS = {False: "p", True: "r"}
-_PAUSE_SECONDS = 5.0
 
 # KEYS: tile, index keys (n), generation keys (n); ARGV: value, ttl, member, score, expected generations (n).
 _PUT = """
@@ -51,7 +49,6 @@ class RedisCache(TileCache):
 
     def __init__(self, location: str = ""):
         super().__init__(location)
-        self._down_until = 0.0
         self._script = None
 
     # --- keys ----------------------------------------------------------------------------------------
@@ -79,15 +76,14 @@ class RedisCache(TileCache):
 
     # --- availability --------------------------------------------------------------------------------
 
-    def _client(self) -> redis.Redis | None:
-        """The client, or None while Redis is taken to be down."""
-        if time.monotonic() < self._down_until:
-            return None
-        return shared_store.client()
+    @staticmethod
+    def _client() -> redis.Redis | None:
+        """The client, or None while Redis is taken to be down (layers/shared_store keeps that, for every caller)."""
+        return None if shared_store.is_down() else shared_store.client()
 
-    def _failed(self, error: Exception) -> None:
-        log.warning("tile cache: Redis unavailable (%s); rendering without the cache", error)
-        self._down_until = time.monotonic() + _PAUSE_SECONDS
+    @staticmethod
+    def _failed(error: Exception) -> None:
+        shared_store.mark_down("the tile cache (tiles are rendered without it)", error, log)
 
     # --- reads and writes ----------------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ consequence does not bypass it, a session does; a purge drops the object; a kill
 import math
 import os
 import signal
-from pathlib import Path
 
 import pytest
 from django.db import connection

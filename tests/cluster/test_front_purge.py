@@ -9,7 +9,8 @@ from django.contrib.auth.models import User
 
 from layers.editing import feature_update
 from layers.models import Feature
-from tests.cluster.tile_front import Varnish, clear_tile_jobs, node_env, run_worker_once, start_node, tile_jobs
+from bench.cluster_front import Front
+from tests.cluster.tile_front import clear_tile_jobs, node_env, run_worker_once, start_front, start_node, tile_jobs
 from tests.factories import make_feature, make_layer, square
 from tests.faults.cluster import get
 from tiles.coords import tiles_in
@@ -40,8 +41,7 @@ def front(tmp_path, settings):
     node = start_node(node_env(tmp_path))
     varnish = None
     try:
-        varnish = Varnish([node.port])
-        varnish.wait_ready()
+        varnish = start_front([node.port])
         settings.GISPORTAL_FRONT_PURGE_URLS = varnish.base + "/"
         settings.GISPORTAL_FRONT_PURGE_RETRY_SECONDS = 1
         worker_env = node_env(tmp_path, GISPORTAL_FRONT_PURGE_URLS=varnish.base + "/",
@@ -65,7 +65,7 @@ def zones():
     return layer, edited, far
 
 
-def fetch(varnish: Varnish, path: str) -> tuple[int, str, set[int]]:
+def fetch(varnish: Front, path: str) -> tuple[int, str, set[int]]:
     status, headers, body = get(varnish.base + path)
     assert status == 200, (path, status, headers)
     return status, headers.get("X-Cache", ""), ids_in(body)

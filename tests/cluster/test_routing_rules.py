@@ -7,7 +7,7 @@ from django.db import connection
 from django.test import Client, RequestFactory, override_settings
 
 from gisportal.routing import COOKIE, pinned_to_primary
-from layers import catalog_stamps, db
+from layers import catalog_stamps, db, shared_store
 from layers.models import Feature, Layer
 from tests.factories import make_parcel_layer
 from tiles import catalog
@@ -95,7 +95,7 @@ def two_layers(transactional_db):
     catalog._rows.clear()
     yield layers
     catalog._rows.clear()
-    catalog_stamps._down_until = 0.0
+    shared_store._down_until.clear()
 
 
 def _built(slugs: list[str]) -> list[str]:

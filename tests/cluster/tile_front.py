@@ -1,24 +1,19 @@
 """Cluster pieces for the tile tests: web nodes on the test database with the Redis tile cache, a Varnish front
 rendered from deploy/varnish (the cluster's own VCL), and one-shot runs of the real job worker.
 
-Every process is started in its own session and stopped by its own process group's id, never by name.
+Every process is started in its own session and stopped by its own process group's id (or pid file), never by name.
 """
 import os
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.faults.cluster import ROOT, Gunicorn, free_port, get
-
-RENDER = ROOT / "deploy" / "varnish" / "render.py"
+from bench.cluster_front import Front, varnish_available
+from tests.faults.cluster import ROOT, Gunicorn, free_port
 
 
 def node_env(folder: Path, **extra: str) -> dict[str, str]:
@@ -39,58 +34,17 @@ def start_node(env: dict[str, str]) -> Gunicorn:
     return node
 
 
-class Varnish:
-    """varnishd -F on a free port in front of the given node ports, its work folder under /tmp (reachable by the
-    unprivileged users it drops to when started as root)."""
-
-    def __init__(self, node_ports: list[int]):
-        if shutil.which("varnishd") is None:
-            pytest.skip("varnishd is not installed (scripts/bootstrap.sh cluster installs varnish, varnish-modules)")
-        if not RENDER.exists():
-            pytest.skip("deploy/varnish/render.py is missing (the cluster's front configuration)")
-        self.folder = Path(tempfile.mkdtemp(prefix="gp-varnish-", dir="/tmp"))
-        self.folder.chmod(0o755)
-        self.vcl = self.folder / "gisportal.vcl"
-        rendered = subprocess.run([sys.executable, str(RENDER), *map(str, node_ports)], capture_output=True, text=True,
-                                  check=True, timeout=30)
-        self.vcl.write_text(rendered.stdout)
-        self.vcl.chmod(0o644)
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = self.folder / "varnish.log"
-        self.start()
-
-    def start(self) -> None:
-        """varnishd in the foreground of its own session (an empty cache: Varnish keeps it in memory)."""
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                ["varnishd", "-F", "-n", str(self.folder / "work"), "-a", f"127.0.0.1:{self.port}", "-f", str(self.vcl),
-                 "-T", "127.0.0.1:0", "-s", "malloc,32m"], stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True)
-
-    def wait_ready(self, seconds: float = 60) -> None:
-        """Until a node answers through the front (the health probe has found it)."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"varnishd exited: {self.log.read_text()[-2000:]}"
-            if get(self.base + "/healthz")[0] == 200:
-                return
-            time.sleep(0.2)
-        raise AssertionError(f"no node answered through Varnish: {self.log.read_text()[-2000:]}")
-
-    def halt(self) -> None:
-        """Stops varnishd (its group), keeping the folder so start() brings it back on the same port."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-    def stop(self) -> None:
-        self.halt()
-        shutil.rmtree(self.folder, ignore_errors=True)
+def start_front(node_ports: list[int]) -> Front:
+    """The cluster's Varnish front (bench/cluster_front: the VCL `make cluster` renders) on a free port; stop() it."""
+    if not varnish_available():
+        pytest.skip("varnishd is not installed (scripts/bootstrap.sh cluster installs varnish, varnish-modules)")
+    front = Front(free_port(), node_ports, memory="32m")
+    try:
+        front.__enter__()
+    except BaseException:
+        front.stop()
+        raise
+    return front
 
 
 def run_worker_once(env: dict[str, str]) -> str:

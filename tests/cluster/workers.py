@@ -10,6 +10,7 @@ from django.db import connection
 
 from tests.faults.cluster import ROOT, Gunicorn, free_port
 from tests.faults.helpers import MANAGE, child_env
+from bench.processes import stop_group
 
 
 def clear_queue() -> None:
@@ -40,17 +41,7 @@ class Worker:
 
     def stop(self) -> None:
         """SIGTERM (a graceful stop), then SIGKILL if it lingers; also kills what it started."""
-        try:
-            if self.process.poll() is None:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # children left in the group, if any
-        except ProcessLookupError:
-            pass
-        self.process.wait(timeout=30)
+        stop_group(self.process)
 
 
 class LoggedGunicorn(Gunicorn):

@@ -5,17 +5,16 @@ user when we are root, since PostgreSQL refuses to run as root.
 """
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from django.conf import settings
+from bench.cluster_front import get as http_get
+from bench.processes import stop_group
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -121,22 +120,9 @@ class Gunicorn:
         raise AssertionError("gunicorn never answered /healthz")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_group(self.process, timeout=20)
 
 
 def get(url: str, accept: str = "*/*") -> tuple[int, dict[str, str], bytes]:
     """(status, headers, body) of a GET; connection failures as status 0."""
-    request = urllib.request.Request(url, headers={"Accept": accept})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return 0, {}, b""
+    return http_get(url, {"Accept": accept})
