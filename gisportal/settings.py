@@ -312,3 +312,15 @@ OWS_MAX_FEATURES = env_int("OWS_MAX_FEATURES", 10_000)  # a WFS page at most
 OWS_TIMEOUT = env_int("OWS_TIMEOUT", 30)  # seconds a MapServer run may take
 OWS_SLOTS = env_int("OWS_SLOTS", 4)  # MapServer runs at once across workers
 OWS_WAIT = env_int("OWS_WAIT", 10)  # seconds a request waits for a slot before 503
+
+# Outbound requests (opendata/outbound.py): harvest sources only on hosts listed here (host or host:port,
+# comma-separated; none by default; a listed host may be private or loopback), webhooks to https on public
+# addresses (GISPORTAL_WEBHOOK_HOSTS narrows them when set; GISPORTAL_WEBHOOK_ALLOW_INSECURE=1 admits http and
+# loopback receivers, for local testing only).
+GISPORTAL_HARVEST_HOSTS = env_list("GISPORTAL_HARVEST_HOSTS", [])
+GISPORTAL_HARVEST_CONNECT_TIMEOUT = env_float("GISPORTAL_HARVEST_CONNECT_TIMEOUT", 5.0)
+GISPORTAL_HARVEST_READ_TIMEOUT = env_float("GISPORTAL_HARVEST_READ_TIMEOUT", 30.0)
+GISPORTAL_HARVEST_TOTAL_TIMEOUT = env_float("GISPORTAL_HARVEST_TOTAL_TIMEOUT", 120.0)
+GISPORTAL_HARVEST_MAX_BYTES = env_int("GISPORTAL_HARVEST_MAX_BYTES", 64 * 1024 * 1024)  # one answer (page) at most
+GISPORTAL_WEBHOOK_HOSTS = env_list("GISPORTAL_WEBHOOK_HOSTS", [])
+GISPORTAL_WEBHOOK_ALLOW_INSECURE = env_bool("GISPORTAL_WEBHOOK_ALLOW_INSECURE", False)
