@@ -1,0 +1,162 @@
+"""The change feed: a layer's history read in commit-safe order, and the opaque cursor that marks a place in it.
+
+A position is (xact, id): the id of the transaction that wrote a history row (layers migration 0017) and the
+row's own id. Rows are served only when their transaction id is below the oldest transaction still running
+(pg_snapshot_xmin): such a transaction has committed or aborted for good, so no row can later appear behind a
+position already handed out. A follower therefore sees every change once, in an order that replays to the layer.
+The price is that a long transaction (a big ingest) holds the feed back until it ends, which is also when its
+changes become visible at all.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from layers import db
+from layers.errors import InvalidParameter
+from layers.models import Layer
+
+MAX_CURSOR = 200  # characters, checked before any decoding
+MAX_PAGE = 10_000
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """A place in a layer's history: every change at or before it has been handed out."""
+
+    xact: int
+    id: int
+
+
+START = Position(0, 0)
+
+
+class InvalidCursor(InvalidParameter):
+    code = "invalid-cursor"
+
+
+def _mac(payload: str) -> str:
+    key = hashlib.sha256(("gisportal.changes:" + settings.SECRET_KEY).encode()).digest()
+    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()[:12]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def encode_cursor(layer: Layer, position: Position) -> str:
+    """The opaque cursor for a position in this layer's feed (signed: it cannot be edited or moved to another layer)."""
+    payload = f"{layer.pk}.{position.xact}.{position.id}"
+    body = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    return f"{body}.{_mac(payload)}"
+
+
+def _refuse(vi: str, en: str) -> InvalidCursor:
+    return InvalidCursor(vi, en, parameter="since")
+
+
+def decode_cursor(layer: Layer, token: str) -> Position:
+    """The position a cursor marks; InvalidCursor (400) when it is malformed, altered or from another layer."""
+    if not isinstance(token, str) or not token or len(token) > MAX_CURSOR or token.count(".") != 1:
+        raise _refuse("Con trỏ (since) không hợp lệ: hãy dùng giá trị next_cursor mà nguồn cấp trả về, hoặc bỏ since để đọc từ đầu.",
+                      "The cursor (since) is malformed: use a next_cursor value the feed returned, or omit since to read from the start.")
+    body, mac = token.split(".")
+    try:
+        payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("ascii")
+        layer_id, xact, row_id = (int(part) for part in payload.split("."))
+    except (ValueError, UnicodeDecodeError):
+        raise _refuse("Con trỏ (since) không đọc được.", "The cursor (since) cannot be read.") from None
+    if not hmac.compare_digest(mac, _mac(payload)) or min(layer_id, xact, row_id) < 0:
+        raise _refuse("Con trỏ (since) đã bị sửa hoặc không do nền tảng này cấp.",
+                      "The cursor (since) was altered or was not issued by this platform.")
+    if layer_id != layer.pk:
+        raise _refuse("Con trỏ (since) thuộc một lớp dữ liệu khác: mỗi lớp có nguồn cấp và con trỏ riêng.",
+                      "The cursor (since) belongs to another layer: each layer has its own feed and cursors.")
+    return Position(xact, row_id)
+
+
+# Settled rows only: below the oldest running transaction (module docstring).
+_SETTLED = "v.xact < pg_snapshot_xmin(pg_current_snapshot())"
+
+CHANGES_SQL = f"""
+SELECT v.xact::text::bigint AS xact, v.id, v.feature_id, v.op, v.version, v.changed_at, v.run_id,
+       v.properties, CASE WHEN v.op = 'delete' THEN NULL ELSE ST_AsGeoJSON(v.geom, 7) END AS geojson
+FROM layers_featureversion v
+WHERE v.layer_id = %(layer)s::bigint AND (v.xact, v.id) > (%(xact)s::text::xid8, %(id)s::bigint) AND {_SETTLED}
+ORDER BY v.xact, v.id
+LIMIT %(limit)s
+"""
+
+
+@dataclass
+class Change:
+    """One history row as the feed hands it out: the state after the change (no geometry for a delete)."""
+
+    position: Position
+    feature_id: int
+    kind: str  # insert, update, delete
+    version: int
+    time: object  # datetime, UTC
+    run_id: int | None
+    properties: dict
+    geojson: str | None
+
+
+def changes_after(layer: Layer, position: Position, *, limit: int, read: bool = True) -> list[Change]:
+    """At most `limit` settled changes of the layer after the position, in feed order (replica when read=True)."""
+    limit = max(1, min(int(limit), MAX_PAGE))
+    params = {"layer": layer.pk, "xact": str(position.xact), "id": position.id, "limit": limit}
+    with db.cursor(read=read) as cursor:
+        cursor.execute(CHANGES_SQL, params)
+        rows = cursor.fetchall()
+    return [Change(Position(xact, row_id), feature_id, op, version, changed_at, run_id,
+                   json.loads(props) if isinstance(props, str) else props, geojson)
+            for xact, row_id, feature_id, op, version, changed_at, run_id, props, geojson in rows]
+
+
+@dataclass
+class Transaction:
+    """One committed transaction's changes to a layer, summed up (a webhook event, an Atom entry of a big load)."""
+
+    xact: int
+    first: Position  # its first row
+    last: Position   # its last row: a cursor here skips past the whole transaction
+    counts: dict     # {"insert": n, "update": n, "delete": n}
+    run_id: int | None
+    time: object     # the latest changed_at among its rows
+
+
+TRANSACTIONS_SQL = f"""
+SELECT v.xact::text::bigint AS xact, min(v.id), max(v.id), count(*) FILTER (WHERE v.op = 'insert'),
+       count(*) FILTER (WHERE v.op = 'update'), count(*) FILTER (WHERE v.op = 'delete'), max(v.run_id), max(v.changed_at)
+FROM layers_featureversion v
+WHERE v.layer_id = %(layer)s::bigint AND (v.xact, v.id) > (%(xact)s::text::xid8, %(id)s::bigint) AND {_SETTLED}
+GROUP BY v.xact
+ORDER BY v.xact
+LIMIT %(limit)s
+"""
+
+
+def transactions_after(layer: Layer, position: Position, *, limit: int = 100, read: bool = False) -> list[Transaction]:
+    """The settled transactions that changed the layer after the position, oldest first, one summary each
+    (a transaction partly handed out before the position counts only its rows after it)."""
+    params = {"layer": layer.pk, "xact": str(position.xact), "id": position.id, "limit": max(1, int(limit))}
+    with db.cursor(read=read) as cursor:
+        cursor.execute(TRANSACTIONS_SQL, params)
+        rows = cursor.fetchall()
+    return [Transaction(xact, Position(xact, first), Position(xact, last),
+                        {"insert": inserts, "update": updates, "delete": deletes}, run_id, at)
+            for xact, first, last, inserts, updates, deletes, run_id, at in rows]
+
+
+def latest_position(layer: Layer, *, read: bool = False) -> Position:
+    """The position after the layer's last settled change (START when it has none): following from here
+    hands out only what changes from now on."""
+    with db.cursor(read=read) as cursor:
+        cursor.execute(
+            f"SELECT v.xact::text::bigint, v.id FROM layers_featureversion v WHERE v.layer_id = %s::bigint AND {_SETTLED} "
+            "ORDER BY v.xact DESC, v.id DESC LIMIT 1", [layer.pk])
+        row = cursor.fetchone()
+    return Position(*row) if row else START
