@@ -218,13 +218,14 @@ def refresh_planner_statistics(layer_id: int, run_id: int) -> None:
 
 def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: Report, *, crs, column_map, key,
           max_rejects, dry_run, user, run: IngestRun, file_name, progress: Progress | None, wait_for_lock: bool,
-          not_personal: list[str], shape: dict) -> Layer | None:
+          not_personal: list[str], shape: dict, kind: str = "ingest") -> Layer | None:
     user_id = user.pk if user is not None and getattr(user, "pk", None) else None
     with transaction.atomic():
         abort_when_client_dies()
         lock_layer(slug, wait=wait_for_lock)
         # The history triggers record every row this transaction writes under this run, user and comment.
-        change_context(user=user if user_id else None, comment=f"ingest {file_name} ({mode})"[:1000], run_id=run.pk)
+        change_context(user=user if user_id else None, comment=f"{kind} {file_name} ({mode})"[:1000], run_id=run.pk,
+                       kind=kind)
         layer = existing or _create_layer(slug, source, column_map, file_name)
         if existing is not None:
             close_for_load(existing.pk)  # edits under way finish first; new ones are refused until this ends
@@ -334,11 +335,11 @@ def ingest_file(*, path: Path, layer: Layer | str, mode: str = "replace", crs: s
                 column_map: dict[str, str] | None = None, max_rejects: int = 0, dry_run: bool = False,
                 user=None, key: str | None = None, progress: Progress | None = None,
                 run: IngestRun | None = None, wait_for_lock: bool = False,
-                not_personal: list[str] | None = None, recheck: bool = False) -> IngestRun:
+                not_personal: list[str] | None = None, recheck: bool = False, kind: str = "ingest") -> IngestRun:
     """Loads a file into a layer atomically and records the run; any failure leaves the layer as it was.
     Likely personal fields of a new layer are marked personal, except those named in `not_personal`.
     A replace with the file the layer already holds is answered without reading it (ingest/replay.py) unless
-    `recheck`."""
+    `recheck`. `kind` is "ingest" or "harvest" (opendata/harvest): what the change listeners are told."""
     raw_path, path = str(path), Path(path)
     user_id = user.pk if user is not None and getattr(user, "pk", None) else None
     slug = layer.slug if isinstance(layer, Layer) else str(layer)
@@ -375,7 +376,7 @@ def ingest_file(*, path: Path, layer: Layer | str, mode: str = "replace", crs: s
             loaded_layer = _load(source, existing, slug, mode, report, crs=crs, column_map=column_map or {}, key=key,
                                  max_rejects=max_rejects, dry_run=dry_run, user=user, run=run, file_name=path.name,
                                  progress=progress, wait_for_lock=wait_for_lock, not_personal=list(not_personal or []),
-                                 shape=shape)
+                                 shape=shape, kind=kind)
         finally:
             source.close()
         run.layer = loaded_layer

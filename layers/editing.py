@@ -311,7 +311,7 @@ def feature_revert(*, layer: Layer, feature_id: int, to_version: int, expected_v
     # The old state is checked like any save: its number may be someone's now, a neighbour may overlap it.
     checked = check_feature(layer, target.geom, target.properties, exclude_id=feature_id)
     authorize_change(user=user, layer=layer, geoms=[checked.geom])
-    change_context(user=user, comment=comment or f"revert to version {to_version}")
+    change_context(user=user, comment=comment or f"revert to version {to_version}", kind="revert")
     old_geom = current.geom if current is not None else None
     if current is None:
         with db.cursor() as cursor:  # same id again: its history continues

@@ -43,15 +43,29 @@ def clean_comment(value: object) -> str:
     return value
 
 
-def change_context(*, user=None, comment: str = "", run_id: int | None = None) -> None:
-    """Who and why for the history triggers, for the rest of the current transaction (the comment checked
-    by clean_comment here too, so no door can hand the database a comment it cannot hold)."""
+CHANGE_KINDS = ("edit", "revert", "ingest", "harvest")
+
+
+def change_context(*, user=None, comment: str = "", run_id: int | None = None, kind: str = "edit") -> None:
+    """Who, why and what kind of change (CHANGE_KINDS) for the history triggers and the change listeners, for the
+    rest of the current transaction (the comment checked by clean_comment here too, so no door can hand the
+    database a comment it cannot hold). current_change_kind() reads the kind back."""
+    if kind not in CHANGE_KINDS:
+        raise ValueError(f"unknown change kind {kind!r}")
     with db.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('gisportal.user_id', %s, true), set_config('gisportal.comment', %s, true), "
-            "set_config('gisportal.run_id', %s, true)",
-            [str(user.pk) if user is not None and user.pk else "", clean_comment(comment), str(run_id) if run_id else ""],
+            "set_config('gisportal.run_id', %s, true), set_config('gisportal.kind', %s, true)",
+            [str(user.pk) if user is not None and user.pk else "", clean_comment(comment), str(run_id) if run_id else "",
+             kind],
         )
+
+
+def current_change_kind() -> str:
+    """The kind change_context set for the current transaction ("edit" when none was set)."""
+    with db.cursor() as cursor:
+        cursor.execute("SELECT coalesce(nullif(current_setting('gisportal.kind', true), ''), 'edit')")
+        return cursor.fetchone()[0]
 
 
 def _fetch(sql: str, params: dict) -> list[dict]:

@@ -106,7 +106,7 @@ def run_revert(*, layer: Layer, run_id: int, user, comment: str = "", force: boo
         problems = _restored_problems(layer, cursor)
         if problems:
             raise ValidationFailed(problems)
-        change_context(user=user, comment=comment or f"revert ingest run {run_id}")
+        change_context(user=user, comment=comment or f"revert ingest run {run_id}", kind="revert")
         cursor.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM "
                        "(SELECT geom FROM layers_feature WHERE id = ANY(%s) AND layer_id = %s UNION ALL "
                        "SELECT geom FROM revert_to) g) s", [touched, layer.pk])
