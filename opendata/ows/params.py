@@ -52,7 +52,9 @@ def read_kvp(params: Mapping) -> dict[str, str]:
         raise invalid("request", "Quá nhiều tham số.", "Too many parameters.")
     for key in params:
         values = params.getlist(key) if hasattr(params, "getlist") else [params[key]]
-        name = ascii_upper(key)[:40]
+        # "…/ows?language=vie&" + "?service=WFS": clients that append "?" to a URL prefix ending in "&" (OWSLib
+        # 0.28, some scripts) send a key "?service"; the prefix is valid OGC, so the stray "?" is dropped.
+        name = ascii_upper(key.lstrip("?"))[:40]
         if name in out or len(values) != 1:
             raise invalid(name, f"Tham số {name} chỉ được có một giá trị.", f"Parameter {name} may appear only once.")
         out[name] = _checked(values[0], name)
