@@ -84,12 +84,19 @@ def decode_cursor(layer: Layer, token: str) -> Position:
 # Settled rows only: below the oldest running transaction (module docstring).
 _SETTLED = "v.xact < pg_snapshot_xmin(pg_current_snapshot())"
 
+# The compaction horizon checked in the rows' own snapshot too (layers/compaction.py checks it before): a compaction
+# committing between that check and this read would otherwise remove changes after the cursor unseen (a delete the
+# follower never gets). Then nothing comes back, and the next request gets its 410.
+_NOT_COMPACTED = """(%(start)s OR NOT EXISTS (SELECT 1 FROM layers_historyhorizon h WHERE h.layer_id = %(layer)s::bigint
+       AND (h.xact, h.row_id) > (%(xact)s::bigint, %(id)s::bigint)))"""
+
 CHANGES_SQL = f"""
 SELECT v.xact::text::bigint AS xact, v.id, v.feature_id, v.op, v.version, v.changed_at, v.run_id,
        v.properties, CASE WHEN v.op = 'delete' THEN NULL
                           ELSE ST_AsGeoJSON(ST_Transform(v.geom, %(srid)s::int), %(precision)s::int, 0) END AS geojson
 FROM layers_featureversion v
 WHERE v.layer_id = %(layer)s::bigint AND (v.xact, v.id) > (%(xact)s::text::xid8, %(id)s::bigint) AND {_SETTLED}
+  AND {_NOT_COMPACTED}
 ORDER BY v.xact, v.id
 LIMIT %(limit)s
 """
@@ -113,7 +120,7 @@ class Change:
 
 def _params(layer: Layer, position: Position, limit: int, srid: int) -> dict:
     return {"layer": layer.pk, "xact": str(position.xact), "id": position.id, "limit": max(1, min(int(limit), MAX_PAGE)),
-            "srid": srid, "precision": 7 if srid in GEOGRAPHIC else 3}
+            "srid": srid, "precision": 7 if srid in GEOGRAPHIC else 3, "start": position == START}
 
 
 def _change(row: tuple) -> Change:
