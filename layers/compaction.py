@@ -66,13 +66,14 @@ def check_position(layer: Layer, position, *, parameter: str = "since") -> None:
         return
     horizon = horizon_of(layer)
     if horizon is not None and (position.xact, position.id) < (horizon.xact, horizon.row_id):
+        when, slug = _local(horizon.before), layer.slug
         raise HistoryCompacted(
-            f"Con trỏ ({parameter}) quá cũ: lịch sử của lớp {layer.slug} trước {_local(horizon.before)} đã được thu gọn. "
-            f"Hãy tải lại toàn bộ lớp (/data/{layer.slug}.geojson) rồi theo dõi tiếp từ con trỏ trong tiêu đề "
+            f"Con trỏ ({parameter}) quá cũ: lịch sử của lớp {slug} trước {when} đã được thu gọn. "
+            f"Hãy tải lại toàn bộ lớp (/data/{slug}.geojson) rồi theo dõi tiếp từ con trỏ trong tiêu đề "
             "X-Changes-Cursor của bản tải, hoặc đọc lại nguồn cấp từ đầu (bỏ since).",
-            f"The cursor ({parameter}) is too old: the history of layer {layer.slug} before {_local(horizon.before)} was "
-            f"compacted. Download the whole layer again (/data/{layer.slug}.geojson) and follow on from the cursor in "
-            "the download's X-Changes-Cursor header, or read the feed again from its start (omit since).",
+            f"The cursor ({parameter}) is too old: the history of layer {slug} before {when} was compacted. "
+            f"Download the whole layer again (/data/{slug}.geojson) and follow on from the cursor in the "
+            "download's X-Changes-Cursor header, or read the feed again from its start (omit since).",
             parameter=parameter)
 
 

@@ -103,6 +103,26 @@ def test_every_door_that_reads_the_past_refuses_a_moment_before_the_compaction(c
     assert client.get(f"/history/{layer.slug}/diff/", {"from": recent, "f": "geojson"}).status_code == 200
 
 
+def test_a_run_from_before_the_compaction_cannot_be_reverted(tmp_path):
+    from ingest.services import ingest_file
+    from layers.runs import run_revert
+    from tests.factories import make_parcel_layer
+    from tests.ingest.conftest import parcels_frame, write
+
+    admin = User.objects.create_superuser("run-compactor", password="x")
+    layer = make_parcel_layer(slug="compact-runs")
+    first = ingest_file(path=write(parcels_frame(3), tmp_path / "a.gpkg"), layer=layer, mode="replace", user=admin)
+    changed = parcels_frame(2, land_use=["CLN", "CLN"])
+    second = ingest_file(path=write(changed, tmp_path / "b.gpkg"), layer=layer, mode="replace", user=admin)
+    with connection.cursor() as cursor:  # the first load three days ago, the second two days ago
+        for run, age in ((first, 3), (second, 2)):
+            cursor.execute("UPDATE layers_featureversion SET changed_at = %s WHERE run_id = %s",
+                           [NOW - dt.timedelta(days=age), run.pk])
+    history_compact(layer=layer, before=NOW - dt.timedelta(days=1))
+    with pytest.raises(HistoryCompacted):  # the state before it is gone: restoring it would be a guess
+        run_revert(layer=layer, run_id=second.pk, user=admin)
+
+
 def test_the_command_is_thin_and_refuses_bad_input(story):
     layer, *_ = story
     out = io.StringIO()

@@ -21,7 +21,7 @@ from layers.models import LayerGrant
 from layers.runs import run_revert
 from tests.factories import make_feature, make_layer, make_parcel_layer, square
 from tests.ingest.conftest import parcels_frame, write
-from tests.opendata.feed_helpers import apply, assert_same_layer, body, download, read_pages, read_seq, settle
+from tests.opendata.feed_helpers import apply, assert_same_layer, download, read_pages, read_seq, settle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LON, LAT = 106.7500, 10.8000
