@@ -18,7 +18,7 @@ CORS_HEADERS = {
     # ETag and Content-Encoding let a client revalidate and size what it cached; the rest are the API's.
     "Access-Control-Expose-Headers": "ETag, Content-Encoding, Content-Length, Content-Crs, Content-Disposition, Link, "
                                      "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, "
-                                     "OGC-NumberMatched-Estimated",
+                                     "OGC-NumberMatched-Estimated, X-Changes-Cursor",
 }
 
 

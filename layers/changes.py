@@ -12,10 +12,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connections
 
 from layers import db
 from layers.errors import InvalidParameter
@@ -23,6 +26,7 @@ from layers.models import Layer
 
 MAX_CURSOR = 200  # characters, checked before any decoding
 MAX_PAGE = 10_000
+_cursor_ids = itertools.count(1)
 
 
 @dataclass(frozen=True, order=True)
@@ -80,14 +84,24 @@ def decode_cursor(layer: Layer, token: str) -> Position:
 # Settled rows only: below the oldest running transaction (module docstring).
 _SETTLED = "v.xact < pg_snapshot_xmin(pg_current_snapshot())"
 
+# The compaction horizon checked in the rows' own snapshot too (layers/compaction.py checks it before): a compaction
+# committing between that check and this read would otherwise remove changes after the cursor unseen (a delete the
+# follower never gets). Then nothing comes back, and the next request gets its 410.
+_NOT_COMPACTED = """(%(start)s OR NOT EXISTS (SELECT 1 FROM layers_historyhorizon h WHERE h.layer_id = %(layer)s::bigint
+       AND (h.xact, h.row_id) > (%(xact)s::bigint, %(id)s::bigint)))"""
+
 CHANGES_SQL = f"""
 SELECT v.xact::text::bigint AS xact, v.id, v.feature_id, v.op, v.version, v.changed_at, v.run_id,
-       v.properties, CASE WHEN v.op = 'delete' THEN NULL ELSE ST_AsGeoJSON(v.geom, 7) END AS geojson
+       v.properties, CASE WHEN v.op = 'delete' THEN NULL
+                          ELSE ST_AsGeoJSON(ST_Transform(v.geom, %(srid)s::int), %(precision)s::int, 0) END AS geojson
 FROM layers_featureversion v
 WHERE v.layer_id = %(layer)s::bigint AND (v.xact, v.id) > (%(xact)s::text::xid8, %(id)s::bigint) AND {_SETTLED}
+  AND {_NOT_COMPACTED}
 ORDER BY v.xact, v.id
 LIMIT %(limit)s
 """
+GEOGRAPHIC = (4326, 4756)  # degrees: 7 decimals (1 cm); projected CRSs in metres: 3. Options 0: no crs member
+# (the VN-2000 rows of spatial_ref_sys carry no authority, and the answer names its CRS itself).
 
 
 @dataclass
@@ -104,16 +118,39 @@ class Change:
     geojson: str | None
 
 
-def changes_after(layer: Layer, position: Position, *, limit: int, read: bool = True) -> list[Change]:
-    """At most `limit` settled changes of the layer after the position, in feed order (replica when read=True)."""
-    limit = max(1, min(int(limit), MAX_PAGE))
-    params = {"layer": layer.pk, "xact": str(position.xact), "id": position.id, "limit": limit}
+def _params(layer: Layer, position: Position, limit: int, srid: int) -> dict:
+    return {"layer": layer.pk, "xact": str(position.xact), "id": position.id, "limit": max(1, min(int(limit), MAX_PAGE)),
+            "srid": srid, "precision": 7 if srid in GEOGRAPHIC else 3, "start": position == START}
+
+
+def _change(row: tuple) -> Change:
+    xact, row_id, feature_id, op, version, changed_at, run_id, props, geojson = row
+    return Change(Position(xact, row_id), feature_id, op, version, changed_at, run_id,
+                  json.loads(props) if isinstance(props, str) else props, geojson)
+
+
+def changes_after(layer: Layer, position: Position, *, limit: int, read: bool = True, srid: int = 4326) -> list[Change]:
+    """At most `limit` settled changes of the layer after the position, in feed order (replica when read=True),
+    geometries in `srid` (a pinned SRID of layers.params.SUPPORTED_SRIDS)."""
     with db.cursor(read=read) as cursor:
-        cursor.execute(CHANGES_SQL, params)
+        cursor.execute(CHANGES_SQL, _params(layer, position, limit, srid))
         rows = cursor.fetchall()
-    return [Change(Position(xact, row_id), feature_id, op, version, changed_at, run_id,
-                   json.loads(props) if isinstance(props, str) else props, geojson)
-            for xact, row_id, feature_id, op, version, changed_at, run_id, props, geojson in rows]
+    return [_change(row) for row in rows]
+
+
+def stream_changes(layer: Layer, position: Position, *, limit: int, srid: int = 4326,
+                   batch: int = 1000) -> Iterator[Change]:
+    """changes_after, read `batch` rows at a time from a server-side cursor on the read alias (memory stays flat)."""
+    with db.read_transaction() as name:
+        connections[name].ensure_connection()
+        cursor = connections[name].connection.cursor(name=f"changes_{next(_cursor_ids)}")
+        cursor.itersize = batch
+        try:
+            cursor.execute(CHANGES_SQL, _params(layer, position, limit, srid))
+            while rows := cursor.fetchmany(batch):
+                yield from (_change(row) for row in rows)
+        finally:
+            cursor.close()
 
 
 @dataclass
@@ -160,3 +197,55 @@ def latest_position(layer: Layer, *, read: bool = False) -> Position:
             "ORDER BY v.xact DESC, v.id DESC LIMIT 1", [layer.pk])
         row = cursor.fetchone()
     return Position(*row) if row else START
+
+
+# The layer's last settled transactions, newest first: a loose index scan over (layer_id, xact, id) finds them
+# without reading the rows of a big load, then only their rows are summed up.
+LATEST_TRANSACTIONS_SQL = f"""
+WITH RECURSIVE recent(xact) AS (
+    (SELECT v.xact FROM layers_featureversion v WHERE v.layer_id = %(layer)s::bigint AND {_SETTLED}
+     ORDER BY v.xact DESC LIMIT 1)
+    UNION ALL
+    SELECT (SELECT v.xact FROM layers_featureversion v WHERE v.layer_id = %(layer)s::bigint AND v.xact < r.xact
+            ORDER BY v.xact DESC LIMIT 1)
+    FROM recent r WHERE r.xact IS NOT NULL
+), picked AS (SELECT xact FROM recent WHERE xact IS NOT NULL LIMIT %(limit)s)
+SELECT v.xact::text::bigint, min(v.id), max(v.id), count(*) FILTER (WHERE v.op = 'insert'),
+       count(*) FILTER (WHERE v.op = 'update'), count(*) FILTER (WHERE v.op = 'delete'), max(v.run_id), max(v.changed_at)
+FROM layers_featureversion v JOIN picked p ON p.xact = v.xact
+WHERE v.layer_id = %(layer)s::bigint
+GROUP BY v.xact
+ORDER BY v.xact DESC
+"""
+
+
+def latest_transactions(layer: Layer, *, limit: int = 50, read: bool = True) -> list[Transaction]:
+    """The layer's last `limit` settled transactions, newest first, one summary each (an Atom feed's entries)."""
+    with db.cursor(read=read) as cursor:
+        cursor.execute(LATEST_TRANSACTIONS_SQL, {"layer": layer.pk, "limit": max(1, int(limit))})
+        rows = cursor.fetchall()
+    return [Transaction(xact, Position(xact, first), Position(xact, last),
+                        {"insert": inserts, "update": updates, "delete": deletes}, run_id, at)
+            for xact, first, last, inserts, updates, deletes, run_id, at in rows]
+
+
+def transaction_changes(layer: Layer, xacts: list[int], *, per: int = 20, read: bool = True) -> dict[int, list[tuple]]:
+    """The first `per` (feature id, kind, version) of each of these transactions of the layer, in feed order."""
+    if not xacts:
+        return {}
+    with db.cursor(read=read) as cursor:
+        cursor.execute(
+            "SELECT xact, feature_id, op, version FROM ("
+            "  SELECT v.xact::text::bigint AS xact, v.feature_id, v.op, v.version, "
+            "         row_number() OVER (PARTITION BY v.xact ORDER BY v.id) AS n "
+            "  FROM layers_featureversion v WHERE v.layer_id = %s::bigint AND v.xact = ANY(%s::text[]::xid8[])) s "
+            "WHERE n <= %s ORDER BY xact, n", [layer.pk, [str(x) for x in xacts], per])
+        found: dict[int, list[tuple]] = {}
+        for xact, feature_id, op, version in cursor.fetchall():
+            found.setdefault(xact, []).append((feature_id, op, version))
+    return found
+
+
+def position_before(transaction: Transaction) -> Position:
+    """The position just before a transaction's first row: a cursor there reads the transaction from its start."""
+    return Position(transaction.xact, transaction.first.id - 1)

@@ -7,6 +7,7 @@ import json
 
 
 from layers import db
+from layers.compaction import check_as_of
 from layers.errors import InvalidParameter
 from layers.models import Layer
 from layers.params import parse_moment  # noqa: F401 - doors import it from here too
@@ -124,7 +125,8 @@ def as_of_sql(*, bbox: bool) -> str:
 
 
 def layer_as_of(layer: Layer, at: dt.datetime, bbox: tuple[float, float, float, float] | None = None) -> list[dict]:
-    """The layer's features as they were at a time (optionally within a WGS 84 box)."""
+    """The layer's features as they were at a time (optionally within a WGS 84 box); 410 before its compaction."""
+    check_as_of(layer, at)
     params = {"layer": layer.pk, "at": at}
     if bbox:
         params.update(dict(zip(("west", "south", "east", "north"), bbox)))
@@ -144,7 +146,9 @@ assert "%(after)s" in _AS_OF_AFTER_SQL, "AS_OF_SQL changed: keep the page filter
 def layer_diff(layer: Layer, since: dt.datetime, until: dt.datetime, *, after: int = 0,
                limit: int | None = None) -> dict[str, list[dict]]:
     """Features added, removed and changed between two times, with areas (m², VN-2000) before and after;
-    a page of them (feature id > after, at most limit, in id order) when limit is given."""
+    a page of them (feature id > after, at most limit, in id order) when limit is given; 410 before its compaction."""
+    check_as_of(layer, since, parameter="from")
+    check_as_of(layer, until, parameter="to")
     rows = _fetch(
         f"""
         WITH a AS ({_AS_OF_AFTER_SQL}),

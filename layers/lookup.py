@@ -19,6 +19,7 @@ from django.db.models.fields.json import KT
 from layers import core
 from layers import db
 from layers.errors import NotFound
+from layers.compaction import check_as_of
 from layers.history import as_of_sql
 from layers.params import check_lonlat
 from layers.models import Feature, Layer
@@ -190,6 +191,7 @@ def features_at(user, *, lon: float, lat: float, zoom: int, slugs: list[str], at
     box = {"west": lon - tolerance, "south": lat - tolerance, "east": lon + tolerance, "north": lat + tolerance}
     results = []
     for layer in sorted(layers, key=lambda lyr: slugs.index(lyr.slug)):
+        check_as_of(layer, at)  # 410 before the layer's compaction time
         rows = _rows(_NOW if at is None else _THEN, {"layer": layer.pk, "lon": lon, "lat": lat, "tol": tolerance,
                                                       "limit": MAX_CLICK_RESULTS, "at": at, **box})
         if rows:

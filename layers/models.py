@@ -225,3 +225,18 @@ class PermissionChange(models.Model):
 
     class Meta:
         ordering = ["-at"]
+
+
+class HistoryHorizon(models.Model):
+    """How far a layer's history was compacted (layers/compaction.py): states before `before` are gone, so as-of
+    reads and diffs before it are refused (410), and so are feed cursors below the last position removed."""
+
+    layer = models.OneToOneField(Layer, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    before = models.DateTimeField(help_text="versions at or before this time were folded into one per feature")
+    xact = models.BigIntegerField(help_text="the largest feed position removed: its transaction id")
+    row_id = models.BigIntegerField(help_text="the largest feed position removed: its history row id")
+    rows_removed = models.BigIntegerField(default=0, help_text="history rows removed by every compaction so far")
+    compacted_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.layer_id} compacted before {self.before:%Y-%m-%d %H:%M}"

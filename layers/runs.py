@@ -10,6 +10,7 @@ import json
 from django.db import transaction
 
 from layers import db
+from layers.compaction import check_as_of
 from layers.errors import NotFound, StaleVersion
 from layers.history import change_context
 from layers.models import FeatureVersion, Layer
@@ -85,6 +86,7 @@ def run_revert(*, layer: Layer, run_id: int, user, comment: str = "", force: boo
     if started is None:
         raise NotFound("Lần nạp dữ liệu này không thay đổi gì trong lớp.", "This ingest run changed nothing in this layer.")
     before = started - dt.timedelta(microseconds=1)
+    check_as_of(layer, before, parameter="run_id")  # 410: the states before the run were compacted away
     with db.cursor() as cursor:
         cursor.execute("SELECT DISTINCT feature_id FROM layers_featureversion WHERE run_id = %s AND layer_id = %s", [run_id, layer.pk])
         touched = [row[0] for row in cursor.fetchall()]

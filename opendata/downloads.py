@@ -1,6 +1,7 @@
 """Whole-layer downloads: /data/{layer}.{geojson|gpkg|shp.zip|csv|kml}?crs=&bbox=&properties=."""
 from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 
+from layers.changes import encode_cursor, latest_position
 from layers.personal import personal_fields
 from layers.querystring import check_known_params, check_single_values
 from layers.selectors import layer_for
@@ -43,6 +44,16 @@ def _cache_control(layer, q: FeatureQuery) -> str:
     return "public, max-age=300" if layer.is_public and not shows_personal else "private, no-store"
 
 
+def _changes_cursor(layer, q: FeatureQuery) -> str | None:
+    """Where a follower of this download continues in the change feed: the settled position now, read on the
+    same server as the export, whose later snapshot holds at least every change up to it (changes after it that
+    the file also holds come again in the feed; applying them again changes nothing). Only for today's whole
+    layer, streamed now: a bbox or as_of is no state the feed leads to, and other formats may be a cached file."""
+    if q.bbox or q.as_of:
+        return None
+    return encode_cursor(layer, latest_position(layer, read=True))
+
+
 @public_api
 def download(request: HttpRequest, layer: str, fmt: str):
     """A whole layer (or its bbox / fields) as a file; GeoJSON streamed, the rest cached on disk."""
@@ -52,7 +63,10 @@ def download(request: HttpRequest, layer: str, fmt: str):
     if fmt == "geojson" and request.method == "HEAD":  # headers only: no query for a body nobody reads
         response = HttpResponse(content_type="application/geo+json")
     elif fmt == "geojson":
+        follow = _changes_cursor(catalog_layer, q)  # read before the stream's own snapshot: at or before it
         response = StreamingHttpResponse(stream_collection(q), content_type="application/geo+json")
+        if follow:
+            response["X-Changes-Cursor"] = follow
     else:
         response = FileResponse(export_file(q, fmt), content_type=FORMATS[fmt][1])
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

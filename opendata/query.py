@@ -11,6 +11,7 @@ from datetime import datetime
 import shapely
 from psycopg2 import sql
 
+from layers.compaction import check_as_of
 from layers.errors import InvalidParameter
 from layers.models import Layer
 from layers.personal import personal_fields
@@ -44,6 +45,7 @@ class FeatureQuery:
     def __post_init__(self):
         if self.hidden is None:
             self.hidden = personal_fields(self.layer)
+        check_as_of(self.layer, self.as_of)  # 410 before the layer's compaction time: that past is gone
 
     @property
     def by_name(self) -> dict[str, dict]:

@@ -1,7 +1,7 @@
 """Open data routes (included at "/"): catalog and downloads under data/, OGC API under ogc/, WMS/WFS at ows, DCAT."""
 from django.urls import path, re_path
 
-from opendata import downloads, ogc_views, views
+from opendata import atom, changefeed, downloads, ogc_views, views
 from opendata.ows import views as ows_views
 
 urlpatterns = [
@@ -11,6 +11,8 @@ urlpatterns = [
     path("data/tokens/", views.tokens_page, name="opendata-tokens"),
     re_path(r"^data/(?P<layer>[-a-zA-Z0-9_]+)\.(?P<fmt>geojson|gpkg|shp\.zip|csv|kml)$", downloads.download,
             name="opendata-download"),
+    path("data/<slug:layer>/changes", changefeed.changes_view, name="opendata-changes"),
+    path("data/<slug:layer>/changes.atom", atom.changes_atom, name="opendata-changes-atom"),
     path("data/<slug:layer>/", views.layer_page, name="opendata-layer"),
     path("ows", ows_views.ows, name="ows"),  # WMS 1.3.0 / WFS 2.0 (MapServer); both spellings, no redirect
     path("ows/", ows_views.ows, name="ows-slash"),

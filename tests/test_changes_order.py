@@ -8,6 +8,7 @@ from django.db import connection
 from layers import changes
 from layers.changes import START, InvalidCursor, Position
 from tests.factories import make_feature, make_layer, square
+from tests.opendata.feed_helpers import settle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,6 +22,7 @@ def _other_connection():
 def test_a_transaction_still_running_holds_back_the_changes_committed_after_it_began():
     layer = make_layer()
     first = make_feature(layer, square(106.7, 10.8))
+    settle()  # other sessions on the shared cluster may hold an older transaction open
     other = _other_connection()
     try:
         with other.cursor() as cur:  # begins first, writes a row of the layer, commits last
@@ -34,6 +36,7 @@ def test_a_transaction_still_running_holds_back_the_changes_committed_after_it_b
         other.commit()
     finally:
         other.close()
+    settle()
     handed = changes.changes_after(layer, START, limit=100, read=False)
     assert [c.feature_id for c in handed] == [first.pk, slow_id, later.pk]
     assert handed == sorted(handed, key=lambda c: c.position)

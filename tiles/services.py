@@ -11,6 +11,7 @@ from functools import cached_property
 
 from django.db import transaction
 
+from layers.compaction import check_as_of
 from layers.errors import InvalidParameter, UnknownLayer
 from layers.models import Layer
 from layers.selectors import can_view, layers_visible_to
@@ -146,7 +147,9 @@ def vector_tile(source: TileSource, tile: Tile) -> CachedTile | None:
 
 def past_vector_tile(source: TileSource, tile: Tile, at: dt.datetime) -> CachedTile | None:
     """The tile as its layers were at `at`, from their history. Not cached on disk: a past moment is
-    asked for rarely, and the cache's exact invalidation is about the present."""
+    asked for rarely, and the cache's exact invalidation is about the present. 410 before a layer's compaction."""
+    for layer in source.layers:
+        check_as_of(layer, at)
     active = source.active(tile, past=True)
     if not active:
         return None
