@@ -16,7 +16,7 @@ WFS = "{http://www.opengis.net/wfs/2.0}"
 OWS = "{http://www.opengis.net/ows/1.1}"
 GEOJSON_FORMATS = ("application/json", "application/geo+json", "geojson", "application/vnd.geo+json")
 # GDAL's GML driver: never fetch the schema the document points at (no request leaves but ours), keep gml:id.
-GML_CONFIG = {"GML_DOWNLOAD_WFS_SCHEMA": "NO", "GML_SKIP_RESOLVE_ELEMS": "ALL", "GDAL_HTTP_TIMEOUT": "1",
+GML_CONFIG = {"GML_DOWNLOAD_SCHEMA": "NO", "GML_SKIP_RESOLVE_ELEMS": "ALL", "GDAL_HTTP_TIMEOUT": "1",
               "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".none"}
 
 
