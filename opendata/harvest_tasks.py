@@ -1,5 +1,6 @@
 """Harvest jobs (queue "harvest"): every minute the due sources each get one job; a source's job carries a
 queueing lock, so a slow harvest is never stacked behind itself."""
+from django.db import transaction
 from procrastinate import exceptions
 from procrastinate.contrib.django import app
 
@@ -26,7 +27,8 @@ def defer_due() -> list[int]:
     deferred = []
     for source_id in due_source_ids():
         try:
-            harvest_source.configure(queueing_lock=lock_for(source_id)).defer(source_id=source_id)
+            with transaction.atomic():  # a savepoint: a refused defer must not abort the caller's transaction
+                harvest_source.configure(queueing_lock=lock_for(source_id)).defer(source_id=source_id)
         except exceptions.AlreadyEnqueued:
             continue
         deferred.append(source_id)
