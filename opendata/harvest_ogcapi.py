@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
-from opendata.harvest_read import (CRS84, Harvested, crs_from_name, east_first, fetch_json, garbage, geojson_geometry,
-                                   keyed, max_features, northing_first, page_size, too_many, with_query)
+from opendata.harvest_read import (CRS84, Harvested, crs_from_name, east_first, fetch_json, fetch_json_answer, garbage,
+                                   geojson_geometry, keyed, max_features, northing_first, page_size, too_many,
+                                   with_query)
 
 GEOJSON_TYPES = ("application/geo+json", "application/json")
 
@@ -39,6 +40,14 @@ def _next_link(page: dict, url: str) -> str | None:
     return None
 
 
+def _check_content_crs(url: str, header: str, asked: str) -> None:
+    """Part 2: the answer names its CRS in Content-Crs (<uri>); one other than asked for is refused."""
+    named = header.strip().strip("<>").strip()
+    if named and crs_from_name(named) != crs_from_name(asked):
+        raise garbage(url, f"Content-Crs {named[:100]} khác CRS đã yêu cầu",
+                      f"Content-Crs {named[:100]} is not the CRS asked for")
+
+
 def _features(page: dict, url: str) -> list:
     features = page.get("features")
     if page.get("type") != "FeatureCollection" or not isinstance(features, list):
@@ -61,7 +70,8 @@ def read(*, url: str, remote_layer: str, key: str) -> Harvested:
         if page_url in seen:
             raise garbage(page_url, "liên kết next lặp lại", "a next link that loops")
         seen.add(page_url)
-        page = fetch_json(page_url)
+        page, answer = fetch_json_answer(page_url)
+        _check_content_crs(page_url, answer.header("content-crs"), crs_name)
         matched = page.get("numberMatched")
         if isinstance(matched, int) and matched > limit:
             raise too_many(matched)

@@ -77,14 +77,19 @@ def garbage(url: str, what_vi: str, what_en: str) -> HarvestFailed:
 
 def fetch_json(url: str) -> dict:
     """A JSON object from the source, or a failed harvest."""
+    return fetch_json_answer(url)[0]
+
+
+def fetch_json_answer(url: str) -> tuple[dict, outbound.Response]:
+    """A JSON object from the source and the answer it came in (for its headers), or a failed harvest."""
     answer = fetch(url, accept="application/geo+json, application/json;q=0.9")
     try:
         data = json.loads(answer.content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise garbage(url, "không phải JSON", "not JSON") from None
     if not isinstance(data, dict):
         raise garbage(url, "JSON không phải một đối tượng", "JSON that is not an object")
-    return data
+    return data, answer
 
 
 def parse_xml(url: str, content: bytes) -> ET.Element:

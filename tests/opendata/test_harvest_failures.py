@@ -83,6 +83,14 @@ class Source(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return None
+        if mode == "other-content-crs":
+            body = page([feature(i) for i in range(1, 4)])
+            self.send_response(200)
+            self.send_header("Content-Crs", "<http://www.opengis.net/def/crs/EPSG/0/3857>")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return None
         if mode == "slow":
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -131,6 +139,7 @@ def loaded(server, settings):
     ("wrong-crs", "rows rejected"),
     ("outside-vietnam", "rows rejected"),
     ("unknown-crs", "coordinate reference system is unknown"),
+    ("other-content-crs", "is not the CRS asked for"),
     ("no-key", "without its key id"),
     ("duplicate-key", "rows rejected"),
     ("empty", "no features"),
@@ -227,3 +236,53 @@ def test_one_source_per_layer_and_remove(settings):
     assert not HarvestSource.objects.exists()
     with pytest.raises(CommandError, match="No harvest source"):
         call_command("harvest", "run", "zones")
+
+
+CAPS = """<?xml version="1.0" encoding="UTF-8"?>
+<wfs:WFS_Capabilities xmlns:wfs="http://www.opengis.net/wfs/2.0" xmlns:ows="http://www.opengis.net/ows/1.1"
+  version="2.0.0"><wfs:FeatureTypeList><wfs:FeatureType><wfs:Name>ms:khu</wfs:Name>
+  <wfs:DefaultCRS>{crs}</wfs:DefaultCRS></wfs:FeatureType></wfs:FeatureTypeList></wfs:WFS_Capabilities>"""
+WFS_ANSWERS = {
+    "doctype": (CAPS.format(crs="urn:ogc:def:crs:EPSG::9210").replace("<wfs:WFS_Capabilities",
+                '<!DOCTYPE x [<!ENTITY a "aaaa">]><wfs:WFS_Capabilities', 1), None, "DTD"),
+    "not-wfs": ("<html><body>503</body></html>", None, "not WFS 2.0 capabilities"),
+    "no-type": (CAPS.format(crs="urn:ogc:def:crs:EPSG::9210").replace("ms:khu", "ms:other"), None, "no feature type"),
+    "unknown-crs": (CAPS.format(crs="urn:ogc:def:crs:EPSG::1"), None, "is unknown"),
+    "vrt-not-gml": (CAPS.format(crs="urn:ogc:def:crs:EPSG::9210"),
+                    '<OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>/etc/passwd</SrcDataSource>'
+                    "</OGRVRTLayer></OGRVRTDataSource>", "not a wfs:FeatureCollection"),
+}
+
+
+class Wfs(http.server.BaseHTTPRequestHandler):
+    mode = "doctype"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        caps, features, _ = WFS_ANSWERS[Wfs.mode]
+        body = (caps if "GetCapabilities" in self.path else features or "").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.mark.parametrize("mode", sorted(WFS_ANSWERS))
+def test_a_bad_wfs_answer_fails_before_gdal_sees_it(settings, mode):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Wfs)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        settings.GISPORTAL_HARVEST_HOSTS = [f"127.0.0.1:{httpd.server_port}"]
+        Wfs.mode = mode
+        source = harvest.source_add(url=f"http://127.0.0.1:{httpd.server_port}/wfs", kind="wfs", layer_slug="khu-wfs",
+                                    remote_layer="khu")
+        run = harvest.harvest_run(source=source)
+    finally:
+        httpd.shutdown()
+    assert run.status == "failed" and WFS_ANSWERS[mode][2] in run.error["en"]
+    from layers.models import Layer
+
+    assert not Layer.objects.filter(slug="khu-wfs").exists()
