@@ -125,14 +125,15 @@ def _finish(source: HarvestSource, run: HarvestRun, status: str, error: dict | N
     return run
 
 
-def harvest_run(*, source: HarvestSource) -> HarvestRun:
-    """Reads the source and applies its differences as one ingest run; a failure is recorded (with its reason) and
+def harvest_run(*, source: HarvestSource, user=None) -> HarvestRun:
+    """Reads the source and applies its differences as one ingest run (by `user`, whose right to load the layer
+    is checked as an ingest's; None: the schedule or the command line); a failure is recorded (with its reason) and
     leaves the layer untouched; no difference records "unchanged" and writes nothing."""
     run = HarvestRun.objects.create(source=source)
     try:
         harvested = _read(source)
         run.read_count = len(harvested.rows)
-        ingest_run = apply(harvested=harvested, layer_slug=source.layer_slug)
+        ingest_run = apply(harvested=harvested, layer_slug=source.layer_slug, user=user)
     except DomainError as error:
         failed = IngestRun.objects.filter(layer_slug=source.layer_slug, status=IngestRun.Status.FAILED,
                                           started_at__gte=run.started_at).order_by("-id").first()

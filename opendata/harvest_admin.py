@@ -49,13 +49,13 @@ class HarvestSourceAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         obj.key_field = obj.key_field or harvest.DEFAULT_KEYS[obj.kind]
-        if obj.every and obj.next_run_at is None:
-            obj.next_run_at = timezone.now()
+        if "every" in form.changed_data or (obj.every and obj.next_run_at is None):
+            obj.next_run_at = timezone.now() if obj.every else None  # a new schedule starts now
         super().save_model(request, obj, form, change)
 
     @admin.action(description="Thu thập ngay / Harvest now")
     def harvest_now(self, request, queryset):
         for source in queryset:
-            run = harvest.harvest_run(source=source)
+            run = harvest.harvest_run(source=source, user=request.user)
             level = messages.ERROR if run.status == HarvestRun.Status.FAILED else messages.SUCCESS
             self.message_user(request, f"{source.layer_slug}: {harvest.describe(run)}", level)

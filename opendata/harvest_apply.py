@@ -37,8 +37,9 @@ def to_frame(harvested: Harvested) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(data, geometry=geometry, crs=harvested.crs)
 
 
-def apply(*, harvested: Harvested, layer_slug: str) -> IngestRun:
-    """Loads the harvest through ingest (create the first time, mirror by key after); the run it made."""
+def apply(*, harvested: Harvested, layer_slug: str, user=None) -> IngestRun:
+    """Loads the harvest through ingest (create the first time, mirror by key after) as `user` (None: the
+    schedule or the command line, as `manage.py ingest`); the run it made."""
     if not harvested.rows:
         raise HarvestFailed("Nguồn không trả về đối tượng nào; lớp giữ nguyên.",
                             "The source returned no features; the layer is left as it was.", parameter="url")
@@ -53,4 +54,4 @@ def apply(*, harvested: Harvested, layer_slug: str) -> IngestRun:
             raise HarvestFailed(f"Không ghi được dữ liệu thu thập: {str(error)[:200]}",
                                 f"The harvested data could not be written: {str(error)[:200]}") from None
         return ingest_file(path=path, layer=layer or layer_slug, mode="create" if layer is None else "mirror",
-                           key=key, kind="harvest", max_rejects=0)
+                           key=key, kind="harvest", max_rejects=0, user=user)

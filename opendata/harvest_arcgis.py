@@ -33,6 +33,10 @@ def _error(url: str, data: dict) -> None:
 def spatial_reference(url: str, meta: dict):
     """The layer's native CRS from its spatialReference (latestWkid first)."""
     reference = meta.get("sourceSpatialReference") or (meta.get("extent") or {}).get("spatialReference") or {}
+    return _reference_crs(reference)
+
+
+def _reference_crs(reference):
     if not isinstance(reference, dict):
         raise unknown_crs(str(reference))
     for name in ("latestWkid", "wkid"):
@@ -78,10 +82,12 @@ def esri_geometry(url: str, value) -> shapely.Geometry | None:
     raise garbage(url, "hình học Esri hỏng", "a broken Esri geometry")
 
 
-def _page(url: str, key: str, rows: list) -> bool:
+def _page(url: str, key: str, rows: list, crs) -> bool:
     """One /query answer's features appended; whether the server says more remain."""
     data = fetch_json(url)
     _error(url, data)
+    if data.get("spatialReference") and _reference_crs(data["spatialReference"]) != crs:
+        raise garbage(url, "hệ tọa độ của trang khác của lớp", "a page in another spatial reference than the layer's")
     features = data.get("features")
     if not isinstance(features, list):
         raise garbage(url, "không có danh sách features", "no features list")
@@ -125,7 +131,7 @@ def read(*, url: str, remote_layer: str, key: str) -> Harvested:
         while True:
             before = len(out.rows)
             more = _page(with_query(f"{base}/query", **common, orderByFields=f"{object_id or key} ASC",
-                                    resultOffset=offset, resultRecordCount=size), key, out.rows)
+                                    resultOffset=offset, resultRecordCount=size), key, out.rows, crs)
             if len(out.rows) > max_features():
                 raise too_many(f"> {max_features()}")
             got = len(out.rows) - before
@@ -135,5 +141,5 @@ def read(*, url: str, remote_layer: str, key: str) -> Harvested:
     ids = _object_ids(base)
     for start in range(0, len(ids), size):
         chunk = ids[start:start + size]
-        _page(with_query(f"{base}/query", **common, objectIds=",".join(map(str, chunk))), key, out.rows)
+        _page(with_query(f"{base}/query", **common, objectIds=",".join(map(str, chunk))), key, out.rows, crs)
     return out

@@ -32,6 +32,7 @@ class ArcGis(http.server.BaseHTTPRequestHandler):
     count = 5
     paging = True
     fail = False
+    wkid = 3857
     requests: list = []
 
     def log_message(self, *args):
@@ -45,7 +46,7 @@ class ArcGis(http.server.BaseHTTPRequestHandler):
             body = {"id": 0, "name": "Thua", "type": "Feature Layer", "geometryType": "esriGeometryPolygon",
                     "objectIdField": "OBJECTID", "maxRecordCount": 2,
                     "extent": {"xmin": 0, "ymin": 0, "xmax": 1, "ymax": 1,
-                               "spatialReference": {"wkid": 102100, "latestWkid": 3857}},
+                               "spatialReference": {"wkid": 102100, "latestWkid": ArcGis.wkid}},
                     "advancedQueryCapabilities": {"supportsPagination": ArcGis.paging},
                     "fields": [{"name": "OBJECTID", "type": "esriFieldTypeOID"},
                                {"name": "TEN", "type": "esriFieldTypeString"},
@@ -77,7 +78,7 @@ class ArcGis(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def arcgis(settings):
-    ArcGis.count, ArcGis.paging, ArcGis.fail, ArcGis.requests = 5, True, False, []
+    ArcGis.count, ArcGis.paging, ArcGis.fail, ArcGis.wkid, ArcGis.requests = 5, True, False, 3857, []
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ArcGis)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     settings.GISPORTAL_HARVEST_HOSTS = [f"127.0.0.1:{httpd.server_port}"]
@@ -129,3 +130,13 @@ def test_arcgis_changes_are_mirrored_and_errors_leave_the_layer(arcgis, settings
     settings.GISPORTAL_HARVEST_MAX_FEATURES = 10
     assert "more than the limit" in harvest.harvest_run(source=arcgis).error["en"]
     assert layer_checksum("thua-arcgis") == checksum
+
+
+@pytest.mark.parametrize("wkid, reason", [(999999, "is unknown"), (4326, "another spatial reference")])
+def test_arcgis_unknown_or_inconsistent_spatial_references_fail(arcgis, wkid, reason):
+    from layers.models import Layer
+
+    ArcGis.wkid = wkid  # the layer says so; its pages still say 3857
+    run = harvest.harvest_run(source=arcgis)
+    assert run.status == "failed" and reason in run.error["en"]
+    assert not Layer.objects.filter(slug="thua-arcgis").exists()
