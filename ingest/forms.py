@@ -11,7 +11,7 @@ class UploadForm(forms.Form):
                             widget=forms.TextInput(attrs={"list": "layer-slugs"}),
                             validators=[RegexValidator(r"^[-a-z0-9_]+$", "Chỉ chữ thường, số, - và _ / Lower-case letters, digits, - and _ only.")])
     mode = forms.ChoiceField(label="Chế độ / Mode", choices=[(m, m) for m in MODES], initial="append")
-    key = forms.CharField(label="Trường khóa (upsert) / Key field (upsert)", required=False, max_length=64)
+    key = forms.CharField(label="Trường khóa (upsert, mirror) / Key field (upsert, mirror)", required=False, max_length=64)
     crs = forms.CharField(label="Hệ tọa độ nếu tệp không có / CRS if the file has none (EPSG:9210)", required=False, max_length=2000)
     encoding = forms.ChoiceField(label="Bảng mã / Text encoding", required=False,
                                  choices=[("", "theo tệp / from the file"), ("utf-8", "UTF-8"), ("cp1258", "Windows-1258"),

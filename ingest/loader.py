@@ -243,3 +243,16 @@ def apply_upsert(layer_id: int, user_id: int | None, key: str) -> dict[str, int]
         cursor.execute("SELECT count(*) FROM ingest_staging")
         counts["unchanged"] = cursor.fetchone()[0] - counts["inserted"] - counts["updated"]
     return counts
+
+
+def apply_mirror(layer_id: int, user_id: int | None, key: str) -> dict[str, int]:
+    """The layer holds exactly the staged rows by key: changed rows updated (version + 1), new rows inserted,
+    rows whose key the file no longer has (or that have none) deleted; equal rows keep id and version."""
+    with db.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM layers_feature f WHERE f.layer_id = %s AND NOT EXISTS "
+            "(SELECT 1 FROM ingest_staging s WHERE s.key = f.properties ->> %s)", [layer_id, key])
+        deleted = cursor.rowcount
+    counts = apply_upsert(layer_id, user_id, key)
+    counts["deleted"] = deleted
+    return counts

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ingest import bulk, replay, validate
 from ingest.crs import CrsDecision, decide_crs, total_bounds
-from ingest.loader import (MOVE_INTO_LAYER, ChunkWriter, abort_when_client_dies, apply_replace, apply_upsert, create_staging,
+from ingest.loader import (MOVE_INTO_LAYER, ChunkWriter, abort_when_client_dies, apply_mirror, apply_replace, apply_upsert, create_staging,
                            delete_staged_rows, duplicate_keys, layer_bounds, layer_has_rows, lock_layer)
 from ingest.liveness import pause_point, reap_dead_runs, start_run
 from ingest.models import IngestRun
@@ -33,7 +33,8 @@ from layers.services import features_changed, layer_create, layer_refresh_stats
 from layers.values import FEATURE_ID, BadValue
 from layers.vn2000 import WGS84_SRID, transform_geometries
 
-MODES = ("create", "replace", "append", "upsert")
+MODES = ("create", "replace", "append", "upsert", "mirror")
+KEYED_MODES = ("upsert", "mirror")
 CHUNK_SIZE = settings.INGEST_CHUNK_ROWS
 Progress = Callable[[int, int | None], None]
 
@@ -68,8 +69,8 @@ def _check_options(mode: str, key: str | None) -> None:
     if mode not in MODES:
         raise IngestRejected(f"Chế độ không hợp lệ: {mode}.", f"Unknown mode {mode}; use one of {', '.join(MODES)}.",
                              parameter="mode")
-    if mode == "upsert" and not key:
-        raise IngestRejected("Chế độ upsert cần --key.", "Upsert needs --key FIELD.", parameter="key")
+    if mode in KEYED_MODES and not key:
+        raise IngestRejected(f"Chế độ {mode} cần --key.", f"{mode.capitalize()} needs --key FIELD.", parameter="key")
 
 
 class _Pipeline:
@@ -230,13 +231,13 @@ def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: 
         if existing is not None:
             close_for_load(existing.pk)  # edits under way finish first; new ones are refused until this ends
             layer = Layer.objects.select_for_update().get(pk=existing.pk)
-        before = layer_bounds(layer.pk) if mode in ("replace", "upsert") and not dry_run else None
+        before = layer_bounds(layer.pk) if mode in ("replace", *KEYED_MODES) and not dry_run else None
         has_rows = layer_has_rows(layer.pk)
         # A large create/replace/append builds the layer's new partition and swaps it in (ingest/bulk.py). Into an
         # empty layer each chunk moves into the layer as it comes; a replace over rows, an upsert or a dry run
         # keeps everything staged for one comparison.
         large = not dry_run and bulk.is_bulk(mode, source.feature_count)
-        diff = mode == "upsert" or (mode == "replace" and has_rows)
+        diff = mode in KEYED_MODES or (mode == "replace" and has_rows)
         create_staging()
         writer, load = _writer(layer.pk, user_id, run.pk, mode, has_rows, large=large, diff=diff, dry_run=dry_run)
         pipeline = _Pipeline(source, layer, report, writer, crs=crs, column_map=column_map, key=key,
@@ -276,7 +277,7 @@ def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: 
                 raise _conflict(error) from None
         elif diff:
             try:
-                counts = apply_upsert(layer.pk, user_id, key) if mode == "upsert" else apply_replace(layer.pk, user_id)
+                counts = _apply_diff(mode, layer.pk, user_id, key)
             except IntegrityError as error:
                 raise _conflict(error) from None
             _count(report, counts)
@@ -294,6 +295,15 @@ def _load(source: Source, existing: Layer | None, slug: str, mode: str, report: 
         _record(run, report)
         pause_point("final")
         return layer
+
+
+def _apply_diff(mode: str, layer_id: int, user_id: int | None, key: str | None) -> dict[str, int]:
+    """The staged rows compared with the layer's: by key (upsert, mirror) or by content (replace)."""
+    if mode == "upsert":
+        return apply_upsert(layer_id, user_id, key)
+    if mode == "mirror":
+        return apply_mirror(layer_id, user_id, key)
+    return apply_replace(layer_id, user_id)
 
 
 def _writer(layer_id: int, user_id: int | None, run_id: int, mode: str, has_rows: bool, *, large: bool, diff: bool,

@@ -31,3 +31,6 @@ class ApiToken(models.Model):
     @staticmethod
     def new_key() -> str:
         return "gp_" + secrets.token_urlsafe(30)
+
+
+from opendata.harvest_models import HarvestRun, HarvestSource  # noqa: E402,F401  (harvest: opendata/harvest*.py)

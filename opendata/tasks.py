@@ -10,3 +10,5 @@ from opendata.prebuild import prebuild
 def prebuild_exports(*, layer_id: int) -> list[str]:
     """The layer's whole-layer public files, built once into the shared cache."""
     return prebuild(layer_id)
+
+from opendata.harvest_tasks import harvest_due, harvest_source  # noqa: E402,F401  (registered with the app)

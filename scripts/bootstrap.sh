@@ -49,7 +49,8 @@ wanted_packages() {
   echo "$pg gdal-bin libgeos-c1v5 proj-bin gettext mapserver-bin fonts-dejavu-core redis-server"
   # The cluster's caching front (Varnish with xkey for purges by tag); tests drive it too, wrk measures it.
   case "${1:-}" in test|cluster|bench) echo "varnish varnish-modules wrk" ;; esac
-  if [ "${1:-}" = test ]; then echo "chromium fonts-dejavu-core python3-qgis qgis-providers"; fi
+  # The harvest tests' pygeoapi reads a GeoPackage through SpatiaLite, in a venv of the system's Python.
+  if [ "${1:-}" = test ]; then echo "chromium fonts-dejavu-core python3-qgis qgis-providers libsqlite3-mod-spatialite python3-venv"; fi
 }
 
 missing_packages() {
@@ -270,9 +271,16 @@ install_style_validator() {
   npm ci --prefix "$dir" --no-audit --no-fund -q >>"$VAR/npm.log" 2>&1 || say "npm ci failed (see $VAR/npm.log): the style validator test will skip"
 }
 
+install_harvest_servers() {
+  # pygeoapi (pinned) in its own venv under var/harvest for the harvest tests (they install it on first use anyway).
+  (cd "$ROOT" && "$PY" -m tests.opendata.harvest_servers install >>"$VAR/harvest-install.log" 2>&1) \
+    || say "pygeoapi install failed (see $VAR/harvest-install.log): the harvest tests will say why"
+}
+
 cmd_test() {
   setup test
   install_style_validator
+  install_harvest_servers
   cd "$ROOT"
   exec "$PY" -m pytest "$@"
 }

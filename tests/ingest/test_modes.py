@@ -227,3 +227,33 @@ def test_cli_progress_bar_shows_counts_and_rate(parcels_gpkg):
     err = io.StringIO()
     call_command("ingest", str(parcels_gpkg), "--layer", "cli-progress", "--progress", stdout=io.StringIO(), stderr=err)
     assert "3/3 100.0%" in err.getvalue() and "rows/s" in err.getvalue()
+
+
+def test_mirror_updates_by_key_inserts_new_deletes_missing_and_keeps_equal_rows(tmp_path):
+    layer = make_parcel_layer()
+    ingest_file(path=write(parcels_frame(3, key=["a", "b", "c"]), tmp_path / "v1.gpkg"), layer=layer, mode="upsert",
+                key="key")
+    kept = {f.properties["key"]: (f.id, f.version) for f in Feature.objects.filter(layer=layer)}
+    # b changes its land use, c vanishes, d arrives; a is equal.
+    second = parcels_frame(3, key=["a", "b", "d"], land_use=["ODT", "CLN", "ODT"])
+
+    run = ingest_file(path=write(second, tmp_path / "v2.gpkg"), layer=layer, mode="mirror", key="key")
+
+    assert (run.report["updated"], run.report["inserted"], run.report["deleted"], run.report["unchanged"]) == (1, 1, 1, 1)
+    now = {f.properties["key"]: f for f in Feature.objects.filter(layer=layer)}
+    assert sorted(now) == ["a", "b", "d"]
+    assert (now["a"].id, now["a"].version) == kept["a"]
+    assert now["b"].id == kept["b"][0] and now["b"].version == kept["b"][1] + 1 and now["b"].properties["land_use"] == "CLN"
+    before = snapshot(layer)
+    again = ingest_file(path=write(second, tmp_path / "v3.gpkg"), layer=layer, mode="mirror", key="key")
+    assert (again.report["updated"], again.report["inserted"], again.report["deleted"]) == (0, 0, 0)
+    assert snapshot(layer) == before
+
+
+def test_mirror_needs_a_key_and_is_offered_by_the_command(tmp_path):
+    layer = make_parcel_layer()
+    path = write(parcels_frame(2, key=["a", "b"]), tmp_path / "m.gpkg")
+    with pytest.raises(IngestRejected, match="Mirror needs --key"):
+        ingest_file(path=path, layer=layer, mode="mirror")
+    call_command("ingest", str(path), layer=layer.slug, mode="mirror", key="key", stdout=io.StringIO())
+    assert sorted(f.properties["key"] for f in Feature.objects.filter(layer=layer)) == ["a", "b"]

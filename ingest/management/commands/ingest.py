@@ -1,4 +1,4 @@
-"""manage.py ingest PATH --layer SLUG [--mode create|replace|append|upsert] [--key F] [--crs …] [--encoding …] [--map a=b,…]
+"""manage.py ingest PATH --layer SLUG [--mode create|replace|append|upsert|mirror] [--key F] [--crs …] [--encoding …] [--map a=b,…]
 [--not-personal a,b]"""
 import json
 import time
@@ -53,7 +53,7 @@ class Command(BaseCommand):
         parser.add_argument("path")
         parser.add_argument("--layer", required=True, help="slug of the target layer (created in --mode create)")
         parser.add_argument("--mode", default="replace", choices=MODES)
-        parser.add_argument("--key", help="field matching rows in --mode upsert")
+        parser.add_argument("--key", help="field matching rows in --mode upsert or mirror")
         parser.add_argument("--crs", help="EPSG code, WKT or proj string, for files that declare none")
         parser.add_argument("--encoding", help="attribute encoding: utf-8, cp1258 or tcvn3")
         parser.add_argument("--source-layer", help="layer inside a GeoPackage/FileGDB/KML, or dataset inside a zip")
