@@ -10,9 +10,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ingest.models import IngestRun
+from layers.models import Layer
 from layers.errors import DomainError, InvalidParameter
 from opendata import harvest_arcgis, harvest_ogcapi, harvest_wfs, outbound
-from opendata.harvest_apply import apply
+from opendata.harvest_apply import apply, check_target
 from opendata.harvest_models import HarvestRun, HarvestSource
 from opendata.harvest_read import Harvested
 
@@ -68,6 +69,8 @@ def check_source(*, url: str, kind: str, layer_slug: str, remote_layer: str = ""
     """Every check a source passes before it is saved (fields, outbound allow-list, schedule); its interval."""
     _check(kind=kind, layer_slug=layer_slug, key_field=key_field, remote_layer=remote_layer)
     outbound.check_url(url, outbound.harvest_policy())
+    if key_field or DEFAULT_KEYS[kind]:  # ArcGIS's key is known only from the server: harvest_apply checks then
+        check_target(Layer.objects.filter(slug=layer_slug).first(), key_field or DEFAULT_KEYS[kind])
     return _check_every(every)
 
 

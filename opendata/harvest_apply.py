@@ -13,7 +13,8 @@ import pyogrio
 
 from ingest.models import IngestRun
 from ingest.services import ingest_file
-from layers.models import Layer
+from layers.errors import InvalidParameter
+from layers.models import Feature, Layer
 from opendata.harvest_read import Harvested, HarvestFailed
 
 
@@ -37,6 +38,26 @@ def to_frame(harvested: Harvested) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(data, geometry=geometry, crs=harvested.crs)
 
 
+def rows_without_key(layer: Layer | None, key: str) -> int:
+    """The layer's features that do not carry the key: not harvested from a source, so a mirror would delete them."""
+    if layer is None:
+        return 0
+    return Feature.objects.filter(layer=layer).exclude(properties__has_key=key.lower()).count()
+
+
+def check_target(layer: Layer | None, key: str) -> None:
+    """Refuses to mirror a source into a layer holding features the source did not make (400, nothing changed):
+    its first harvest would delete every one of them."""
+    foreign = rows_without_key(layer, key)
+    if foreign:
+        raise InvalidParameter(
+            f"Lớp {layer.slug} có {foreign} đối tượng không có trường khóa «{key}»: chúng không đến từ nguồn này và "
+            "lần thu thập sẽ xóa chúng. Hãy thu thập vào một lớp mới, hoặc chọn trường khóa mà lớp đang có.",
+            f"Layer {layer.slug} holds {foreign} features without the key field “{key}”: they did not come from this "
+            "source and a harvest would delete them. Harvest into a new layer, or choose a key field the layer has.",
+            parameter="layer")
+
+
 def apply(*, harvested: Harvested, layer_slug: str, user=None) -> IngestRun:
     """Loads the harvest through ingest (create the first time, mirror by key after) as `user` (None: the
     schedule or the command line, as `manage.py ingest`); the run it made."""
@@ -46,6 +67,7 @@ def apply(*, harvested: Harvested, layer_slug: str, user=None) -> IngestRun:
     layer = Layer.objects.filter(slug=layer_slug).first()
     # ingest lowers column names (unless mapped): the key is matched the same way.
     key = harvested.key.lower()
+    check_target(layer, key)
     with tempfile.TemporaryDirectory(prefix="harvest-") as folder:
         path = Path(folder) / f"{layer_slug}.gpkg"
         try:

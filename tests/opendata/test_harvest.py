@@ -116,3 +116,22 @@ def test_harvest_run_command_prints_the_result(source, capsys):
     assert src.layer_slug in out and "inserted" in out
     call_command("harvest", "list")
     assert src.url in capsys.readouterr().out
+
+
+def test_a_source_onto_a_layer_holding_other_features_is_refused_before_and_at_harvest(source, settings):
+    """A mirror deletes what the source lacks: a layer with features the source did not make is refused, at
+    registration and again at harvest time (the layer may have been filled since), and nothing changes."""
+    from tests.factories import make_feature, make_layer, square
+
+    src, key = source
+    own = make_layer(slug="zones-by-hand")
+    make_feature(own, square(106.75, 10.80), {"zone_code": "R1"})
+    with pytest.raises(harvest.InvalidParameter, match="without the key field"):
+        harvest.source_add(url=src.url, kind=src.kind, layer_slug=own.slug, remote_layer=src.remote_layer)
+    first = harvest.harvest_run(source=src)
+    assert first.status == HarvestRun.Status.SUCCEEDED
+    make_feature(Layer.objects.get(slug=src.layer_slug), square(106.76, 10.81), {"zone_code": "R2"})
+    before = Feature.objects.filter(layer__slug=src.layer_slug).count()
+    refused = harvest.harvest_run(source=src)
+    assert refused.status == HarvestRun.Status.FAILED and "without the key field" in str(refused.error)
+    assert Feature.objects.filter(layer__slug=src.layer_slug).count() == before
