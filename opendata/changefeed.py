@@ -35,7 +35,8 @@ FEED_PARAMS = ("since", "limit", "crs", "f")
 DEFAULT_LIMIT = 1000
 GEOJSON, SEQ = "application/geo+json", "application/geo+json-seq"
 RS = "\x1e"  # RFC 8142 record separator
-FULL_PAGE_MAX_AGE = 3600  # a full page after a cursor never changes (until compaction makes its cursor 410)
+FULL_PAGE_MAX_AGE = 300  # a full page after a cursor never changes, but a layer made restricted or compacted must
+# stop being served from shared caches soon: as long as a download (opendata/downloads.py)
 HEAD_MAX_AGE = 10  # the head of the feed changes with every commit
 
 

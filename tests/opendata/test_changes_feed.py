@@ -198,7 +198,7 @@ def test_pages_carry_links_etags_and_cache_rules(client):
     assert head["Link"].startswith("<http://testserver/data/feed-cache/changes?since=") and 'rel="next"' in head["Link"]
     assert head["Cache-Control"] == "public, max-age=10"  # from the start: compaction may rewrite it
     full = client.get(f"/data/{layer.slug}/changes", {"limit": 1, "since": page["features"][0]["change"]["cursor"]})
-    assert full["Cache-Control"] == "public, max-age=3600"
+    assert full["Cache-Control"] == "public, max-age=300"
     tail = client.get(f"/data/{layer.slug}/changes", {"limit": 5, "since": page["next_cursor"]})
     assert json.loads(tail.content)["more"] is False and tail["Cache-Control"] == "public, max-age=10"
     again = client.get(f"/data/{layer.slug}/changes", {"limit": 2}, HTTP_IF_NONE_MATCH=head["ETag"])
