@@ -31,3 +31,6 @@ class ApiToken(models.Model):
     @staticmethod
     def new_key() -> str:
         return "gp_" + secrets.token_urlsafe(30)
+
+
+from opendata.webhooks_models import Webhook, WebhookDelivery, WebhookPosition, WebhookTransaction  # noqa: E402,F401

@@ -10,3 +10,6 @@ from opendata.prebuild import prebuild
 def prebuild_exports(*, layer_id: int) -> list[str]:
     """The layer's whole-layer public files, built once into the shared cache."""
     return prebuild(layer_id)
+
+
+from opendata.webhooks_tasks import webhook_deliver, webhook_dispatch, webhook_sweep  # noqa: E402,F401 (queue "webhooks")
