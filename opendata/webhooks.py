@@ -81,15 +81,26 @@ def check_description(description: object) -> str:
     return description.strip()
 
 
+def start_position(hook: Webhook, layer: Layer) -> WebhookPosition:
+    """A hook's position on a layer starting now: after the layer's latest settled change, and skipping the
+    transactions committed before now that the feed cannot serve yet (start_snapshot)."""
+    start = changes.latest_position(layer)
+    with db.cursor() as cursor:
+        cursor.execute("SELECT pg_current_snapshot()::text")
+        snapshot = cursor.fetchone()[0]
+    position, _ = WebhookPosition.objects.get_or_create(
+        webhook=hook, layer=layer, defaults={"xact": start.xact, "row": start.id, "start_snapshot": snapshot[:2000]})
+    return position
+
+
 def sync_positions(*, hook: Webhook) -> None:
-    """A position for each subscribed layer (new ones at the layer's latest change); none for layers dropped."""
+    """A position for each subscribed layer (new ones start now); none for layers dropped."""
     subscribed = list(hook.layers.all())
     WebhookPosition.objects.filter(webhook=hook).exclude(layer__in=subscribed).delete()
     have = set(WebhookPosition.objects.filter(webhook=hook).values_list("layer_id", flat=True))
     for layer in subscribed:
         if layer.pk not in have:
-            start = changes.latest_position(layer)
-            WebhookPosition.objects.create(webhook=hook, layer=layer, xact=start.xact, row=start.id)
+            start_position(hook, layer)
 
 
 @transaction.atomic

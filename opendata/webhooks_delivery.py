@@ -26,7 +26,7 @@ from layers import changes
 from layers.errors import DomainError
 from layers.models import Layer
 from opendata import outbound, webhooks_events as events, webhooks_signing as signing
-from opendata.webhooks import defer_dispatch
+from opendata.webhooks import defer_dispatch, start_position
 from opendata.webhooks_models import Webhook, WebhookDelivery, WebhookPosition, WebhookTransaction
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ BATCH = 100  # transactions read per round
 FIRST_WAIT = 30  # seconds before the first retry, doubling
 MAX_WAIT = 12 * 3600
 MAX_ATTEMPTS = 12  # about 20 hours from the first attempt to the last
-SETTLE_RETRY = 2  # seconds: a committed change the feed cannot serve yet (an older transaction still runs)
+SETTLE_RETRY = 3  # seconds: a committed change the feed cannot serve yet (an older transaction still runs)
 
 RESTRICTED = ("Lớp dữ liệu không còn công khai: không gửi thay đổi của nó nữa.",
               "The layer is no longer public: its changes are not sent any more.")
@@ -83,22 +83,37 @@ def _skip_restricted(hook: Webhook, layer: Layer, txns: list[changes.Transaction
                   "last_error": " / ".join(RESTRICTED)})
 
 
+def _before_start(position: WebhookPosition, txns: list[changes.Transaction]) -> set[int]:
+    """The transactions that committed before the hook subscribed (its start snapshot shows them committed)."""
+    if not position.start_snapshot:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT x FROM unnest(%s::bigint[]) x WHERE pg_visible_in_snapshot(x::text::xid8, %s::pg_snapshot)",
+                       [[t.xact for t in txns], position.start_snapshot])
+        earlier = {row[0] for row in cursor.fetchall()}
+        cursor.execute("SELECT %s::bigint >= pg_snapshot_xmax(%s::pg_snapshot)::text::bigint",
+                       [txns[-1].xact, position.start_snapshot])
+        if cursor.fetchone()[0]:  # past every transaction the snapshot could show: no longer needed
+            position.start_snapshot = ""
+    return earlier
+
+
 def _dispatch_round(hook: Webhook, layer: Layer, made: dict[int, dict]) -> int:
     """One round for one hook: up to BATCH transactions after its position become deliveries; the count read."""
     with transaction.atomic():
         position = WebhookPosition.objects.select_for_update().filter(webhook=hook, layer=layer).first()
-        if position is None:  # subscribed a moment ago: starts at the latest change
-            start = changes.latest_position(layer)
-            WebhookPosition.objects.get_or_create(webhook=hook, layer=layer, defaults={"xact": start.xact, "row": start.id})
+        if position is None:  # subscribed a moment ago: starts now
+            start_position(hook, layer)
             return 0
         txns = changes.transactions_after(layer, changes.Position(position.xact, position.row), limit=BATCH)
         if not txns:
             return 0
+        earlier = _before_start(position, txns)
         if not layer.is_public:
             _skip_restricted(hook, layer, txns)
         else:
             kinds = _kinds(layer, txns)
-            for txn in txns:
+            for txn in (t for t in txns if t.xact not in earlier):
                 if txn.xact not in made:
                     made[txn.xact] = events.changed_event(layer, txn, kinds.get(txn.xact, "ingest" if txn.run_id else "edit"))
                 event = made[txn.xact]
@@ -108,7 +123,7 @@ def _dispatch_round(hook: Webhook, layer: Layer, made: dict[int, dict]) -> int:
                 if created:
                     _defer_attempt(delivery, first=True)  # commits with the delivery row, or neither does
         position.xact, position.row = txns[-1].last.xact, txns[-1].last.id
-        position.save(update_fields=["xact", "row", "updated_at"])
+        position.save(update_fields=["xact", "row", "start_snapshot", "updated_at"])
         return len(txns)
 
 

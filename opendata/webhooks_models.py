@@ -32,6 +32,9 @@ class WebhookPosition(models.Model):
     layer = models.ForeignKey("layers.Layer", on_delete=models.CASCADE, related_name="+")
     xact = models.BigIntegerField(default=0)
     row = models.BigIntegerField(default=0)
+    # The database's snapshot when the hook subscribed (pg_snapshot text): transactions it shows as committed came
+    # before the hook, although the feed may not serve them yet (an older transaction still ran); they are skipped.
+    start_snapshot = models.CharField(max_length=2000, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

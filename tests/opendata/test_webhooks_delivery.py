@@ -8,6 +8,7 @@ from django.db import connection
 from ingest.services import ingest_file
 from layers import changes, editing
 from layers.models import FeatureVersion, Layer
+from layers.runs import run_revert
 from opendata.webhooks import webhook_create
 from opendata.webhooks_models import WebhookDelivery
 from tests.ingest.conftest import parcels_frame, write
@@ -88,8 +89,10 @@ def test_an_edit_reaches_the_receiver_once_signed_with_counts_and_the_public_cha
     assert len(receiver.received) == 1
 
 
-def test_an_ingest_arrives_as_one_event_whose_cursors_span_exactly_the_run(tmp_path, settings, receiver):
-    settings.INGEST_BULK_MIN_ROWS = 5  # the bulk path (a new partition swapped in) too
+@pytest.mark.parametrize("bulk_min_rows", [5, 10**9], ids=["bulk", "row-by-row"])
+def test_an_ingest_arrives_as_one_event_whose_cursors_span_exactly_the_run(tmp_path, settings, receiver, admin,
+                                                                            bulk_min_rows):
+    settings.INGEST_BULK_MIN_ROWS = bulk_min_rows  # 5: the bulk path (a new partition swapped in)
     first = ingest_file(path=write(parcels_frame(6), tmp_path / "v1.gpkg"), layer="ingested", mode="create")
     Layer.objects.filter(slug="ingested").update(is_public=True)  # a new layer starts restricted
     layer = Layer.objects.get(slug="ingested")
@@ -108,6 +111,11 @@ def test_an_ingest_arrives_as_one_event_whose_cursors_span_exactly_the_run(tmp_p
     followed = [c for c in changes.changes_after(layer, since, limit=1000, read=False) if c.position <= until]
     assert sorted((c.feature_id, c.kind, c.version) for c in followed) == expected
     assert {c.run_id for c in followed} == {run.pk}
+    reverted = run_revert(layer=layer, run_id=run.pk, user=admin)  # undone: one more event, of kind revert
+    run_jobs()
+    assert len(receiver.received) == 2 and receiver.received[1].verified
+    data = receiver.received[1].event["data"]
+    assert data["kind"] == "revert" and sum(data["counts"].values()) >= reverted > 0
 
 
 def test_a_failed_delivery_is_retried_with_the_same_id_and_the_log_shows_both_attempts(parcels, admin, receiver):
