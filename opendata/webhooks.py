@@ -41,12 +41,13 @@ def check_url(url: str) -> str:
 
 
 def check_secret(secret: object) -> str:
-    """A secret of MIN_SECRET to MAX_SECRET printable characters without spaces."""
+    """A secret of MIN_SECRET to MAX_SECRET printable ASCII characters without spaces (a receiver types it in)."""
     if not isinstance(secret, str) or not MIN_SECRET <= len(secret) <= MAX_SECRET \
-            or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in secret):
+            or any(not 0x21 <= ord(c) <= 0x7E for c in secret):
         raise WebhookRefused(
-            f"Khóa bí mật (secret) phải dài từ {MIN_SECRET} đến {MAX_SECRET} ký tự in được, không có khoảng trắng.",
-            f"The secret must be {MIN_SECRET} to {MAX_SECRET} printable characters, without spaces.", parameter="secret")
+            f"Khóa bí mật (secret) phải dài từ {MIN_SECRET} đến {MAX_SECRET} ký tự ASCII in được, không có khoảng trắng.",
+            f"The secret must be {MIN_SECRET} to {MAX_SECRET} printable ASCII characters, without spaces.",
+            parameter="secret")
     return secret
 
 
@@ -75,9 +76,12 @@ def layers_by_slug(slugs: list[str]) -> list[Layer]:
 
 
 def check_description(description: object) -> str:
-    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
-        raise WebhookRefused(f"Mô tả dài quá {MAX_DESCRIPTION} ký tự.",
-                             f"The description is longer than {MAX_DESCRIPTION} characters.", parameter="description")
+    """A description of at most MAX_DESCRIPTION characters, on one line, without control characters."""
+    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION \
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in description):
+        raise WebhookRefused(f"Mô tả tối đa {MAX_DESCRIPTION} ký tự trên một dòng, không có ký tự điều khiển.",
+                             f"The description must be at most {MAX_DESCRIPTION} characters on one line, without "
+                             "control characters.", parameter="description")
     return description.strip()
 
 

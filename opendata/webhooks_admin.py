@@ -40,6 +40,9 @@ class WebhookForm(forms.ModelForm):
         value = self.cleaned_data.get("new_secret") or ""
         return self._check("new_secret", webhooks.check_secret, value) if value else ""
 
+    def clean_description(self):
+        return self._check("description", webhooks.check_description, self.cleaned_data.get("description", ""))
+
     def clean_layers(self):
         return self._check("layers", lambda layers: webhooks.check_layers(list(layers)), self.cleaned_data.get("layers"))
 

@@ -261,13 +261,16 @@ ORDER BY d.id LIMIT 1000
 
 
 def sweep() -> int:
-    """Wakes due deliveries no job waits for (a crash after the POST, a lost job) and layers with changes not yet
-    dispatched; the number of deliveries woken."""
+    """Wakes due deliveries no job waits for (a crash after the POST, a lost job) and the dispatch of every layer
+    with hooks; the number of deliveries woken."""
     with connection.cursor() as cursor:
         cursor.execute(ORPHANS_SQL)
         orphans = [row[0] for row in cursor.fetchall()]
     for delivery in WebhookDelivery.objects.filter(pk__in=orphans):
         _defer_attempt(delivery)
-    for layer_id in WebhookTransaction.objects.values_list("layer_id", flat=True).distinct():
-        defer_dispatch(layer_id)
+    # Every layer with an active hook, not only those with a noted change: a write that told no listener (or whose
+    # note failed) is still sent, a minute late at most.
+    for layer_id in Webhook.objects.filter(active=True).values_list("layers", flat=True).distinct():
+        if layer_id is not None:
+            defer_dispatch(layer_id)
     return len(orphans)

@@ -1,15 +1,19 @@
 """Webhooks end to end: a real receiver that verifies the documented signature, a real worker process running the
 queue, real edits and a real ingest. Transactional: jobs are queued on commit, and the feed shows only committed
 (settled) transactions."""
+import datetime as dt
+
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
+from django.utils import timezone
 
 from ingest.services import ingest_file
 from layers import changes, editing
 from layers.models import FeatureVersion, Layer
 from layers.runs import run_revert
 from opendata.webhooks import webhook_create
+from opendata.webhooks_delivery import deliver, sweep, webhook_ping
 from opendata.webhooks_models import WebhookDelivery
 from tests.ingest.conftest import parcels_frame, write
 from tests.opendata.webhook_receiver import Receiver, clear_webhook_jobs, make_due, run_jobs
@@ -178,3 +182,32 @@ def test_several_edits_make_one_event_each_in_order(parcels, admin, receiver):
     uses = [r.event["data"]["features"][0]["properties"]["land_use"] for r in receiver.received]
     assert uses == ["TMD", "CLN", "ODT"]
     assert len({r.headers["webhook-id"] for r in receiver.received}) == 3
+
+
+def test_a_crash_after_the_post_resends_with_the_same_id(parcels, admin, receiver):
+    hook, _ = webhook_create(url=receiver.url, layers=[parcels], secret=SECRET)
+    _edit(parcels, admin, "TMD")
+    run_jobs()
+    delivery = WebhookDelivery.objects.get(webhook=hook)
+    # What a worker dying between the POST and its record leaves: the attempt counted, still pending, no job.
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status="pending", delivered_at=None,
+                                                          next_attempt_at=timezone.now() - dt.timedelta(minutes=2))
+    clear_webhook_jobs()
+    assert sweep() == 1 and sweep() == 0  # the periodic sweep queues it once
+    run_jobs()
+    assert [r.headers["webhook-id"] for r in receiver.received] == [delivery.event_id] * 2
+    assert all(r.verified for r in receiver.received)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("delivered", 2)
+
+
+def test_a_receiver_refused_at_delivery_is_recorded_and_retried(parcels, settings, receiver):
+    hook, _ = webhook_create(url=receiver.url, layers=[parcels], secret=SECRET)
+    ping = webhook_ping(hook=hook)
+    settings.GISPORTAL_WEBHOOK_ALLOW_INSECURE = False  # as if its address had become private since it registered
+    assert deliver(ping.pk, 0) == "pending"  # the job's body, in this process (its settings)
+    ping.refresh_from_db()
+    assert (ping.attempts, ping.last_status) == (1, None) and "https://" in ping.last_error
+    assert ping.next_attempt_at > timezone.now() and receiver.received == []
+    assert deliver(ping.pk, 0) == "stale"  # a second job for the same attempt sends nothing
+    assert receiver.received == []

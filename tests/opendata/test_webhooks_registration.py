@@ -47,6 +47,9 @@ def test_the_command_refuses_unsafe_receivers_in_both_languages(parcels, url, re
     (["--layers", "parcels", "--secret", "short"], "16 to 200"),
     (["--layers", "parcels", "--secret", "sixteen chars with spaces"], "without spaces"),
     (["--layers", "parcels", "--secret", "x" * 201], "16 to 200"),
+    (["--layers", "parcels", "--secret", "mật-khẩu-tiếng-việt-dài"], "ASCII"),
+    (["--layers", "parcels", "--secret", SECRET, "--description", "one\nline"], "one line"),
+    (["--layers", "parcels", "--secret", SECRET, "--description", "d" * 301], "at most 300"),
 ])
 def test_the_command_refuses_restricted_layers_and_weak_secrets(parcels, secret, settings, args, reason):
     settings.GISPORTAL_WEBHOOK_ALLOW_INSECURE = True  # the URL passes: the other checks refuse
