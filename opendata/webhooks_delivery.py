@@ -136,10 +136,13 @@ def _unsettled(layer: Layer) -> bool:
 
 
 def _prune(layer: Layer) -> None:
-    """Forgets noted kinds every hook of the layer has passed."""
-    lowest = WebhookPosition.objects.filter(layer=layer).order_by("xact").values_list("xact", flat=True).first()
+    """Forgets noted kinds every active hook of the layer has passed, and any older than a week (a hook switched
+    off that long resumes with kinds guessed from the run: ingest with a run, edit without)."""
+    lowest = (WebhookPosition.objects.filter(layer=layer, webhook__active=True).order_by("xact")
+              .values_list("xact", flat=True).first())
     if lowest is not None:
         WebhookTransaction.objects.filter(layer=layer, xact__lte=lowest).delete()
+    WebhookTransaction.objects.filter(layer=layer, noted_at__lt=timezone.now() - dt.timedelta(days=7)).delete()
 
 
 def dispatch(layer_id: int) -> int:

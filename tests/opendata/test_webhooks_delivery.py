@@ -93,21 +93,22 @@ def test_an_edit_reaches_the_receiver_once_signed_with_counts_and_the_public_cha
     assert len(receiver.received) == 1
 
 
-@pytest.mark.parametrize("bulk_min_rows", [5, 10**9], ids=["bulk", "row-by-row"])
+@pytest.mark.parametrize("bulk_min_rows, kind", [(5, "ingest"), (10**9, "harvest")], ids=["bulk", "row-by-row"])
 def test_an_ingest_arrives_as_one_event_whose_cursors_span_exactly_the_run(tmp_path, settings, receiver, admin,
-                                                                            bulk_min_rows):
+                                                                            bulk_min_rows, kind):
     settings.INGEST_BULK_MIN_ROWS = bulk_min_rows  # 5: the bulk path (a new partition swapped in)
     first = ingest_file(path=write(parcels_frame(6), tmp_path / "v1.gpkg"), layer="ingested", mode="create")
     Layer.objects.filter(slug="ingested").update(is_public=True)  # a new layer starts restricted
     layer = Layer.objects.get(slug="ingested")
     webhook_create(url=receiver.url, layers=[layer], secret=SECRET)
     uses = ["CLN"] * 3 + ["ODT"] * 5
-    run = ingest_file(path=write(parcels_frame(8, land_use=uses), tmp_path / "v2.gpkg"), layer="ingested", mode="replace")
+    run = ingest_file(path=write(parcels_frame(8, land_use=uses), tmp_path / "v2.gpkg"), layer="ingested", mode="replace",
+                      kind=kind)  # harvest: how opendata/harvest applies its differences
     assert run.status == "succeeded" and run.pk != first.pk
     run_jobs()
     assert len(receiver.received) == 1 and receiver.received[0].verified
     data = receiver.received[0].event["data"]
-    assert data["kind"] == "ingest" and data["run_id"] == run.pk
+    assert data["kind"] == kind and data["run_id"] == run.pk
     expected = sorted(FeatureVersion.objects.filter(run_id=run.pk).values_list("feature_id", "op", "version"))
     assert sum(data["counts"].values()) == len(expected) > 0
     since = changes.decode_cursor(layer, data["changes"]["since"])
