@@ -97,18 +97,23 @@ def test_an_edit_reaches_the_receiver_once_signed_with_counts_and_the_public_cha
 def test_an_ingest_arrives_as_one_event_whose_cursors_span_exactly_the_run(tmp_path, settings, receiver, admin,
                                                                             bulk_min_rows, kind):
     settings.INGEST_BULK_MIN_ROWS = bulk_min_rows  # 5: the bulk path (a new partition swapped in)
-    first = ingest_file(path=write(parcels_frame(6), tmp_path / "v1.gpkg"), layer="ingested", mode="create")
+    owners = {"chu_su_dung": ["Trần Thị Bình"] * 6}  # a land user's name: marked personal when the layer is made
+    first = ingest_file(path=write(parcels_frame(6, **owners), tmp_path / "v1.gpkg"), layer="ingested", mode="create")
     Layer.objects.filter(slug="ingested").update(is_public=True)  # a new layer starts restricted
     layer = Layer.objects.get(slug="ingested")
     webhook_create(url=receiver.url, layers=[layer], secret=SECRET)
     uses = ["CLN"] * 3 + ["ODT"] * 5
-    run = ingest_file(path=write(parcels_frame(8, land_use=uses), tmp_path / "v2.gpkg"), layer="ingested", mode="replace",
+    frame = parcels_frame(8, land_use=uses, chu_su_dung=["Trần Thị Bình"] * 8)
+    run = ingest_file(path=write(frame, tmp_path / "v2.gpkg"), layer="ingested", mode="replace",
                       kind=kind)  # harvest: how opendata/harvest applies its differences
     assert run.status == "succeeded" and run.pk != first.pk
     run_jobs()
     assert len(receiver.received) == 1 and receiver.received[0].verified
     data = receiver.received[0].event["data"]
     assert data["kind"] == kind and data["run_id"] == run.pk
+    assert "chu_su_dung" in [f["name"] for f in layer.schema if f.get("personal")]
+    assert len(data["features"]) == sum(data["counts"].values())  # small enough to go inline
+    assert "Trần Thị Bình" not in receiver.received[0].body.decode() and "chu_su_dung" not in receiver.received[0].body.decode()
     expected = sorted(FeatureVersion.objects.filter(run_id=run.pk).values_list("feature_id", "op", "version"))
     assert sum(data["counts"].values()) == len(expected) > 0
     since = changes.decode_cursor(layer, data["changes"]["since"])
@@ -179,6 +184,9 @@ def test_several_edits_make_one_event_each_in_order(parcels, admin, receiver):
     webhook_create(url=receiver.url, layers=[parcels], secret=SECRET)
     for use in ("TMD", "CLN", "ODT"):
         _edit(parcels, admin, use)
+    with connection.cursor() as cursor:  # the burst shares one waiting dispatch
+        cursor.execute("SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'opendata.webhook_dispatch'")
+        assert cursor.fetchone()[0] == 1
     run_jobs()
     uses = [r.event["data"]["features"][0]["properties"]["land_use"] for r in receiver.received]
     assert uses == ["TMD", "CLN", "ODT"]
