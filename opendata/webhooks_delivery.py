@@ -36,6 +36,7 @@ BATCH = 100  # transactions read per round
 FIRST_WAIT = 30  # seconds before the first retry, doubling
 MAX_WAIT = 12 * 3600
 MAX_ATTEMPTS = 12  # about 20 hours from the first attempt to the last
+KEEP_DAYS = 30  # delivered and skipped deliveries stay in the log this long; failed ones until removed
 SETTLE_RETRY = 3  # seconds: a committed change the feed cannot serve yet (an older transaction still runs)
 
 RESTRICTED = ("Lớp dữ liệu không còn công khai: không gửi thay đổi của nó nữa.",
@@ -265,12 +266,14 @@ ORDER BY d.id LIMIT 1000
 
 def sweep() -> int:
     """Wakes due deliveries no job waits for (a crash after the POST, a lost job) and the dispatch of every layer
-    with hooks; the number of deliveries woken."""
+    with hooks, and trims the log; the number of deliveries woken."""
     with connection.cursor() as cursor:
         cursor.execute(ORPHANS_SQL)
         orphans = [row[0] for row in cursor.fetchall()]
     for delivery in WebhookDelivery.objects.filter(pk__in=orphans):
         _defer_attempt(delivery)
+    WebhookDelivery.objects.filter(status__in=(Status.DELIVERED, Status.SKIPPED),
+                                   created_at__lt=timezone.now() - dt.timedelta(days=KEEP_DAYS)).delete()
     # Every layer with an active hook, not only those with a noted change: a write that told no listener (or whose
     # note failed) is still sent, a minute late at most.
     for layer_id in Webhook.objects.filter(active=True).values_list("layers", flat=True).distinct():
