@@ -61,9 +61,13 @@ def _committed_version(feature_id: int) -> int:
 
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)
-    with psycopg2.connect(**params) as other, other.cursor() as cursor:
-        cursor.execute("SELECT version FROM layers_feature WHERE id = %s", [feature_id])
-        return cursor.fetchone()[0]
+    other = psycopg2.connect(**params)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT version FROM layers_feature WHERE id = %s", [feature_id])
+            return cursor.fetchone()[0]
+    finally:
+        other.close()
 
 
 def test_an_edit_reaches_the_receiver_once_signed_with_counts_and_the_public_change(parcels, admin, receiver):
