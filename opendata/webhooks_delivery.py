@@ -275,8 +275,9 @@ def sweep() -> int:
     WebhookDelivery.objects.filter(status__in=(Status.DELIVERED, Status.SKIPPED),
                                    created_at__lt=timezone.now() - dt.timedelta(days=KEEP_DAYS)).delete()
     # Every layer with an active hook, not only those with a noted change: a write that told no listener (or whose
-    # note failed) is still sent, a minute late at most.
+    # note failed, or whose dispatch could not be queued) is still sent, a minute late at most. Run here, not queued:
+    # a job per layer each minute would crowd the queue's log; the position row locks keep it from racing a job.
     for layer_id in Webhook.objects.filter(active=True).values_list("layers", flat=True).distinct():
         if layer_id is not None:
-            defer_dispatch(layer_id)
+            dispatch(layer_id)
     return len(orphans)

@@ -16,6 +16,7 @@ from opendata.webhooks import webhook_create
 from opendata.webhooks_delivery import deliver, sweep, webhook_ping
 from opendata.webhooks_models import WebhookDelivery
 from tests.ingest.conftest import parcels_frame, write
+from tests.faults.helpers import wait_until
 from tests.opendata.webhook_receiver import Receiver, clear_webhook_jobs, make_due, run_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -224,3 +225,14 @@ def test_a_receiver_refused_at_delivery_is_recorded_and_retried(parcels, setting
     assert ping.next_attempt_at > timezone.now() and receiver.received == []
     assert deliver(ping.pk, 0) == "stale"  # a second job for the same attempt sends nothing
     assert receiver.received == []
+
+
+def test_the_sweep_sends_a_change_whose_dispatch_was_lost(parcels, admin, receiver):
+    hook, _ = webhook_create(url=receiver.url, layers=[parcels], secret=SECRET)
+    _edit(parcels, admin, "TMD")
+    clear_webhook_jobs()  # the queued dispatch lost (say, a queue restored from an older backup)
+    wait_until(lambda: sweep() is not None and WebhookDelivery.objects.filter(webhook=hook).exists(), seconds=180,
+               what="the edit settled and dispatched by the sweep")  # settled once older transactions end
+    run_jobs()
+    assert len(receiver.received) == 1 and receiver.received[0].verified
+    assert receiver.received[0].event["data"]["features"][0]["properties"]["land_use"] == "TMD"
