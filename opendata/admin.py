@@ -1,2 +1,2 @@
-"""Open data's admin pages (each part in its own module)."""
-from opendata import harvest_admin  # noqa: F401
+"""Open data in the admin (autodiscovered): harvest sources and their runs, webhooks and their delivery logs."""
+from opendata import harvest_admin, webhooks_admin  # noqa: F401

@@ -34,3 +34,4 @@ class ApiToken(models.Model):
 
 
 from opendata.harvest_models import HarvestRun, HarvestSource  # noqa: E402,F401  (harvest: opendata/harvest*.py)
+from opendata.webhooks_models import Webhook, WebhookDelivery, WebhookPosition, WebhookTransaction  # noqa: E402,F401

@@ -12,3 +12,4 @@ def prebuild_exports(*, layer_id: int) -> list[str]:
     return prebuild(layer_id)
 
 from opendata.harvest_tasks import harvest_due, harvest_source  # noqa: E402,F401  (registered with the app)
+from opendata.webhooks_tasks import webhook_deliver, webhook_dispatch, webhook_sweep  # noqa: E402,F401 (queue "webhooks")
