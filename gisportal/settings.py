@@ -324,5 +324,7 @@ GISPORTAL_HARVEST_TOTAL_TIMEOUT = env_float("GISPORTAL_HARVEST_TOTAL_TIMEOUT", 1
 GISPORTAL_HARVEST_MAX_BYTES = env_int("GISPORTAL_HARVEST_MAX_BYTES", 64 * 1024 * 1024)  # one answer (page) at most
 GISPORTAL_HARVEST_MAX_FEATURES = env_int("GISPORTAL_HARVEST_MAX_FEATURES", 500_000)  # one harvest at most
 GISPORTAL_HARVEST_PAGE_SIZE = env_int("GISPORTAL_HARVEST_PAGE_SIZE", 1000)  # features asked per request
+# The portal's public address, for links in what jobs send without a request at hand (webhook events).
+GISPORTAL_PUBLIC_URL = env_str("GISPORTAL_PUBLIC_URL", "http://localhost:8000")
 GISPORTAL_WEBHOOK_HOSTS = env_list("GISPORTAL_WEBHOOK_HOSTS", [])
 GISPORTAL_WEBHOOK_ALLOW_INSECURE = env_bool("GISPORTAL_WEBHOOK_ALLOW_INSECURE", False)

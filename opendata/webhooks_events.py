@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import uuid
 
-from gisportal.env import env_str
+from django.conf import settings
+
 from layers import changes
 from layers.models import Layer
 from layers.personal import personal_fields, without
@@ -24,7 +25,7 @@ _NAMESPACE = uuid.UUID("6b1f4f3e-5d0a-4c55-9d0e-8f1f2a9c7e11")
 
 def public_base() -> str:
     """The portal's public address, for links in events (GISPORTAL_PUBLIC_URL; jobs run outside any request)."""
-    return env_str("GISPORTAL_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+    return settings.GISPORTAL_PUBLIC_URL.rstrip("/")
 
 
 def layer_url(layer: Layer) -> str:
