@@ -1,0 +1,57 @@
+"""The /csw door: CSW 2.0.2 and 3.0 (GET key-value pairs or POST XML), answered by embedded pycsw.
+
+Public records only, for every caller (harvested records end up in other catalogues). Fair use and CORS as
+the other open data doors; every refusal is an OWS ExceptionReport with vi/en text and a 4xx.
+"""
+import logging
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from gisportal import cors
+from layers.errors import DomainError
+from opendata import csw
+from opendata.csw_guard import CswError, check_kvp, check_post, exception_report, parse_xml, version_of
+from opendata.fairuse import admit
+
+log = logging.getLogger(__name__)
+METHODS = ("GET", "HEAD", "POST", "OPTIONS")
+
+
+def _respond(status: int, body: bytes, content_type: str, headers: dict | None = None) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type=content_type)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    response["Cache-Control"] = "public, max-age=60" if status == 200 else "no-store"
+    return response
+
+
+def _refused(error: DomainError, version: str) -> HttpResponse:
+    return _respond(*exception_report(error, version=version), headers=error.headers())
+
+
+@csrf_exempt
+def csw_endpoint(request: HttpRequest) -> HttpResponse:
+    """GetCapabilities, DescribeRecord, GetRecords, GetRecordById, GetDomain (no Transaction, no Harvest)."""
+    if request.method == "OPTIONS":
+        return cors.add_headers(cors.preflight())
+    body = request.body if request.method == "POST" else None
+    version = version_of({k.lower(): v for k, v in request.GET.items()}, body)
+    if request.method not in METHODS:
+        error = CswError("OperationNotSupported", f"Phương thức {request.method[:10]} không được phép; dùng GET hoặc POST.",
+                         f"Method {request.method[:10]} is not allowed; use GET or POST.", status=405)
+        response = _refused(error, version)
+        response["Allow"] = ", ".join(METHODS)
+        return cors.add_headers(response)
+    try:
+        admit(request)
+        check_kvp(dict(request.GET.lists()))
+        if body is not None:
+            check_post(parse_xml(body))
+        status, content, content_type = csw.answer(url=request.build_absolute_uri("/csw"), meta=request.META,
+                                                   query_string=request.META.get("QUERY_STRING", ""), body=body,
+                                                   version=version)
+        response = _respond(status, content, content_type)
+    except DomainError as error:  # a refusal of the guard, fair use (429) or a bad token (401)
+        response = _refused(error, version)
+    return cors.add_headers(response)
