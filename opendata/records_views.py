@@ -28,7 +28,13 @@ def _format(request: HttpRequest, allowed: tuple[str, ...] = FORMATS) -> str:
 
 def _answer(request: HttpRequest, doc: dict, content_type: str = records_api.JSON, f: str | None = None) -> HttpResponse:
     if (f or _format(request)) == "html":
-        response = render(request, "opendata/records.html", {"doc": doc})
+        props = doc.get("properties") or {}
+        response = render(request, "opendata/records.html", {
+            "title": doc.get("title") or props.get("title") or "Danh mục / Catalogue",
+            "description": doc.get("description") or props.get("description", ""), "props": props,
+            "features": doc.get("features", []), "collections": doc.get("collections", []),
+            "conforms": doc.get("conformsTo", []), "links": doc.get("links", []),
+            "counts": (doc["numberReturned"], doc["numberMatched"]) if "numberMatched" in doc else None})
     else:
         response = JsonResponse(doc, content_type=content_type, json_dumps_params={"ensure_ascii": False})
     response["Cache-Control"] = "public, max-age=60"  # public records only, whoever asks
