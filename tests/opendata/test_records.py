@@ -117,3 +117,12 @@ def test_html_pages(client, parcels, more):
         assert response.status_code == 200 and response["Content-Type"].startswith("text/html"), url
     page = client.get(f"{ITEMS}/parcels?f=html").content.decode()
     assert "Thửa đất" in page and "CC BY 4.0" in page
+
+
+def test_linked_from_the_catalog_page_and_dcat(client, parcels):
+    page = client.get("/data/").content.decode()
+    assert "/csw?service=CSW" in page and "/records/" in page
+    services = client.get("/data/catalog.jsonld").json()["dcat:service"]
+    endpoints = [s["dcat:endpointURL"]["@id"] for s in services]
+    assert endpoints[0].endswith("/ogc/") and any(e.endswith("/csw") for e in endpoints)
+    assert any(e.endswith("/records/") for e in endpoints)
