@@ -17,6 +17,7 @@ from psycopg2 import sql
 from layers import db
 from layers.models import Layer
 from opendata import records
+from opendata.dcat import publisher
 from opendata.iso19139 import GMD, iso_xml
 
 log = logging.getLogger(__name__)
@@ -50,14 +51,18 @@ COLUMNS = {
     "wkt_geometry": "ST_AsText(l.extent)",
     "wkb_geometry": "l.extent",
 }
-SORTABLE = frozenset(COLUMNS) - {"wkb_geometry", "anytext"}
+ORGANISATION_COLUMNS = ("organization", "publisher", "creator")  # the responsible organisation: settings, not rows
+SORTABLE = (frozenset(COLUMNS) | frozenset(ORGANISATION_COLUMNS)) - {"wkb_geometry", "anytext"}
 
 
 def _columns(names) -> sql.Composed:
-    """The SELECT list: our expressions, NULL for any other column pycsw's model names."""
+    """The SELECT list: our expressions, the publisher from settings (a quoted literal), NULL for any other
+    column pycsw's model names."""
+    organisation = sql.Literal(publisher())
     parts = [sql.SQL("l.id AS layer_id")]
-    for name in sorted(set(names) | set(COLUMNS)):
-        parts.append(sql.SQL("{} AS {}").format(sql.SQL(COLUMNS.get(name, "NULL::text")), sql.Identifier(name)))
+    for name in sorted(set(names) | set(COLUMNS) | set(ORGANISATION_COLUMNS)):
+        value = organisation if name in ORGANISATION_COLUMNS else sql.SQL(COLUMNS.get(name, "NULL::text"))
+        parts.append(sql.SQL("{} AS {}").format(value, sql.Identifier(name)))
     return sql.SQL(", ").join(parts)
 
 
@@ -131,7 +136,7 @@ class CatalogRepository:
 
     def query_domain(self, domain, typenames, domainquerytype="list", count=False):
         """The values of one column over public records (GetDomain)."""
-        if domain not in COLUMNS or domain in ("wkb_geometry", "anytext"):
+        if domain not in SORTABLE:
             raise ValueError("Invalid domain")
         base, params = self._select()
         column = sql.Identifier(domain)
