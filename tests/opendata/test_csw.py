@@ -90,7 +90,9 @@ class TestOwslibHarvest:
         tree = etree.fromstring(xml)
         english = tree.xpath("//gmd:LocalisedCharacterString[@locale='#locale-eng']/text()", namespaces=NS)
         assert parcels.title_en in english and parcels.description_en in english
-        assert any("VN-2000" in text and "Decision 05/2007" in text for text in english)  # lineage in English
+        # lineage in English, derived from the layer's ingest run and its source CRS
+        assert any(text.startswith("Loaded from 1 source file") and "VN-2000 / TM-3 105-45 (EPSG:9210)" in text
+                   and "Decision 05/2007" in text for text in english)
         assert tree.xpath("//gmd:PT_Locale/gmd:languageCode/gmd:LanguageCode/@codeListValue", namespaces=NS) == ["eng"]
         assert tree.xpath("//gmd:MD_MaintenanceFrequencyCode/@codeListValue", namespaces=NS) == ["asNeeded"]
         assert "chu_su_dung" not in xml.decode() and "admin" not in xml.decode()  # no personal data, no editors

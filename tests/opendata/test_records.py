@@ -79,6 +79,20 @@ def test_iso_of_one_record_reads_in_owslib(client, parcels):
     assert response.status_code == 200 and response["Content-Type"].startswith("application/xml")
     md = MD_Metadata(etree.fromstring(response.content))
     assert md.identifier == "parcels" and md.identification.title == "Thửa đất"
+    assert md.referencesystem.code == "EPSG:4326"  # no source CRS recorded: the storage CRS
+    assert md.dataquality.lineage.startswith("Tạo và cập nhật trực tiếp trên cổng")  # no ingest run
+
+
+def test_update_frequency_and_source_crs_follow_the_layer(client, parcels):
+    Layer.objects.filter(pk=parcels.pk).update(update_frequency="monthly", source_crs="EPSG:5899")
+    props = client.get(f"{ITEMS}/parcels").json()["properties"]
+    assert props["updateFrequency"] == "monthly" and props["crs"] == "EPSG:5899"
+    iso = etree.fromstring(client.get(f"{ITEMS}/parcels?f=iso").content)
+    ns = {"gmd": "http://www.isotc211.org/2005/gmd", "gco": "http://www.isotc211.org/2005/gco"}
+    assert iso.xpath("//gmd:MD_MaintenanceFrequencyCode/@codeListValue", namespaces=ns) == ["monthly"]
+    assert iso.xpath("//gmd:RS_Identifier/gmd:code/gco:CharacterString/text()", namespaces=ns) == \
+        ["EPSG:5899", "EPSG:4326"]
+    assert "VN-2000 / TM-3 107-45" in props["lineage"]
 
 
 def test_bbox_and_q(client, parcels, points, secret, more):
