@@ -10,6 +10,7 @@ import logging
 
 from django.db import InterfaceError, OperationalError
 from pycsw import server
+from pycsw.core import util as pycsw_util
 
 from opendata.csw_guard import CswError, exception_report, report_from_pycsw
 from opendata.dcat import contact_email, publisher
@@ -17,6 +18,18 @@ from opendata.dcat import contact_email, publisher
 log = logging.getLogger(__name__)
 
 REPOSITORY = "opendata.csw_repository.CatalogRepository"
+
+
+def _envelope_wkt(bbox: str) -> str:
+    """pycsw.core.util.bbox2wktpolygon at full precision: pycsw 2.6 writes envelopes with '%.2f' (0.01°, about
+    1 km here), so a BBOX filter beside a small layer matched it. Coordinates were checked finite by the guard."""
+    if bbox.startswith("ENVELOPE"):
+        bbox = pycsw_util.wktenvelope2bbox(bbox)
+    minx, miny, maxx, maxy = (repr(float(c)) for c in bbox.split(","))
+    return f"POLYGON(({minx} {miny}, {minx} {maxy}, {maxx} {maxy}, {maxx} {miny}, {minx} {miny}))"
+
+
+pycsw_util.bbox2wktpolygon = _envelope_wkt  # pycsw 2.6.2 is pinned (requirements.lock): its gml3 calls util's
 
 
 def config(url: str) -> dict:

@@ -12,13 +12,15 @@ from xml.sax.saxutils import escape, quoteattr
 from lxml import etree
 
 from layers.errors import DomainError
-from layers.params import check_text, parse_bbox, parse_int
+from layers.params import check_text, parse_bbox, parse_int, parse_number
 
 MAX_BODY = 256 * 1024
 MAX_RECORDS = 500
 CSW2 = "http://www.opengis.net/cat/csw/2.0.2"
 CSW3 = "http://www.opengis.net/cat/csw/3.0"
 GMD = "http://www.isotc211.org/2005/gmd"
+GML_NAMESPACES = frozenset({"http://www.opengis.net/gml", "http://www.opengis.net/gml/3.2"})
+MAX_COORDINATES = 2000
 OUTPUT_SCHEMAS = frozenset({CSW2, CSW3, GMD})
 OUTPUT_FORMATS = frozenset({"application/xml", "text/xml", "application/json"})
 ELEMENT_SETS = frozenset({"brief", "summary", "full"})
@@ -121,6 +123,7 @@ def check_kvp(query: dict[str, list[str]]) -> dict[str, str]:
         except DomainError as error:
             raise _invalid("bbox", error.message_vi, error.message_en) from None
     _check_values(kvp)
+    check_constraint(kvp)
     return kvp
 
 
@@ -129,6 +132,40 @@ def _text(value: str, locator: str) -> str:
         return check_text(value, locator, max_length=8000)
     except DomainError as error:
         raise _invalid(locator, error.message_vi, error.message_en) from None
+
+
+def check_geometries(root: etree._Element) -> None:
+    """Coordinates and distances in a filter are numbers and nothing else: pycsw 2.6 writes a filter's gml:pos,
+    posList and corners into its SQL text as they come (only its literals are bound). Its schema check
+    (xs:double) stops text there today; this one does not depend on it, and refuses NaN and infinities too."""
+    count = 0
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        name = etree.QName(element)
+        is_gml = name.namespace in GML_NAMESPACES
+        if not (is_gml or name.localname == "Distance") or not (element.text or "").strip():
+            continue
+        tokens = element.text.replace(",", " ").split()
+        count += len(tokens)
+        if count > MAX_COORDINATES or not all(_is_number(t) for t in tokens):
+            raise _invalid("constraint", "Tọa độ và khoảng cách trong bộ lọc phải là số hữu hạn "
+                           f"(tối đa {MAX_COORDINATES} số).",
+                           f"Coordinates and distances in a filter must be finite numbers (at most {MAX_COORDINATES}).")
+
+
+def _is_number(token: str) -> bool:
+    try:
+        parse_number(token, parameter="constraint")  # the shared parser: ASCII digits, finite, bounded length
+    except DomainError:
+        return False
+    return True
+
+
+def check_constraint(kvp: dict[str, str]) -> None:
+    """A FILTER constraint given as a parameter: parsed and checked as a POSTed one is."""
+    if kvp.get("constraint") and kvp.get("constraintlanguage", "").upper() == "FILTER":
+        check_geometries(parse_xml(kvp["constraint"].encode("utf-8")))
 
 
 def check_post(root: etree._Element) -> None:
@@ -141,6 +178,7 @@ def check_post(root: etree._Element) -> None:
         if isinstance(element.tag, str) and etree.QName(element).localname in ("ResponseHandler", "ElementSetName"):
             values[etree.QName(element).localname.lower()] = (element.text or "").strip()
     _check_values(values)
+    check_geometries(root)
 
 
 def exception_report(error: DomainError, *, version: str) -> tuple[int, bytes, str]:

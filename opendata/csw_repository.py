@@ -66,6 +66,27 @@ def _columns(names) -> sql.Composed:
     return sql.SQL(", ").join(parts)
 
 
+def check_where(where: str) -> None:
+    """Defence in depth behind opendata.csw_guard.check_geometries: pycsw's WHERE text stays one expression inside
+    our parentheses (never closes them, no statement separator, no comment), quoted literals aside."""
+    depth, quoted = 0, False
+    for i, char in enumerate(where):
+        if char == "'":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == ";" or where.startswith(("--", "/*"), i):
+            raise ValueError("Invalid query")
+        if depth < 0:
+            raise ValueError("Invalid query")
+    if depth or quoted:
+        raise ValueError("Invalid query")
+
+
 class CatalogRepository:
     """pycsw's repository interface (query, query_ids, query_domain, query_insert, query_source) over the catalog.
     Transactions and harvesting are off (config manager.transactions=false); their methods refuse."""
@@ -94,6 +115,7 @@ class CatalogRepository:
             _columns(self._names), sql.SQL(visible))
         params = list(visible_params)
         if where:
+            check_where(where)
             query = sql.SQL("{} AND ({})").format(query, sql.SQL(where))
             params += list(values)
         return query, params

@@ -198,3 +198,57 @@ class TestRefusals:
         _report(response, 405)
         ok = client.get("/csw?service=CSW&version=2.0.2&request=DescribeRecord")
         assert ok.status_code == 200 and b"DescribeRecordResponse" in ok.content
+
+
+INJECTIONS = [
+    # pycsw 2.6 writes gml coordinates into its SQL as text (after its own schema check): refused before either
+    "<gml:Point><gml:pos>10.8 106.7)',4326))OR(true)OR(st_intersects(wkb_geometry,st_geomfromtext('POINT(1'||chr(32)||'1"
+    "</gml:pos></gml:Point>",
+    "<gml:Point><gml:pos>1 2)',4326)))OR(1=1)OR((st_intersects(wkb_geometry,st_geomfromtext('POINT(1</gml:pos></gml:Point>",
+    "<gml:Polygon><gml:exterior><gml:LinearRing><gml:posList>1 2 3 4 5 6 1 2');SELECT(pg_sleep(0));--</gml:posList>"
+    "</gml:LinearRing></gml:exterior></gml:Polygon>",
+    "<gml:Envelope><gml:lowerCorner>10 106</gml:lowerCorner><gml:upperCorner>11 nan</gml:upperCorner></gml:Envelope>",
+    "<gml:Point><gml:pos>１０ 106</gml:pos></gml:Point>",
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("geometry", INJECTIONS)
+def test_sql_in_filter_geometries_is_refused(client, parcels, secret, geometry):
+    constraint = (f'<ogc:Filter xmlns:ogc="http://www.opengis.net/ogc" xmlns:gml="http://www.opengis.net/gml">'
+                  f'<ogc:Intersects><ogc:PropertyName>ows:BoundingBox</ogc:PropertyName>{geometry}'
+                  f'</ogc:Intersects></ogc:Filter>')
+    body = ('<csw:GetRecords xmlns:csw="http://www.opengis.net/cat/csw/2.0.2" service="CSW" version="2.0.2" '
+            'resultType="results"><csw:Query typeNames="csw:Record"><csw:ElementSetName>brief</csw:ElementSetName>'
+            f'<csw:Constraint version="1.1.0">{constraint}</csw:Constraint></csw:Query></csw:GetRecords>')
+    root = _report(client.post("/csw", body.encode(), content_type="application/xml"))
+    assert b"secret-bunkers" not in etree.tostring(root)
+    from urllib.parse import quote
+
+    _report(client.get(KVP + "&constraintlanguage=FILTER&constraint_language_version=1.1.0&constraint=" + quote(constraint)))
+
+
+def test_where_text_stays_inside_its_parentheses():
+    from opendata.csw_repository import check_where
+
+    check_where("title ilike %s and (st_intersects(wkb_geometry, st_geomfromtext('POINT(1 2)',4326)) = 'true')")
+    for where in ("1=1) OR (1=1", "x = 1; DROP TABLE layers_layer", "a = 1 -- ", "a = '1", "(a = 1", "a /* */ = 1"):
+        with pytest.raises(ValueError):
+            check_where(where)
+
+
+@pytest.mark.django_db
+def test_bbox_keeps_full_precision(client, parcels):
+    """pycsw 2.6 wrote envelopes rounded to 0.01° (about 1 km): a box just east of the layer matched it."""
+    east = parcels.extent.extent[2]
+    body = ('<csw:GetRecords xmlns:csw="http://www.opengis.net/cat/csw/2.0.2" xmlns:ogc="http://www.opengis.net/ogc" '
+            'xmlns:gml="http://www.opengis.net/gml" service="CSW" version="2.0.2" resultType="hits">'
+            '<csw:Query typeNames="csw:Record"><csw:ElementSetName>brief</csw:ElementSetName>'
+            '<csw:Constraint version="1.1.0"><ogc:Filter><ogc:BBOX><ogc:PropertyName>ows:BoundingBox</ogc:PropertyName>'
+            '<gml:Envelope srsName="urn:ogc:def:crs:EPSG::4326"><gml:lowerCorner>10.80 {}</gml:lowerCorner>'
+            '<gml:upperCorner>10.81 {}</gml:upperCorner></gml:Envelope></ogc:BBOX></ogc:Filter></csw:Constraint>'
+            '</csw:Query></csw:GetRecords>')
+    beside = client.post("/csw", body.format(east + 0.0004, east + 0.0024).encode(), content_type="application/xml")
+    assert b'numberOfRecordsMatched="0"' in beside.content, beside.content[-400:]
+    over = client.post("/csw", body.format(east - 0.0004, east + 0.0024).encode(), content_type="application/xml")
+    assert b'numberOfRecordsMatched="1"' in over.content, over.content[-400:]
