@@ -88,7 +88,13 @@ def _int(value: str, locator: str, low: int, high: int) -> None:
         raise _invalid(locator, error.message_vi, error.message_en) from None
 
 
-def _check_values(values: dict[str, str]) -> None:
+def page_cost(values: dict[str, str]) -> int:
+    """Fair-use units a GetRecords costs beyond its first: one per further 100 records asked (as /ows and /ogc/)."""
+    asked = (values.get("maxrecords") or "").strip()
+    return max(0, (int(asked) - 1) // 100) if asked.isdigit() else 0
+
+
+def _check_values(values: dict[str, str]) -> dict[str, str]:
     """The checks shared by key-value requests and POSTed request elements (keys in lower case)."""
     if "responsehandler" in values:
         raise CswError("OperationNotSupported", "Không hỗ trợ trả lời không đồng bộ (ResponseHandler).",
@@ -104,6 +110,7 @@ def _check_values(values: dict[str, str]) -> None:
         if value and value.strip() not in allowed:
             raise _invalid(locator, f"Giá trị {locator} không được hỗ trợ: dùng {', '.join(sorted(allowed))}.",
                            f"Unsupported {locator}: use one of {', '.join(sorted(allowed))}.")
+    return values
 
 
 def check_kvp(query: dict[str, list[str]]) -> dict[str, str]:
@@ -168,7 +175,7 @@ def check_constraint(kvp: dict[str, str]) -> None:
         check_geometries(parse_xml(kvp["constraint"].encode("utf-8")))
 
 
-def check_post(root: etree._Element) -> None:
+def check_post(root: etree._Element) -> dict[str, str]:
     """The request element's attributes and parts, checked like key-value parameters."""
     if not isinstance(root.tag, str):
         raise _invalid("request", "Yêu cầu không hợp lệ.", "Invalid request.")
@@ -177,8 +184,8 @@ def check_post(root: etree._Element) -> None:
     for element in root.iter():
         if isinstance(element.tag, str) and etree.QName(element).localname in ("ResponseHandler", "ElementSetName"):
             values[etree.QName(element).localname.lower()] = (element.text or "").strip()
-    _check_values(values)
     check_geometries(root)
+    return _check_values(values)
 
 
 def exception_report(error: DomainError, *, version: str) -> tuple[int, bytes, str]:

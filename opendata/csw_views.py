@@ -11,7 +11,8 @@ from django.views.decorators.csrf import csrf_exempt
 from gisportal import cors
 from layers.errors import DomainError
 from opendata import csw
-from opendata.csw_guard import CswError, check_kvp, check_post, exception_report, parse_xml, version_of
+from opendata.csw_guard import (CswError, check_kvp, check_post, exception_report, page_cost, parse_xml,
+                                 version_of)
 from opendata.fairuse import admit
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,11 @@ def csw_endpoint(request: HttpRequest) -> HttpResponse:
         return cors.add_headers(response)
     try:
         admit(request)
-        check_kvp(dict(request.GET.lists()))
+        values = check_kvp(dict(request.GET.lists()))
         if body is not None:
-            check_post(parse_xml(body))
+            values = check_post(parse_xml(body))
+        if page_cost(values):  # a large page costs as much as the pages of 100 it holds (RateLimited: 429)
+            admit(request, cost=page_cost(values))
         status, content, content_type = csw.answer(url=request.build_absolute_uri("/csw"), meta=request.META,
                                                    query_string=request.META.get("QUERY_STRING", ""), body=body,
                                                    version=version)

@@ -193,6 +193,11 @@ class TestRefusals:
         assert statuses[:2] == [200, 200]
         _report(client.get("/csw?service=CSW&request=GetCapabilities"), 429)
 
+    def test_large_pages_cost_more(self, client, parcels, opendata_settings):
+        opendata_settings.OPENDATA_RATE_ANON = 5
+        assert client.get(KVP + "&maxrecords=10").status_code == 200
+        _report(client.get(KVP + "&maxrecords=500"), 429)  # 1 unit, then 1 + 4 more: 6 of 5
+
     def test_wrong_method_and_no_500(self, client, parcels):
         response = client.put("/csw", b"<x/>", content_type="application/xml")
         _report(response, 405)
