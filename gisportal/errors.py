@@ -18,7 +18,7 @@ from layers.errors import BadRequest, CsrfFailed, DomainError, Forbidden, Method
 # Paths whose callers are programs: they get JSON whatever their Accept header says.
 MACHINE_PATHS = ("/tiles/", "/ogc/", "/api/")
 OWS_PATH = "/ows"  # errors there are OGC exception reports (opendata.ows.errors)
-CSW_PATH = "/csw"  # and there CSW's OWS exception reports (opendata.csw_guard)
+CSW_PATHS = ("/csw", "/csw/")  # and there CSW's OWS exception reports (opendata.csw_guard)
 MACHINE_SUFFIXES = (".json", ".jsonld", ".geojson", ".gpkg", ".csv", ".kml", ".zip", ".pbf", ".png", ".webp")
 _HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
 
@@ -43,7 +43,7 @@ def domain_error_response(request: HttpRequest, error: DomainError) -> HttpRespo
         from opendata.ows.errors import report_for
 
         return report_for(request, error)
-    if request.path == CSW_PATH:  # catalogue clients read OWS exception reports, whatever refused the request
+    if request.path in CSW_PATHS:  # catalogue clients read OWS exception reports, whatever refused the request
         from django.http import HttpResponse
 
         from opendata.csw_guard import exception_report, version_of

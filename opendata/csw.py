@@ -16,6 +16,9 @@ from opendata.csw_guard import CswError, exception_report, report_from_pycsw
 from opendata.dcat import contact_email, publisher
 
 log = logging.getLogger(__name__)
+# pycsw logs every request's whole configuration (INFO) and each client's bad constraint as an ERROR with a
+# traceback: the door's own log (below) keeps what is ours to fix.
+logging.getLogger("pycsw").setLevel(logging.CRITICAL)
 
 REPOSITORY = "opendata.csw_repository.CatalogRepository"
 

@@ -203,6 +203,9 @@ class TestRefusals:
         _report(response, 405)
         ok = client.get("/csw?service=CSW&version=2.0.2&request=DescribeRecord")
         assert ok.status_code == 200 and b"DescribeRecordResponse" in ok.content
+        slash = client.get("/csw/?service=CSW&version=2.0.2&request=GetCapabilities")
+        assert slash.status_code == 200 and b"csw:Capabilities" in slash.content
+        _report(client.get("/csw/?service=CSW&version=2.0.2&request=GetCapabilities&sections=a&sections=b"))
 
 
 INJECTIONS = [
