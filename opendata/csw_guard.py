@@ -27,8 +27,14 @@ ELEMENT_SETS = frozenset({"brief", "summary", "full"})
 RESULT_TYPES = frozenset({"hits", "results", "validate"})
 OWS = {"2.0.2": ("http://www.opengis.net/ows", "1.2.0", "ows/1.0.0/owsExceptionReport.xsd"),
        "3.0.0": ("http://www.opengis.net/ows/2.0", "2.0.0", "ows/2.0/owsExceptionReport.xsd")}
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                          huge_tree=False, remove_comments=True, remove_pis=True)
+
+
+def _parser() -> etree.XMLParser:
+    """A fresh hardened parser per document (a parser object is not shared between threads)."""
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                           huge_tree=False, remove_comments=True, remove_pis=True)
+
+
 # What pycsw's English says, in Vietnamese, by OGC exception code.
 _VI = {
     "MissingParameterValue": "Thiếu tham số bắt buộc",
@@ -70,7 +76,7 @@ def parse_xml(body: bytes) -> etree._Element:
         raise CswError("NoApplicableCode", f"Yêu cầu quá lớn (tối đa {MAX_BODY // 1024} KB).",
                        f"The request is too large (at most {MAX_BODY // 1024} KB).", status=413)
     try:
-        tree = etree.fromstring(body, _PARSER).getroottree()
+        tree = etree.fromstring(body, _parser()).getroottree()
     except etree.XMLSyntaxError as error:
         raise CswError("NoApplicableCode", "Tài liệu XML không đúng cú pháp.",
                        f"The XML document is not well-formed: {str(error)[:160]}") from None
@@ -212,7 +218,7 @@ class _Parsed:
 
 
 def _read_pycsw(content: bytes) -> _Parsed:
-    root = etree.fromstring(content, _PARSER)
+    root = etree.fromstring(content, _parser())
     exception = next((e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "Exception"),
                      None)
     if exception is None:
