@@ -201,6 +201,9 @@ class TestRefusals:
     def test_wrong_method_and_no_500(self, client, parcels):
         response = client.put("/csw", b"<x/>", content_type="application/xml")
         _report(response, 405)
+        _report(client.post("/csw", {"service": "CSW", "request": "GetCapabilities"}))  # a form: XML only
+        _report(client.post("/csw", b"", content_type="application/xml"))
+        _report(client.get(KVP + "&constraintlanguage=FILTER&constraint=" + "%3Ca%3E" * 300 + "%3C/a%3E" * 300))
         ok = client.get("/csw?service=CSW&version=2.0.2&request=DescribeRecord")
         assert ok.status_code == 200 and b"DescribeRecordResponse" in ok.content
         slash = client.get("/csw/?service=CSW&version=2.0.2&request=GetCapabilities")
