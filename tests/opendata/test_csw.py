@@ -58,6 +58,16 @@ class TestOwslibHarvest:
         csw3 = CatalogueServiceWeb(f"{live_server.url}/csw", version="3.0.0", timeout=60)
         assert csw3.identification.title.startswith("Danh mục")
 
+    def test_records_api_lists_what_csw_lists(self, live_server, client, demo_city, hidden):
+        csw = CatalogueServiceWeb(f"{live_server.url}/csw", version="2.0.2", timeout=60)
+        seen, _ = _harvest(csw)
+        page = client.get("/records/collections/catalog/items?limit=100").json()
+        assert sorted(f["id"] for f in page["features"]) == sorted(seen) and page["numberMatched"] == len(seen)
+        parcels = next(f for f in page["features"] if f["id"] == "parcels")["properties"]
+        assert parcels["lineage"].startswith("Nạp từ 1 tệp nguồn") and parcels["crs"] == "EPSG:9210"
+        words = client.get("/records/collections/catalog/items?q=thua dat").json()
+        assert [f["id"] for f in words["features"]] == ["parcels"]
+
     def test_restricted_record_by_id_is_not_found(self, live_server, demo_city, hidden):
         csw = CatalogueServiceWeb(f"{live_server.url}/csw", version="2.0.2", timeout=60)
         csw.getrecordbyid(id=["secret-parcels"])
