@@ -85,10 +85,9 @@ def public_layers() -> QuerySet[Layer]:
 
 
 def with_runs(layers: QuerySet[Layer]) -> QuerySet[Layer]:
-    """Annotates what lineage is derived from: succeeded ingest runs, their last date and CRS found."""
+    """Annotates what lineage is derived from: the layer's succeeded ingest runs and the last one's date."""
     ok = Q(ingest_runs__status="succeeded")
-    return layers.annotate(run_count=Count("ingest_runs", filter=ok), last_run=Max("ingest_runs__finished_at", filter=ok),
-                           run_crs=Max("ingest_runs__crs_used", filter=ok))
+    return layers.annotate(run_count=Count("ingest_runs", filter=ok), last_run=Max("ingest_runs__finished_at", filter=ok))
 
 
 def crs_of(layer: Layer) -> tuple[str, str]:
