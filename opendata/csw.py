@@ -5,6 +5,7 @@ its repository is our plugin (`repository.source`), transactions and harvesting 
 checked first by opendata.csw_guard (XML without DTDs, bounded numbers, allowed schemas and formats), and
 every exception report pycsw writes is answered with a 4xx and the text in Vietnamese and English.
 """
+import configparser
 import io
 import logging
 
@@ -61,13 +62,21 @@ def config(url: str) -> dict:
     }
 
 
+def _parser_of(settings: dict) -> configparser.ConfigParser:
+    """The configuration as pycsw takes it ready-made, without interpolation: given a dict, pycsw would expand
+    '$NAME' from the environment and '%' in values (a publisher's name is text, not a template)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_dict(settings)
+    return parser
+
+
 def answer(*, url: str, meta: dict, query_string: str, body: bytes | None, version: str) -> tuple[int, bytes, str]:
     """(status, body, content type) of one CSW request already checked by the guard."""
     environ = {key: value for key, value in meta.items() if isinstance(value, str)}
     environ.update({"QUERY_STRING": query_string, "REQUEST_METHOD": "POST" if body is not None else "GET",
                     "wsgi.input": io.BytesIO(body or b""), "CONTENT_LENGTH": str(len(body or b"")),
                     "wsgi.url_scheme": "https" if url.startswith("https") else "http"})
-    csw = server.Csw(config(url), environ, version="3.0.0")
+    csw = server.Csw(_parser_of(config(url)), environ, version="3.0.0")
     try:
         status, content = csw.dispatch_wsgi()
     except (OperationalError, InterfaceError):

@@ -4,9 +4,10 @@ No second store: each query runs over RECORDS_SQL, a fixed SELECT over layers_la
 limited to the layers the permission rule shows an anonymous caller (opendata.records.public_layers), so a
 restricted layer is absent from every answer: GetRecords, counts, GetRecordById, GetDomain, full text.
 pycsw turns a constraint (OGC Filter, or CQL it converts to one) into a WHERE clause over those columns: names
-from its queryables (our column list, checked again here), literals as %s parameters; the one value it writes
-into the text, a spatial filter's geometry, is WKT it built from parsed numbers (dbtype postgresql+postgis+native
-also passes distances through float()). Output fields come from the one record builder (opendata.records).
+from its queryables (our column list), literals as %s parameters. The one value it writes into the text, a
+spatial filter's geometry, it formats from the request's coordinate tokens: opendata.csw_guard lets only finite
+numbers through, and check_where() below keeps the clause inside its parentheses. Output fields come from the
+one record builder (opendata.records).
 """
 import logging
 from types import SimpleNamespace

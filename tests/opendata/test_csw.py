@@ -273,3 +273,12 @@ def test_bbox_keeps_full_precision(client, parcels):
     assert b'numberOfRecordsMatched="0"' in beside.content, beside.content[-400:]
     over = client.post("/csw", body.format(east - 0.0004, east + 0.0024).encode(), content_type="application/xml")
     assert b'numberOfRecordsMatched="1"' in over.content, over.content[-400:]
+
+
+@pytest.mark.django_db
+def test_publisher_text_is_not_a_template(client, parcels, settings, monkeypatch):
+    monkeypatch.setenv("GISPORTAL_CSW_PROBE", "leaked")
+    settings.OPENDATA_PUBLISHER = "Sở 100% $GISPORTAL_CSW_PROBE"
+    response = client.get("/csw?service=CSW&version=2.0.2&request=GetCapabilities")
+    assert response.status_code == 200
+    assert "Sở 100% $GISPORTAL_CSW_PROBE".encode() in response.content and b"leaked" not in response.content
