@@ -18,7 +18,6 @@ from layers.errors import BadRequest, CsrfFailed, DomainError, Forbidden, Method
 # Paths whose callers are programs: they get JSON whatever their Accept header says.
 MACHINE_PATHS = ("/tiles/", "/ogc/", "/api/")
 OWS_PATH = "/ows"  # errors there are OGC exception reports (opendata.ows.errors)
-CSW_PATHS = ("/csw", "/csw/")  # and there CSW's OWS exception reports (opendata.csw_guard)
 MACHINE_SUFFIXES = (".json", ".jsonld", ".geojson", ".gpkg", ".csv", ".kml", ".zip", ".pbf", ".png", ".webp")
 _HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
 
@@ -33,6 +32,9 @@ def wants_html(request: HttpRequest) -> bool:
 def is_ows(request: HttpRequest) -> bool:
     """A request to the WMS/WFS door (/ows, /ows/ and anything under it)."""
     return request.path == OWS_PATH or request.path.startswith(OWS_PATH + "/")
+
+
+CSW_PATHS = ("/csw", "/csw/")  # errors there are CSW's OWS exception reports (opendata.csw_guard)
 
 
 def domain_error_response(request: HttpRequest, error: DomainError) -> HttpResponse:

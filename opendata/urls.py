@@ -1,7 +1,8 @@
 """Open data routes (included at "/"): catalog and downloads under data/, OGC API under ogc/, WMS/WFS at ows, DCAT."""
 from django.urls import path, re_path
 
-from opendata import csw_views, downloads, ogc_views, records_views, views
+from opendata import downloads, ogc_views, views
+from opendata import csw_views, records_views  # catalog records (issue 15)
 from opendata.ows import views as ows_views
 
 urlpatterns = [

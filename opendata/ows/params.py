@@ -52,8 +52,7 @@ def read_kvp(params: Mapping) -> dict[str, str]:
         raise invalid("request", "Quá nhiều tham số.", "Too many parameters.")
     for key in params:
         values = params.getlist(key) if hasattr(params, "getlist") else [params[key]]
-        # OWSLib 0.28 (pinned by pycsw 2.6) appends '?' to the capabilities' URL, which ends in '&': '…&?service=WFS'.
-        name = ascii_upper(key[1:] if key.startswith("?") else key)[:40]
+        name = ascii_upper(key)[:40]
         if name in out or len(values) != 1:
             raise invalid(name, f"Tham số {name} chỉ được có một giá trị.", f"Parameter {name} may appear only once.")
         out[name] = _checked(values[0], name)
