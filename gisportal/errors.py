@@ -35,6 +35,9 @@ def is_ows(request: HttpRequest) -> bool:
     return request.path == OWS_PATH or request.path.startswith(OWS_PATH + "/")
 
 
+CSW_PATHS = ("/csw", "/csw/")  # errors there are CSW's OWS exception reports (opendata.csw_guard)
+
+
 def domain_error_response(request: HttpRequest, error: DomainError) -> HttpResponse:
     """A DomainError as a page in the visitor's language, or as JSON {code, description, description_vi, parameter}.
     A form's view sets `error.back_url`: the refusal is then a page (whatever the Accept header) leading back."""
@@ -43,6 +46,17 @@ def domain_error_response(request: HttpRequest, error: DomainError) -> HttpRespo
         from opendata.ows.errors import report_for
 
         return report_for(request, error)
+    if request.path in CSW_PATHS:  # catalogue clients read OWS exception reports, whatever refused the request
+        from django.http import HttpResponse
+
+        from opendata.csw_guard import exception_report, version_of
+
+        status, body, content_type = exception_report(error, version=version_of(
+            {k.lower(): v for k, v in request.GET.items()}, None))
+        response = HttpResponse(body, status=status, content_type=content_type)
+        for name, value in error.headers().items():
+            response[name] = value
+        return response
     if wants_html(request) or back_url:
         language = get_language() or "vi"
         response = render(request, "error.html", {"message": error.message(language), "status": error.status,

@@ -59,6 +59,25 @@ class GeometryType(models.TextChoices):
     GEOMETRY = "Geometry"
 
 
+class UpdateFrequency(models.TextChoices):
+    """ISO 19115 MD_MaintenanceFrequencyCode: how often the layer is brought up to date (catalog records).
+
+    Labels carry both languages in code (no new gettext strings: locale/ stays as it is)."""
+
+    CONTINUAL = "continual", "Liên tục / Continual"
+    DAILY = "daily", "Hằng ngày / Daily"
+    WEEKLY = "weekly", "Hằng tuần / Weekly"
+    FORTNIGHTLY = "fortnightly", "Hai tuần một lần / Fortnightly"
+    MONTHLY = "monthly", "Hằng tháng / Monthly"
+    QUARTERLY = "quarterly", "Hằng quý / Quarterly"
+    BIANNUALLY = "biannually", "Nửa năm một lần / Twice a year"
+    ANNUALLY = "annually", "Hằng năm / Annually"
+    AS_NEEDED = "asNeeded", "Khi cần / As needed"
+    IRREGULAR = "irregular", "Không đều đặn / Irregular"
+    NOT_PLANNED = "notPlanned", "Không có kế hoạch / Not planned"
+    UNKNOWN = "unknown", "Không rõ / Unknown"
+
+
 class Layer(models.Model):
     """One dataset in the catalog, vector or raster. Metadata only: features live in Feature."""
 
@@ -87,6 +106,8 @@ class Layer(models.Model):
     raster_info = models.JSONField(default=dict, blank=True, help_text="Bands, value range, nodata, colour ramp")
     basemap_role = models.CharField(max_length=12, choices=BasemapRole.choices, default="", blank=True,
                                     help_text="Public vector layers with a role make up the map's own basemap")
+    update_frequency = models.CharField(max_length=12, choices=UpdateFrequency.choices, default=UpdateFrequency.AS_NEEDED,
+                                        help_text="How often it is updated (ISO 19115 code, for catalog records)")
     overlap_tolerance_m2 = models.FloatField(default=0.5, help_text="Edits may overlap neighbours by at most this area (m², VN-2000)")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -96,8 +96,22 @@ def dcat_ap(root: str) -> dict:
             "dct:conformsTo": {"@id": OGC_FEATURES},
             "dcat:servesDataset": [{"@id": d["@id"]} for d in datasets
                                    if d["dcat:distribution"]],
-        }],
+        }, *catalog_services(root, datasets)],
     }
+
+
+def catalog_services(root: str, datasets: list[dict]) -> list[dict]:
+    """The catalogue's own services (records for harvesters): CSW with ISO 19139, and OGC API – Records."""
+    served = [{"@id": d["@id"]} for d in datasets]
+    return [
+        {"@id": f"{root}csw", "@type": "dcat:DataService", "dct:title": "CSW 2.0.2 / 3.0 (ISO 19139)",
+         "dcat:endpointURL": {"@id": f"{root}csw"},
+         "dcat:endpointDescription": {"@id": f"{root}csw?service=CSW&version=2.0.2&request=GetCapabilities"},
+         "dct:conformsTo": {"@id": "http://www.opengis.net/def/serviceType/ogc/csw"}, "dcat:servesDataset": served},
+        {"@id": f"{root}records/", "@type": "dcat:DataService", "dct:title": "OGC API – Records",
+         "dcat:endpointURL": {"@id": f"{root}records/"},
+         "dct:conformsTo": {"@id": "http://www.opengis.net/spec/ogcapi-records-1/1.0"}, "dcat:servesDataset": served},
+    ]
 
 
 def dcat_us(root: str) -> dict:

@@ -3,6 +3,7 @@ from django.urls import path, re_path
 
 from opendata import atom, changefeed, downloads, ogc_views, views
 from opendata.ows import views as ows_views
+from opendata import csw_views, records_views  # noqa: I001 (catalog records, issue 15: a line of its own)
 
 urlpatterns = [
     path("data/", views.catalog_page, name="opendata-catalog"),
@@ -16,6 +17,14 @@ urlpatterns = [
     path("data/<slug:layer>/", views.layer_page, name="opendata-layer"),
     path("ows", ows_views.ows, name="ows"),  # WMS 1.3.0 / WFS 2.0 (MapServer); both spellings, no redirect
     path("ows/", ows_views.ows, name="ows-slash"),
+    path("csw", csw_views.csw_endpoint, name="csw"),  # CSW 2.0.2 / 3.0 (embedded pycsw); both spellings, no redirect
+    path("csw/", csw_views.csw_endpoint, name="csw-slash"),
+    path("records/", records_views.landing, name="records-landing"),  # OGC API – Records
+    path("records/conformance", records_views.conformance, name="records-conformance"),
+    path("records/collections", records_views.collections, name="records-collections"),
+    path("records/collections/catalog", records_views.catalog, name="records-catalog"),
+    path("records/collections/catalog/items", records_views.items, name="records-items"),
+    path("records/collections/catalog/items/<str:record_id>", records_views.item, name="records-item"),
     path("ogc/", ogc_views.landing, name="ogc-landing"),
     path("ogc/conformance", ogc_views.conformance, name="ogc-conformance"),
     path("ogc/api", ogc_views.api, name="ogc-api"),

@@ -266,6 +266,29 @@ def door_data_json(cell: Cell) -> None:
     _harvest(cell, "/data.json")
 
 
+# Issue 15: catalog records for national harvesters list public layers only, whoever asks.
+CSW = "/csw?service=CSW&version=2.0.2&request="
+
+
+def door_csw_getrecords(cell: Cell) -> None:
+    _harvest(cell, f"{CSW}GetRecords&typenames=csw:Record&elementsetname=full&resulttype=results&maxrecords=500")
+
+
+def door_csw_getrecordbyid(cell: Cell) -> None:
+    _harvest(cell, f"{CSW}GetRecordById&id={cell.slug}&outputschema=http://www.isotc211.org/2005/gmd"
+                   "&elementsetname=full")
+
+
+def door_records_items(cell: Cell) -> None:
+    _harvest(cell, "/records/collections/catalog/items?limit=100")
+
+
+def door_records_item(cell: Cell) -> None:
+    data = get(cell, f"/records/collections/catalog/items/{cell.slug}", 200 if cell.state.public else 404,
+               hides=m.personal_tokens(cell.state))
+    assert m.contains(data, cell.slug) == cell.state.public, f"{cell.name}: shown: {not cell.state.public}"
+
+
 def _search_hits(cell: Cell, query: str) -> list[dict]:
     data = get(cell, f"/api/search?q={quote(query)}", 200)
     hits = json.loads(data)["results"]
