@@ -1,4 +1,4 @@
-"""Whole-layer downloads: /data/{layer}.{geojson|gpkg|shp.zip|csv|kml}?crs=&bbox=&properties=."""
+"""Whole-layer downloads: /data/{layer}.{geojson|gpkg|shp.zip|csv|kml|fgb|parquet}?crs=&bbox=&properties=&as_of=."""
 from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 
 from layers.personal import personal_fields

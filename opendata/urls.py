@@ -9,7 +9,7 @@ urlpatterns = [
     path("data/catalog.jsonld", views.catalog_jsonld, name="opendata-dcat"),
     path("data.json", views.data_json, name="opendata-data-json"),
     path("data/tokens/", views.tokens_page, name="opendata-tokens"),
-    re_path(r"^data/(?P<layer>[-a-zA-Z0-9_]+)\.(?P<fmt>geojson|gpkg|shp\.zip|csv|kml)$", downloads.download,
+    re_path(r"^data/(?P<layer>[-a-zA-Z0-9_]+)\.(?P<fmt>geojson|gpkg|shp\.zip|csv|kml|fgb|parquet)$", downloads.download,
             name="opendata-download"),
     path("data/<slug:layer>/", views.layer_page, name="opendata-layer"),
     path("ows", ows_views.ows, name="ows"),  # WMS 1.3.0 / WFS 2.0 (MapServer); both spellings, no redirect
