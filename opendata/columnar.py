@@ -81,9 +81,24 @@ def _write_flatgeobuf(q: FeatureQuery, target: Path, names: list[str], columns: 
     from pyogrio.raw import write_arrow
 
     schema = _schema(q, names, columns, None)
-    stream = pa.RecordBatchReader.from_batches(schema, (_record_batch(rows, q, names, schema)[0] for rows in batches))
-    write_arrow(stream, str(target), layer=q.layer.slug, driver="FlatGeobuf", geometry_name=GEOMETRY,
-                geometry_type=geometry_type, crs=named_wkt(q.crs.srid), layer_options={"SPATIAL_INDEX": "YES"})
+    failed: list[BaseException] = []
+
+    def produce() -> Iterator[pa.RecordBatch]:
+        try:
+            for rows in batches:
+                yield _record_batch(rows, q, names, schema)[0]
+        except BaseException as error:  # GDAL reports only "error while accessing batch": keep the real one
+            failed.append(error)
+            raise
+
+    stream = pa.RecordBatchReader.from_batches(schema, produce())
+    try:
+        write_arrow(stream, str(target), layer=q.layer.slug, driver="FlatGeobuf", geometry_name=GEOMETRY,
+                    geometry_type=geometry_type, crs=named_wkt(q.crs.srid), layer_options={"SPATIAL_INDEX": "YES"})
+    except Exception:
+        if failed:  # a database time-out or a replica gone stays the error it is (503, not 500)
+            raise failed[0] from None
+        raise
 
 
 def _box_column(columns: list[str]) -> str:

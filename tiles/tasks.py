@@ -1,4 +1,4 @@
-"""Tile jobs (queue "tiles"): seeding the cache, building PMTiles archives."""
+"""Tile jobs: seeding the cache (queue "tiles"), building PMTiles archives (queue "pmtiles")."""
 from django.db import InterfaceError, OperationalError
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
@@ -16,8 +16,9 @@ def seed(*, layers: str, zooms: list[int], bbox: list[float] | None = None) -> d
 
 
 # PMTiles archives (tiles/archives.py): queued after a change with a queueing lock (one waiting per archive) and a
-# lock (one building at a time, in order: a later build never lands before an earlier one).
-@app.task(name="tiles.build_pmtiles", queue="tiles", priority=-10,
+# lock (one building at a time, in order: a later build never lands before an earlier one). A queue of their own
+# (a worker may serve it alone): a long build never delays the front's purges on "tiles".
+@app.task(name="tiles.build_pmtiles", queue="pmtiles", priority=-10,
           retry=RetryStrategy(max_attempts=3, exponential_wait=10, retry_exceptions={OperationalError, InterfaceError}))
 def build_pmtiles(*, name: str) -> dict:
     """Builds the PMTiles archive of a public vector layer (its slug) or of the basemap ("basemap")."""

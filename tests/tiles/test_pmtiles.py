@@ -235,3 +235,15 @@ def test_manage_pmtiles_build(parcels, capsys):
     for args in (("build",), ("build", "parcels", "--all"), ("build", "no-such-layer")):
         with pytest.raises(CommandError):
             call_command("pmtiles", *args)
+
+
+def test_a_rebuild_purges_the_archive_from_the_front(parcels, settings):
+    settings.GISPORTAL_FRONT_PURGE_URLS = "http://127.0.0.1:9/"
+    before = last_job_id()
+    build_pmtiles(name="parcels")
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT args FROM procrastinate_jobs WHERE task_name = 'tiles.purge_front' AND id > %s", [before])
+        tags = [json.loads(a) if isinstance(a, str) else a for (a,) in cursor.fetchall()]
+    assert {"url": "http://127.0.0.1:9/", "tags": "gp-pm-parcels"} in tags
