@@ -22,9 +22,13 @@ PARCEL = {"ward_code": "26794", "map_sheet": 12, "parcel_no": 1, "land_use": "OD
 
 
 @pytest.fixture(autouse=True)
-def archive_settings(settings, tmp_path):
+def archive_settings(settings, tmp_path, db):
     settings.GISPORTAL_PMTILES_DIR = tmp_path / "pmtiles"
     settings.GISPORTAL_PMTILES_MAX_ZOOM = 15
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # builds left waiting by transactional tests elsewhere (rolled back after)
+        cursor.execute("DELETE FROM procrastinate_jobs WHERE task_name = 'tiles.build_pmtiles' AND status = 'todo'")
     return settings
 
 

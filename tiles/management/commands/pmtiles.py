@@ -18,6 +18,8 @@ class Command(BaseCommand):
         if bool(name) == all:
             raise CommandError("Give one archive name (a layer slug or basemap) or --all.")
         names = archives.archive_names() if all else [name]
+        if not names:
+            self.stdout.write("No public vector layer: no archive to build.")
         for archive in names:
             if not archives.archive_layers(archive):
                 raise CommandError(f"No public vector layer (or basemap) named {archive!r}: restricted layers, "
