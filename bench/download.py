@@ -404,7 +404,7 @@ def _file_export(base: str, slug: str, server_pid: int, ext: str) -> None:
     if not size or size2 != size:
         raise RuntimeError(f"the {name} export gave {size:,} bytes, then {size2:,} from the cache")
     say(f"first (written): {first:.2f} s; second (cached file): {second:.3f} s; "
-        f"{size / 1e6:.1f} MB; ratio {first / second:.0f}×")
+        f"{size / 1e6:.2f} MB; ratio {first / second:.0f}×")
     say(f"largest worker RSS after the export: {_children_rss(server_pid) / 1e6:.0f} MB")
 
 
