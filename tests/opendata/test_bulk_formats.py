@@ -16,6 +16,7 @@ from django.db import connection
 from pyproj import CRS
 
 from layers import editing
+from layers.vn2000 import VN2000_CRS
 from opendata import columnar
 from tests.clients import gdal, needs_gdal
 from tests.factories import age_history
@@ -231,3 +232,36 @@ def test_an_empty_result_is_a_valid_file_of_the_layer_type(client, parcels, tmp_
     geo = check_geo_metadata(table.schema.metadata, ["Polygon"])
     assert "bbox" not in geo["columns"]["geometry"]  # no rows, no extent (optional in GeoParquet)
     assert len(gpd.read_parquet(path)) == 0
+
+
+@pytest.mark.parametrize("srid", sorted(VN2000_CRS))
+def test_geoparquet_in_every_vn2000_code_lands_on_postgis(client, parcels, tmp_path, srid):
+    path = save(client, f"/data/parcels.parquet?crs={srid}", tmp_path / "p.parquet")
+    frame = gpd.read_parquet(path)
+    assert frame.crs.to_epsg() is None and "-191.90441429" in frame.crs.to_proj4()
+    expected = stored("parcels")
+    for fid, geometry in zip(frame["feature_id"], frame.to_crs(4326).geometry):
+        assert shapely.hausdorff_distance(geometry, expected[int(fid)]) < 1e-7, srid
+
+
+def test_odd_fields_schemaless_layers_and_bad_values(client, points, tmp_path):
+    from tests.factories import make_feature, make_layer
+
+    odd = make_layer(slug="odd-fields", geometry_type="Point", schema=[
+        {"name": "bbox", "type": "text", "label_vi": "b", "label_en": "b"},
+        {"name": "count", "type": "integer", "label_vi": "c", "label_en": "c"},
+        {"name": "day", "type": "date", "label_vi": "d", "label_en": "d"}])
+    make_feature(odd, "POINT(106.7 10.8)", {"bbox": "x", "count": 10**30, "day": "not a day"}, refresh=False)
+    make_feature(odd, "POINT(106.8 10.9)", {"bbox": "y", "count": 7, "day": "2024-02-29"})
+    table = pq.read_table(save(client, "/data/odd-fields.parquet", tmp_path / "odd.parquet"))
+    geo = json.loads(table.schema.metadata[b"geo"])
+    assert geo["columns"]["geometry"]["covering"]["bbox"]["xmin"] == ["bbox_1", "xmin"]  # the field keeps "bbox"
+    rows = sorted(table.to_pylist(), key=lambda r: r["feature_id"])
+    assert [r["bbox"] for r in rows] == ["x", "y"] and [r["count"] for r in rows] == [None, 7]
+    assert [str(r["day"]) for r in rows] == ["None", "2024-02-29"]
+    fgb = pyogrio.read_dataframe(save(client, "/data/odd-fields.fgb", tmp_path / "odd.fgb"))
+    assert sorted(fgb["bbox"]) == ["x", "y"]
+    wells = gpd.read_parquet(save(client, "/data/wells.parquet", tmp_path / "wells.parquet"))  # no schema: text fields
+    assert set(wells["tên"]) == {"Giếng Đình", "Far east", "Far west"} and set(wells["depth"]) == {"12", "3", "4"}
+    assert sorted(pyogrio.read_dataframe(save(client, "/data/wells.fgb", tmp_path / "wells.fgb"))["tên"]) == \
+        ["Far east", "Far west", "Giếng Đình"]
