@@ -265,3 +265,31 @@ def test_odd_fields_schemaless_layers_and_bad_values(client, points, tmp_path):
     assert set(wells["tên"]) == {"Giếng Đình", "Far east", "Far west"} and set(wells["depth"]) == {"12", "3", "4"}
     assert sorted(pyogrio.read_dataframe(save(client, "/data/wells.fgb", tmp_path / "wells.fgb"))["tên"]) == \
         ["Far east", "Far west", "Giếng Đình"]
+
+
+@pytest.mark.parametrize("fmt", ["fgb", "parquet", "gpkg"])
+def test_download_files_answer_byte_ranges(client, parcels, tmp_path, fmt):
+    data = save(client, f"/data/parcels.{fmt}", tmp_path / f"whole.{fmt}").read_bytes()
+    whole = client.get(f"/data/parcels.{fmt}")
+    assert whole["Accept-Ranges"] == "bytes" and whole["ETag"]
+    part = client.get(f"/data/parcels.{fmt}", HTTP_RANGE="bytes=8-99")
+    assert part.status_code == 206 and b"".join(part.streaming_content) == data[8:100]
+    assert part["Content-Range"] == f"bytes 8-99/{len(data)}"
+    assert part["Content-Disposition"] == f'attachment; filename="parcels.{fmt}"'
+    tail = client.get(f"/data/parcels.{fmt}", HTTP_RANGE="bytes=-16", HTTP_IF_RANGE=whole["ETag"])
+    assert tail.status_code == 206 and b"".join(tail.streaming_content) == data[-16:]
+    other = client.get(f"/data/parcels.{fmt}", HTTP_RANGE="bytes=-16", HTTP_IF_RANGE='"f-0-0"')
+    assert other.status_code == 200 and b"".join(other.streaming_content) == data
+    refused = client.get(f"/data/parcels.{fmt}", HTTP_RANGE=f"bytes={len(data)}-")
+    assert refused.status_code == 416 and refused["Content-Range"] == f"bytes */{len(data)}"
+    assert refused.json()["description_vi"] and refused.json()["description"]
+
+
+@needs_gdal
+@pytest.mark.django_db(transaction=True)  # a real server on the committed rows
+def test_system_gdal_reads_the_flatgeobuf_over_http_by_ranges(live_server, parcels, settings, tmp_path):
+    url = f"/vsicurl/{live_server.url}/data/parcels.fgb"
+    info = gdal("ogrinfo", "-ro", "-so", "--config", "CPL_VSIL_CURL_ALLOWED_EXTENSIONS", ".fgb", url, "parcels")
+    assert "Feature Count: 5" in info
+    boxed = gdal("ogrinfo", "-ro", "-q", "-spat", "106.72", "10.79", "106.74", "10.81", url, "parcels")
+    assert len(re.findall(r"^  feature_id \(Integer64\) = ", boxed, re.M)) == 3
