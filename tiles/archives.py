@@ -161,6 +161,9 @@ def build_archive(name: str) -> ArchiveReport:
         os.replace(handle.name, archive_path(name))
     finally:
         Path(handle.name).unlink(missing_ok=True)
+    if not archive_layers(name):  # gone private or away while this build ran: no archive after all
+        report.removed = remove_archive(name)
+        return report
     report.bytes = archive_path(name).stat().st_size
     report.min_zoom, report.max_zoom = zooms.start, zooms.stop - 1
     front.queue_purge([archive_tag(name)])

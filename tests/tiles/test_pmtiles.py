@@ -205,6 +205,13 @@ def test_restricted_layers_have_no_archive_and_the_same_404(client, admin_client
     assert not archives.archive_path("parcels").exists()  # gone private: its archive goes at once
     assert client.get("/tiles/parcels.pmtiles").status_code == 404
     assert build_pmtiles(name="parcels")["tiles"] == 0
+    water = make_layer(slug="canals")
+    make_feature(water, square(106.76, 10.83), {})
+    build_pmtiles(name="canals")
+    assert archives.archive_path("canals").exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        water.delete()
+    assert not archives.archive_path("canals").exists()  # a deleted layer's archive goes with it
 
 
 def test_an_empty_public_layer_gets_a_valid_empty_archive(parcels):
