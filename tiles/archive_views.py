@@ -21,7 +21,8 @@ _NAME = re.compile(r"[-a-zA-Z0-9_]{1,64}")
 
 
 class NotBuilt(NotFound):
-    """The archive is queued but not written yet: 404 that no cache keeps, with when to ask again."""
+    """The archive is not written yet (its build is queued by the change, the publication or the release step that
+    made it due; a public GET writes nothing): 404 that no cache keeps, with when to ask again."""
 
     retry_after = 60
 
@@ -35,13 +36,12 @@ class NotBuilt(NotFound):
 
 
 def _open(name: str):
-    """The archive, open for reading; NotBuilt (with its build queued) when there is none yet."""
+    """The archive, open for reading; NotBuilt when there is none yet."""
     if not _NAME.fullmatch(name) or not archives.archive_layers(name):
         raise UnknownLayer()  # unknown, raster or restricted: the same 404 as every tile door
     try:
         return open(archives.archive_path(name), "rb")
     except FileNotFoundError:
-        archives.request_build(name)
         raise NotBuilt() from None
 
 

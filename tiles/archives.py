@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from pmtiles.tile import Compression, TileType, serialize_directory, serialize_header, zxy_to_tileid
 from pmtiles.writer import Writer
 from procrastinate import exceptions as queue_errors
@@ -266,13 +266,3 @@ def on_layer_deleted(sender, instance: Layer, **kwargs) -> None:
     transaction.on_commit(lambda: remove_archive(slug))
     if instance.basemap_role and conf.pmtiles_enabled():
         queue_build(BASEMAP)
-
-
-def request_build(name: str) -> bool:
-    """A request found no archive: queue its build now. The one write a public GET may cause, and only while the
-    archive is missing and no build waits; a database that refuses it (a read-only replica) is logged, not raised."""
-    try:
-        return queue_build(name, delay=0)
-    except DatabaseError as error:
-        log.warning("pmtiles build of %s not queued (%s)", name, error)
-        return False

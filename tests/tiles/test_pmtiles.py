@@ -1,6 +1,7 @@
 """PMTiles archives: opened by pyogrio's GDAL (PMTiles driver) and the `pmtiles` reader, each tile equal to the live
 /tiles/ tile, rebuilt by the job queue after an edit, served by byte ranges, none for restricted layers."""
 import gzip
+import io
 import json
 
 import mapbox_vector_tile
@@ -175,15 +176,17 @@ def test_the_old_archive_is_served_until_the_new_one_lands(client, parcels, admi
     assert not list(archives.archive_dir().glob(".*.tmp"))  # no temporary file left behind
 
 
-def test_not_built_yet_is_a_clear_uncached_404_and_queues_the_build(client, parcels):
+def test_not_built_yet_is_a_clear_uncached_404_and_the_get_writes_nothing(client, parcels):
+    """The build is queued by what made it due (a change, a publication, the release step): a public GET writes
+    nothing to the database (issue 14), not even a job."""
     before = last_job_id()
     response = client.get("/tiles/parcels.pmtiles")
     assert response.status_code == 404 and response["Cache-Control"] == "no-store"
     body = response.json()
     assert "PMTiles" in body["description_vi"] and "not built yet" in body["description"]
-    assert [job[1] for job in build_jobs(before)] == [{"name": "parcels"}]
-    client.get("/tiles/parcels.pmtiles")  # asked again: still the one waiting build
-    assert len(build_jobs(before)) == 1
+    assert build_jobs(before) == []
+    call_command("pmtiles", "build", "--all", "--queue", stdout=io.StringIO())  # the release step's line
+    assert {"name": "parcels"} in [job[1] for job in build_jobs(before)]
 
 
 def test_restricted_layers_have_no_archive_and_the_same_404(client, admin_client, parcels, django_capture_on_commit_callbacks):
