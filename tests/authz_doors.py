@@ -289,6 +289,44 @@ def door_records_item(cell: Cell) -> None:
     assert m.contains(data, cell.slug) == cell.state.public, f"{cell.name}: shown: {not cell.state.public}"
 
 
+# Issue 15: the change feed follows the layer's read rules; it never names who made a change, for anyone.
+# The world is settled before the cells run (tests/test_authorization_matrix.py), so its changes are in the feed.
+
+def _feed(cell: Cell, path: str) -> bytes:
+    identity = [m.HISTORIAN, m.comment_token(cell.state)]
+    shows = (f"{m.name_token(cell.state)} Alpha v2", *granted_personal(cell)) if cell.sees else ()
+    return get(cell, path, seen(cell), shows=shows, hides=identity)
+
+
+def _feed_ids(cell: Cell, records: list[dict]) -> None:
+    ids = {r["id"] for r in records}
+    wanted = {cell.id(key) for key in ("in", "out", "moved", "run_in", "run_out")}
+    assert wanted <= ids, f"{cell.name}: the feed lacks {wanted - ids}"
+    assert all(set(r["change"]) == {"kind", "version", "time", "cursor"} for r in records), f"{cell.name}: change meta"
+
+
+def door_changes_json(cell: Cell) -> None:
+    data = _feed(cell, f"/data/{cell.slug}/changes?limit=100")
+    if cell.sees:
+        _feed_ids(cell, json.loads(data)["features"])
+
+
+def door_changes_seq(cell: Cell) -> None:
+    data = _feed(cell, f"/data/{cell.slug}/changes?f=geojsonseq&limit=100")
+    if cell.sees:
+        records = [json.loads(part) for part in data.split(b"\x1e")[1:]]
+        assert records[-1]["type"] == "next_cursor", f"{cell.name}: no trailer"
+        _feed_ids(cell, records[:-1])
+
+
+def door_changes_atom(cell: Cell) -> None:
+    identity = [m.HISTORIAN, m.comment_token(cell.state)]
+    data = get(cell, f"/data/{cell.slug}/changes.atom", seen(cell), hides=identity,
+               shows=[m.title_token(cell.state), f"/ogc/collections/{cell.slug}/items/{cell.id('in')}"] if cell.sees else [])
+    if cell.sees:
+        assert data.startswith(b"<?xml") and data.count(b"<entry>") >= 2, f"{cell.name}: {data.count(b'<entry>')} entries"
+
+
 def _search_hits(cell: Cell, query: str) -> list[dict]:
     data = get(cell, f"/api/search?q={quote(query)}", 200)
     hits = json.loads(data)["results"]

@@ -10,6 +10,7 @@ import gzip
 import io
 import json
 import math
+import time
 import zipfile
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
@@ -29,6 +30,7 @@ from layers.models import Layer, LayerGrant
 from layers.schemas import LAND_USE_CODES, field
 from layers.services import layer_create
 from tests.factories import square
+from tests.opendata.feed_helpers import SETTLE_WAIT, settle
 
 # ---- roles and states -------------------------------------------------------------------------------
 
@@ -272,6 +274,22 @@ def build_world(folder: Path) -> World:
         world.clients[role].force_login(user)
         world.sessions[role] = world.clients[role].cookies[settings.SESSION_COOKIE_NAME].value
     return world
+
+
+def settle_feed(world: World) -> None:
+    """Waits until the change feed serves every state's world (the feed holds back what is not yet settled
+    everywhere in the shared cluster, and reads may go to the replica): a sync point, not a timing."""
+    settle()
+    client = world.clients["admin"]
+    deadline = time.monotonic() + SETTLE_WAIT
+    for sw in world.states.values():
+        while True:
+            response = client.get(f"/data/{sw.layer.slug}/changes", {"limit": 100})
+            assert response.status_code == 200, response.content[:300]
+            if sw.ids["run_out"] in {f["id"] for f in json.loads(response.content)["features"]}:
+                break
+            assert time.monotonic() < deadline, f"the feed of {sw.layer.slug} never served the world"
+            time.sleep(0.05)
 
 
 def tear_down(world: World) -> None:

@@ -29,6 +29,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
     settings.OPENDATA_RATE_ANON, settings.OPENDATA_RATE_TOKEN = 100_000, 1_000_000
     with django_db_blocker.unblock():
         built = m.build_world(tmp_path_factory.mktemp("mx-files"))
+        m.settle_feed(built)
     yield built
     with django_db_blocker.unblock():
         m.tear_down(built)
@@ -59,6 +60,9 @@ def test_the_matrix_covers_every_door_of_the_issue():
               "editor-page", "put-inside", "revert", "run-revert-api", "run-revert-page", "audit", "audit-csv",
               # issue 12: WMS/WFS at /ows serve public data only, whoever asks
               "wms-getmap", "wms-featureinfo", "wms-legend", "wms-capabilities", "wfs-getfeature",
-              "wfs-getfeature-by-id", "wfs-describe", "wfs-capabilities"}
+              "wfs-getfeature-by-id", "wfs-describe", "wfs-capabilities",
+              # issue 15: the change feed and the catalog records
+              "changes-json", "changes-seq", "changes-atom", "csw-getrecords", "csw-getrecordbyid",
+              "records-items", "records-item"}
     assert wanted <= set(DOORS), wanted - set(DOORS)
     assert len(CELLS) == len(DOORS) * len(m.STATES) * len(m.ROLES) and len(m.ROLES) == 9
