@@ -26,6 +26,7 @@ from layers.models import Layer
 
 MAX_CURSOR = 200  # characters, checked before any decoding
 MAX_PAGE = 10_000
+MAX_BIGINT = 2**63 - 1
 _cursor_ids = itertools.count(1)
 
 
@@ -72,7 +73,10 @@ def decode_cursor(layer: Layer, token: str) -> Position:
         layer_id, xact, row_id = (int(part) for part in payload.split("."))
     except (ValueError, UnicodeDecodeError):
         raise _refuse("Con trỏ (since) không đọc được.", "The cursor (since) cannot be read.") from None
-    if not hmac.compare_digest(mac, _mac(payload)) or min(layer_id, xact, row_id) < 0:
+    # A position outside bigint is refused too (PostgreSQL would fail on it): only a cursor signed with a leaked or
+    # rotated key could carry one, and it must still be a 400, not a 500.
+    if not hmac.compare_digest(mac, _mac(payload)) or min(layer_id, xact, row_id) < 0 \
+            or max(layer_id, xact, row_id) > MAX_BIGINT:
         raise _refuse("Con trỏ (since) đã bị sửa hoặc không do nền tảng này cấp.",
                       "The cursor (since) was altered or was not issued by this platform.")
     if layer_id != layer.pk:
