@@ -94,10 +94,20 @@ _SETTLED = "v.xact < pg_snapshot_xmin(pg_current_snapshot())"
 _NOT_COMPACTED = """(%(start)s OR NOT EXISTS (SELECT 1 FROM layers_historyhorizon h WHERE h.layer_id = %(layer)s::bigint
        AND (h.xact, h.row_id) > (%(xact)s::bigint, %(id)s::bigint)))"""
 
+# An update that changed only fields hidden from the reader (same shape, same other fields as the version before) is
+# one they could not see: the feed passes over it, as history pages do (layers.personal.redact_versions), so it
+# does not tell when an owner's name or ID number changed.
+_UNSEEN = """(v.op = 'update' AND cardinality(%(hidden)s::text[]) > 0 AND EXISTS (
+       SELECT 1 FROM layers_featureversion p
+       WHERE p.feature_id = v.feature_id AND p.layer_id = v.layer_id AND p.version = v.version - 1
+         AND ST_AsEWKB(p.geom) = ST_AsEWKB(v.geom)
+         AND (p.properties - %(hidden)s::text[]) = (v.properties - %(hidden)s::text[])))"""
+
 CHANGES_SQL = f"""
 SELECT v.xact::text::bigint AS xact, v.id, v.feature_id, v.op, v.version, v.changed_at, v.run_id,
        v.properties, CASE WHEN v.op = 'delete' THEN NULL
-                          ELSE ST_AsGeoJSON(ST_Transform(v.geom, %(srid)s::int), %(precision)s::int, 0) END AS geojson
+                          ELSE ST_AsGeoJSON(ST_Transform(v.geom, %(srid)s::int), %(precision)s::int, 0) END AS geojson,
+       {_UNSEEN} AS unseen
 FROM layers_featureversion v
 WHERE v.layer_id = %(layer)s::bigint AND (v.xact, v.id) > (%(xact)s::text::xid8, %(id)s::bigint) AND {_SETTLED}
   AND {_NOT_COMPACTED}
@@ -120,29 +130,33 @@ class Change:
     run_id: int | None
     properties: dict
     geojson: str | None
+    unseen: bool = False  # only fields hidden from the reader changed: pass over it (the cursor moves on)
 
 
-def _params(layer: Layer, position: Position, limit: int, srid: int) -> dict:
+def _params(layer: Layer, position: Position, limit: int, srid: int, hidden=()) -> dict:
     return {"layer": layer.pk, "xact": str(position.xact), "id": position.id, "limit": max(1, min(int(limit), MAX_PAGE)),
-            "srid": srid, "precision": 7 if srid in GEOGRAPHIC else 3, "start": position == START}
+            "srid": srid, "precision": 7 if srid in GEOGRAPHIC else 3, "start": position == START,
+            "hidden": list(hidden)}
 
 
 def _change(row: tuple) -> Change:
-    xact, row_id, feature_id, op, version, changed_at, run_id, props, geojson = row
+    xact, row_id, feature_id, op, version, changed_at, run_id, props, geojson, unseen = row
     return Change(Position(xact, row_id), feature_id, op, version, changed_at, run_id,
-                  json.loads(props) if isinstance(props, str) else props, geojson)
+                  json.loads(props) if isinstance(props, str) else props, geojson, bool(unseen))
 
 
-def changes_after(layer: Layer, position: Position, *, limit: int, read: bool = True, srid: int = 4326) -> list[Change]:
+def changes_after(layer: Layer, position: Position, *, limit: int, read: bool = True, srid: int = 4326,
+                  hidden=()) -> list[Change]:
     """At most `limit` settled changes of the layer after the position, in feed order (replica when read=True),
-    geometries in `srid` (a pinned SRID of layers.params.SUPPORTED_SRIDS)."""
+    geometries in `srid` (a pinned SRID of layers.params.SUPPORTED_SRIDS); those that changed only `hidden`
+    fields are marked unseen."""
     with db.cursor(read=read) as cursor:
-        cursor.execute(CHANGES_SQL, _params(layer, position, limit, srid))
+        cursor.execute(CHANGES_SQL, _params(layer, position, limit, srid, hidden))
         rows = cursor.fetchall()
     return [_change(row) for row in rows]
 
 
-def stream_changes(layer: Layer, position: Position, *, limit: int, srid: int = 4326,
+def stream_changes(layer: Layer, position: Position, *, limit: int, srid: int = 4326, hidden=(),
                    batch: int = 1000) -> Iterator[Change]:
     """changes_after, read `batch` rows at a time from a server-side cursor on the read alias (memory stays flat)."""
     with db.read_transaction() as name:
@@ -150,7 +164,7 @@ def stream_changes(layer: Layer, position: Position, *, limit: int, srid: int = 
         cursor = connections[name].connection.cursor(name=f"changes_{next(_cursor_ids)}")
         cursor.itersize = batch
         try:
-            cursor.execute(CHANGES_SQL, _params(layer, position, limit, srid))
+            cursor.execute(CHANGES_SQL, _params(layer, position, limit, srid, hidden))
             while rows := cursor.fetchmany(batch):
                 yield from (_change(row) for row in rows)
         finally:

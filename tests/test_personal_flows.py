@@ -132,3 +132,22 @@ def test_public_documents_never_carry_personal_values_or_editors(flow):
     assert [f["id"] for f in event["data"]["features"]] == [fid]
     assert event["data"]["features"][0]["properties"]["address"] == "Flowaddr Beta"
     assert not [t for t in [*SECRETS, EDITOR, WHY] if _contains(sent, t)]
+
+
+def test_a_change_to_hidden_fields_alone_is_not_in_their_feed(flow):
+    """As history pages: the public does not learn when an owner changed; the cursor still moves past it."""
+    layers, clients = flow
+    layer, fid = layers["flow-open"]
+    chief = User.objects.get(username="flow-chief")
+    end = json.loads(body(clients["anonymous"].get("/data/flow-open/changes")))["next_cursor"]
+    feature_update(layer=layer, feature_id=fid, expected_version=2, user=chief,
+                   properties={**_props(1, "Beta"), "chu_su_dung": "Trần Thị Flownew"})
+    settle()
+    for role, shown in (("anonymous", False), ("viewer", False), ("officer", True)):
+        page = json.loads(body(clients[role].get("/data/flow-open/changes", {"since": end})))
+        seq = [json.loads(p) for p in body(clients[role].get("/data/flow-open/changes",
+                                                             {"since": end, "f": "geojsonseq"})).split(RS)[1:]]
+        assert [c["id"] for c in page["features"]] == [c["id"] for c in seq[:-1]] == ([fid] if shown else []), role
+        assert page["next_cursor"] == seq[-1]["next_cursor"] != end  # past the change, seen or not
+        again = json.loads(body(clients[role].get("/data/flow-open/changes", {"since": page["next_cursor"]})))
+        assert again["features"] == []
