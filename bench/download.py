@@ -252,7 +252,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         # DOWNLOAD_BENCH_STAGES=items,… runs only some stages (all by default)
-        stages = os.environ.get("DOWNLOAD_BENCH_STAGES", "downloads,items,concurrent,big,gpkg").split(",")
+        stages = os.environ.get("DOWNLOAD_BENCH_STAGES", "downloads,items,concurrent,big,gpkg,fgb,parquet").split(",")
         if "downloads" in stages:
             _downloads(base, slug, layer_id, count)
         if "items" in stages:
@@ -261,8 +261,9 @@ def main() -> None:
             _concurrent(base, slug, count)
         if "big" in stages:
             _big(base, server.pid)  # before the GPKG export, which is the one thing that grows a worker
-        if "gpkg" in stages:
-            _gpkg(base, slug, server.pid)
+        for ext in ("gpkg", "fgb", "parquet"):  # GDAL (GeoPackage, FlatGeobuf) and pyarrow (GeoParquet)
+            if ext in stages:
+                _file_export(base, slug, server.pid, ext)
     finally:
         _stop(server)
     finish("bench/download")
@@ -387,18 +388,23 @@ def _concurrent(base: str, slug: str, count: int) -> None:
         raise RuntimeError(f"two downloads at once: {results!r}"[:500])
 
 
-def _gpkg(base: str, slug: str, server_pid: int) -> None:
-    print("[4] GeoPackage (GDAL, cached per layer version)", flush=True)
+FILE_NAMES = {"gpkg": "GeoPackage", "fgb": "FlatGeobuf", "parquet": "GeoParquet"}
+
+
+def _file_export(base: str, slug: str, server_pid: int, ext: str) -> None:
+    name = FILE_NAMES[ext]
+    print(f"[4] {name} (cached per layer version)", flush=True)
     from django.conf import settings
 
     cache = Path(getattr(settings, "OPENDATA_CACHE_DIR", settings.VAR_DIR / "opendata-cache")) / slug
-    shutil.rmtree(cache, ignore_errors=True)
-    first, size, _ = _fetch(f"{base}/data/{slug}.gpkg")
-    second, size2, _ = _fetch(f"{base}/data/{slug}.gpkg")
+    for old in cache.glob(f"*.{ext}"):  # only this format's files: the others stay cached
+        old.unlink(missing_ok=True)
+    first, size, _ = _fetch(f"{base}/data/{slug}.{ext}")
+    second, size2, _ = _fetch(f"{base}/data/{slug}.{ext}")
     if not size or size2 != size:
-        raise RuntimeError(f"the GeoPackage export gave {size:,} bytes, then {size2:,} from the cache")
-    say(f"first (written by pyogrio): {first:.2f} s; second (cached file): {second:.3f} s; "
-        f"{size / 1e6:.0f} MB; ratio {first / second:.0f}×")
+        raise RuntimeError(f"the {name} export gave {size:,} bytes, then {size2:,} from the cache")
+    say(f"first (written): {first:.2f} s; second (cached file): {second:.3f} s; "
+        f"{size / 1e6:.2f} MB; ratio {first / second:.0f}×")
     say(f"largest worker RSS after the export: {_children_rss(server_pid) / 1e6:.0f} MB")
 
 

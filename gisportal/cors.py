@@ -15,8 +15,10 @@ from layers.errors import DomainError
 METHODS = ("GET", "HEAD", "OPTIONS")
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
-    # ETag and Content-Encoding let a client revalidate and size what it cached; the rest are the API's.
-    "Access-Control-Expose-Headers": "ETag, Content-Encoding, Content-Length, Content-Crs, Content-Disposition, Link, "
+    # ETag and Content-Encoding let a client revalidate and size what it cached; Content-Range and Accept-Ranges
+    # are read by range readers (pmtiles.js, flatgeobuf's client: gisportal/ranges.py); the rest are the API's.
+    "Access-Control-Expose-Headers": "ETag, Content-Encoding, Content-Length, Content-Range, Accept-Ranges, "
+                                     "Last-Modified, Content-Crs, Content-Disposition, Link, "
                                      "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, "
                                      "OGC-NumberMatched-Estimated, X-Changes-Cursor",
 }
@@ -33,7 +35,8 @@ def preflight() -> HttpResponse:
     """204 for an OPTIONS preflight: the methods and request headers a client may send."""
     response = HttpResponse(status=204)
     response["Access-Control-Allow-Methods"] = ", ".join(METHODS)
-    response["Access-Control-Allow-Headers"] = "Accept, Accept-Encoding, Authorization, If-None-Match, Range, X-API-Key"
+    response["Access-Control-Allow-Headers"] = ("Accept, Accept-Encoding, Authorization, If-None-Match, If-Range, Range, "
+                                                "X-API-Key")
     response["Access-Control-Max-Age"] = "86400"
     return response
 

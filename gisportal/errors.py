@@ -18,8 +18,8 @@ from layers.errors import BadRequest, CsrfFailed, DomainError, Forbidden, Method
 # Paths whose callers are programs: they get JSON whatever their Accept header says.
 MACHINE_PATHS = ("/tiles/", "/ogc/", "/api/")
 OWS_PATH = "/ows"  # errors there are OGC exception reports (opendata.ows.errors)
-MACHINE_SUFFIXES = (".json", ".jsonld", ".geojson", ".gpkg", ".csv", ".kml", ".zip", ".pbf", ".png", ".webp",
-                    "/changes", ".atom")  # the change feed doors (opendata/changefeed.py, atom.py)
+MACHINE_SUFFIXES = (".json", ".jsonld", ".geojson", ".gpkg", ".csv", ".kml", ".zip", ".pbf", ".png", ".webp", ".fgb",
+                    ".parquet", ".pmtiles", "/changes", ".atom")  # "/changes", ".atom": the change feed (opendata/changefeed.py, atom.py)
 _HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
 
 

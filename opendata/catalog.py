@@ -68,7 +68,8 @@ def downloads(layer: Layer) -> list[dict]:
     q = FeatureQuery(layer=layer, fields=layer_fields(layer), crs=CRS84)
     out = [{"format": "GeoJSON", "ext": "geojson", "url": f"/data/{layer.slug}.geojson",
             "size": geojson_size_estimate(layer), "estimated": True}]
-    labels = {"gpkg": "GeoPackage", "shp.zip": "Shapefile (zip)", "csv": "CSV", "kml": "KML"}
+    labels = {"gpkg": "GeoPackage", "shp.zip": "Shapefile (zip)", "csv": "CSV", "kml": "KML", "fgb": "FlatGeobuf",
+              "parquet": "GeoParquet"}
     for ext in FORMATS:
         out.append({"format": labels[ext], "ext": ext, "url": f"/data/{layer.slug}.{ext}",
                     "size": cached_size(q, ext), "estimated": False})

@@ -11,7 +11,8 @@ from layers.selectors import layers_visible_to
 from opendata.files import FORMATS
 
 MEDIA_TYPES = {"geojson": "application/geo+json", **{ext: media.split(";")[0] for ext, (_, media) in FORMATS.items()}}
-FORMAT_NAMES = {"geojson": "GeoJSON", "gpkg": "GeoPackage", "shp.zip": "Shapefile", "csv": "CSV", "kml": "KML"}
+FORMAT_NAMES = {"geojson": "GeoJSON", "gpkg": "GeoPackage", "shp.zip": "Shapefile", "csv": "CSV", "kml": "KML",
+                "fgb": "FlatGeobuf", "parquet": "GeoParquet"}
 OGC_FEATURES = "http://www.opengis.net/spec/ogcapi-features-1/1.0"
 
 

@@ -1,6 +1,7 @@
-"""Whole-layer downloads: /data/{layer}.{geojson|gpkg|shp.zip|csv|kml}?crs=&bbox=&properties=."""
-from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+"""Whole-layer downloads: /data/{layer}.{geojson|gpkg|shp.zip|csv|kml|fgb|parquet}?crs=&bbox=&properties=&as_of=."""
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 
+from gisportal.ranges import file_response
 from layers.changes import encode_cursor, latest_position
 from layers.personal import personal_fields
 from layers.querystring import check_known_params, check_single_values
@@ -68,7 +69,8 @@ def download(request: HttpRequest, layer: str, fmt: str):
         if follow:
             response["X-Changes-Cursor"] = follow
     else:
-        response = FileResponse(export_file(q, fmt), content_type=FORMATS[fmt][1])
+        # Byte ranges too: GDAL's /vsicurl/ reads a FlatGeobuf's index, DuckDB a GeoParquet's row groups.
+        response = file_response(request, export_file(q, fmt), FORMATS[fmt][1])
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Content-Crs"] = f"<{q.crs.uri}>"
     links = exact_links(catalog_layer.slug, q.crs.srid, request.build_absolute_uri)

@@ -8,6 +8,7 @@ A build waits at most OPENDATA_EXPORT_WAIT seconds for a slot (or for another bu
 file), then answers 503 with Retry-After.
 """
 import hashlib
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -116,9 +117,10 @@ def build_slot():
 
 
 def touch(path: Path) -> None:
-    """Marks a cached file as just used (its mtime orders the eviction)."""
+    """Marks a cached file as just used: its access time orders the eviction. The modification time stays the
+    build's, so the file's ETag and Last-Modified (gisportal/ranges.py) hold while it is the same file."""
     try:
-        path.touch(exist_ok=True)
+        os.utime(path, (time.time(), path.stat().st_mtime))
     except FileNotFoundError:  # evicted meanwhile: the caller already holds it open
         pass
 
@@ -137,7 +139,7 @@ def evict(root: Path) -> None:
             if now - info.st_mtime > STALE_WORK_SECONDS:
                 shutil.rmtree(path, ignore_errors=True)
         elif path.is_file() and not in_work:
-            files.append((info.st_mtime, info.st_size, path))
+            files.append((info.st_atime, info.st_size, path))
     total = sum(size for _, size, _ in files)
     for _, size, path in sorted(files, key=lambda f: f[0]):
         if total <= cap:

@@ -12,6 +12,9 @@ reprojected to EPSG:4326 with their defaults and compared with PostGIS (tests/op
 - GeoPackage: GDAL 3.6's reader drops TOWGS84 when the datum is one it knows (Vietnam_2000), so the
   datum gets a distinct name; the row's organization is NONE. QGIS then shows a custom CRS named
   "VN-2000 / TM-3 105-45" (no EPSG authid) and transforms with the official shift.
+- FlatGeobuf: the header's CRS is the same WKT1 with TOWGS84 and no code (org/code empty); GDAL 3.6 reads it so.
+- GeoParquet (written by pyarrow, opendata/columnar.py): the `geo` metadata's PROJJSON is that .prj's CRS, a
+  BoundCRS holding the official shift and no id; pyproj (geopandas) and GDAL's Parquet reader transform with it.
 - CSV is one text file with a WKT column: it cannot carry a CRS (GDAL reads a .prj beside it only).
 - GeoJSON is WGS 84 by RFC 7946; with ?crs= it carries the EPSG code, so readers pick their default shift.
 """
@@ -20,7 +23,9 @@ from collections.abc import Callable
 from layers.vn2000 import LEGAL_AREA_SRID, VN2000_CRS, crs_for
 
 # Formats whose VN-2000 files carry the official shift, for the notes below.
-EXACT_FORMATS = ("gpkg", "shp.zip")
+EXACT_FORMATS = ("gpkg", "shp.zip", "fgb", "parquet")
+# Those a Link header points to (the two every GIS opens; FlatGeobuf and GeoParquet are listed on the page).
+LINKED_FORMATS = {"gpkg": "application/geopackage+sqlite3", "shp.zip": "application/zip"}
 
 
 def named_wkt(srid: int, *, datum: str = "VN-2000 (official towgs84, QD 05/2007/QD-BTNMT)") -> str:
@@ -50,10 +55,11 @@ def vn2000_note(srid: int, fmt: str) -> dict | None:
     return {
         "vi": f"{what[0]}: phần mềm có thể dùng phép chuyển VN-2000 → WGS 84 mặc định (EPSG:5194), lệch khoảng 0,8 m "
               "so với tham số chính thức (QĐ 05/2007/QĐ-BTNMT, EPSG:6960). Để giữ đúng phép chuyển chính thức, "
-              "hãy tải GeoPackage (.gpkg) hoặc Shapefile (.shp.zip).",
+              "hãy tải GeoPackage (.gpkg), Shapefile (.shp.zip), FlatGeobuf (.fgb) hoặc GeoParquet (.parquet).",
         "en": f"{what[1]}: software may use its default VN-2000 → WGS 84 transformation (EPSG:5194), about 0.8 m "
               "from the official parameters (Decision 05/2007/QĐ-BTNMT, EPSG:6960). To keep the official "
-              "transformation, download GeoPackage (.gpkg) or Shapefile (.shp.zip).",
+              "transformation, download GeoPackage (.gpkg), Shapefile (.shp.zip), FlatGeobuf (.fgb) or GeoParquet "
+              "(.parquet).",
     }
 
 
@@ -69,9 +75,8 @@ def exact_links(slug: str, srid: int, absolute: Callable[[str], str]) -> list[st
     absolute(path) makes the URL absolute (QGIS and GDAL do not resolve relative links)."""
     if srid not in VN2000_CRS:
         return []
-    media = {"gpkg": "application/geopackage+sqlite3", "shp.zip": "application/zip"}
-    return [f'<{absolute(f"/data/{slug}.{fmt}?crs={srid}")}>; rel="alternate"; type="{media[fmt]}"; '
-            f'title="VN-2000 with the official datum shift (EPSG:6960)"' for fmt in EXACT_FORMATS]
+    return [f'<{absolute(f"/data/{slug}.{fmt}?crs={srid}")}>; rel="alternate"; type="{media}"; '
+            f'title="VN-2000 with the official datum shift (EPSG:6960)"' for fmt, media in LINKED_FORMATS.items()]
 
 
 # The download page's notes on what each format carries (Vietnamese first).
@@ -87,7 +92,14 @@ FORMAT_NOTES = [
      "en": "GeoJSON is WGS 84 (RFC 7946); with a VN-2000 ?crs=, GeoJSON and the OGC API give the EPSG code only, "
            "not the transformation. CSV holds coordinates only (a WKT column), no CRS. KML is always WGS 84."},
     {"vi": "Mọi định dạng giữ mã đối tượng của nền tảng: cột feature_id (GeoPackage: fid; GeoJSON: id; KML: id của "
-           "Placemark). Ngày là kiểu ngày (GeoPackage, Shapefile), dạng YYYY-MM-DD trong CSV.",
+           "Placemark). Ngày là kiểu ngày (GeoPackage, Shapefile, FlatGeobuf, GeoParquet), dạng YYYY-MM-DD trong CSV.",
      "en": "Every format keeps the platform's feature id: a feature_id column (GeoPackage: the fid; GeoJSON: id; "
-           "KML: the Placemark id). Dates are dates (GeoPackage, Shapefile), YYYY-MM-DD text in CSV."},
+           "KML: the Placemark id). Dates are dates (GeoPackage, Shapefile, FlatGeobuf, GeoParquet), YYYY-MM-DD text "
+           "in CSV."},
+    {"vi": "FlatGeobuf (.fgb) có chỉ mục không gian: QGIS và GDAL đọc nhanh theo khung nhìn. GeoParquet 1.1 (.parquet) "
+           "dành cho phân tích (DuckDB, geopandas, Spark), nén zstd, có cột bbox. Cả hai mang hệ VN-2000 với tham số "
+           "chuyển đổi chính thức như GeoPackage.",
+     "en": "FlatGeobuf (.fgb) carries a spatial index: QGIS and GDAL read a view's box quickly. GeoParquet 1.1 "
+           "(.parquet) is for analysis (DuckDB, geopandas, Spark), zstd-compressed, with a bbox column. Both carry "
+           "VN-2000 with the official transformation, as GeoPackage does."},
 ]

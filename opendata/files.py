@@ -20,6 +20,7 @@ import tempfile
 import zipfile
 from array import array
 from pathlib import Path
+from collections.abc import Iterator
 from typing import BinaryIO
 
 import numpy as np
@@ -44,7 +45,10 @@ FORMATS = {
     "shp.zip": ("ESRI Shapefile", "application/zip"),
     "csv": ("CSV", "text/csv; charset=utf-8"),
     "kml": ("KML", "application/vnd.google-earth.kml+xml"),
+    "fgb": ("FlatGeobuf", "application/vnd.flatgeobuf"),
+    "parquet": ("Parquet", "application/vnd.apache.parquet"),  # written by pyarrow: no GDAL here has the driver
 }
+COLUMNAR = ("fgb", "parquet")  # written from Arrow batches (opendata/columnar.py)
 BATCH = 10000  # rows per GDAL append: bounds memory on big layers
 # Part of every cache key: bump when the bytes written for the same query change (2: safe CSV cells;
 # 3: feature ids, dates, GPKG 1.2, geometry types, VN-2000 .prj with TOWGS84).
@@ -118,7 +122,7 @@ def _column(values: list, kind: str, *, spreadsheet: bool) -> tuple[np.ndarray, 
     return np.array([safe_cell(t) if spreadsheet and t is not None else t for t in text], dtype=object), None
 
 
-def _batch(rows: list[tuple], q: FeatureQuery, names: list[str], *, spreadsheet: bool):
+def batch_columns(rows: list[tuple], q: FeatureQuery, names: list[str], *, spreadsheet: bool):
     """(WKB geometries, field arrays, masks) of one batch; the first field is the platform's feature id."""
     geoms = np.array([bytes(r[1]) if r[1] is not None else None for r in rows], dtype=object)
     records = [json.loads(r[2]) if isinstance(r[2], str) else (r[2] or {}) for r in rows]  # Django leaves jsonb as text
@@ -160,13 +164,11 @@ def output_geometry_type(q: FeatureQuery, found: set[tuple[str, bool]]) -> str:
 
 
 def _write(q: FeatureQuery, ext: str, target: Path) -> None:
-    """Reads the layer in batches (id order) and appends them to a GDAL dataset at target."""
+    """Reads the layer in batches (id order) and writes them to the file at target (GDAL, or pyarrow for Parquet)."""
     from pyogrio.raw import write
 
     driver = FORMATS[ext][0]
     names = q.properties if q.properties is not None else [spec["name"] for spec in q.fields]
-    fields = [FEATURE_ID, *_export_columns(names, driver)]
-    options = _writer_options(driver)
     found = geometry_kinds(q)
     kinds = {kind for kind, _ in found}
     # A Shapefile holds one of points, lines or polygons: a mix, or a GeometryCollection, cannot be written.
@@ -176,6 +178,28 @@ def _write(q: FeatureQuery, ext: str, target: Path) -> None:
                          "A Shapefile holds one kind of geometry (points, lines or polygons) and this layer mixes "
                          "kinds or holds geometry collections: download GeoPackage, GeoJSON or CSV.")
     geometry_type = output_geometry_type(q, found)
+    if ext in COLUMNAR:  # FlatGeobuf and GeoParquet: one stream of Arrow batches (opendata/columnar.py)
+        from opendata import columnar
+
+        columnar.write(q, ext, target, names=names, geometry_type=geometry_type, found=found,
+                       batches=row_batches(q, geometry_type, target))
+        return
+    fields = [FEATURE_ID, *_export_columns(names, driver)]
+    options = _writer_options(driver)
+    crs_wkt = named_wkt(q.crs.srid)
+    written = False
+    for rows in row_batches(q, geometry_type, target):
+        geoms, data, masks = batch_columns(rows, q, names, spreadsheet=driver == "CSV")
+        write(target, geometry=geoms, field_data=data, fields=fields, field_mask=masks, layer=q.layer.slug,
+              driver=driver, geometry_type=geometry_type, crs=crs_wkt, append=written,
+              **(options if not written else {k: v for k, v in options.items() if k == "encoding"}))
+        written = True
+    _declare(q, driver, target, geometry_type)
+
+
+def row_batches(q: FeatureQuery, geometry_type: str, target: Path) -> Iterator[list[tuple]]:
+    """(id, WKB in the output CRS, properties) rows in id order, BATCH at a time from a server-side cursor;
+    at least one batch (empty for an empty result), so every file gets its layer and geometry type."""
     geom = geometry_sql(q)
     if geometry_type.startswith("Multi"):
         geom = sql.SQL("ST_Multi({})").format(geom)
@@ -183,28 +207,20 @@ def _write(q: FeatureQuery, ext: str, target: Path) -> None:
     where, where_params = where_sql(q)
     query = sql.SQL("SELECT f.id, ST_AsBinary({geom}), f.properties FROM {source} WHERE {where} ORDER BY f.id").format(
         geom=geom, source=source, where=where)
-    crs_wkt = named_wkt(q.crs.srid)
-    written = False
     with db.read_transaction() as alias:
         connections[alias].ensure_connection()
         cursor = connections[alias].connection.cursor(name=f"opendata_file_{os.getpid()}_{id(target)}")
         cursor.itersize = BATCH
         try:
             cursor.execute(query, source_params + where_params)
-            while True:
+            rows = cursor.fetchmany(BATCH)
+            yield rows
+            while rows:
                 rows = cursor.fetchmany(BATCH)
-                if not rows and written:
-                    break
-                geoms, data, masks = _batch(rows, q, names, spreadsheet=driver == "CSV")
-                write(target, geometry=geoms, field_data=data, fields=fields, field_mask=masks, layer=q.layer.slug,
-                      driver=driver, geometry_type=geometry_type, crs=crs_wkt, append=written,
-                      **(options if not written else {k: v for k, v in options.items() if k == "encoding"}))
-                written = True
-                if not rows:
-                    break
+                if rows:
+                    yield rows
         finally:
             cursor.close()
-    _declare(q, driver, target, geometry_type)
 
 
 def _writer_options(driver: str) -> dict:

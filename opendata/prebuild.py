@@ -13,7 +13,7 @@ from procrastinate import exceptions as queue_errors
 from gisportal.env import env_int, env_list
 from layers.models import Layer
 
-FORMATS = ("gpkg", "shp.zip", "csv")
+FORMATS = ("gpkg", "shp.zip", "csv", "fgb", "parquet")
 DELAY_SECONDS = 60  # edits within a minute of the first share one build
 
 

@@ -10,7 +10,7 @@ urlpatterns = [
     path("data/catalog.jsonld", views.catalog_jsonld, name="opendata-dcat"),
     path("data.json", views.data_json, name="opendata-data-json"),
     path("data/tokens/", views.tokens_page, name="opendata-tokens"),
-    re_path(r"^data/(?P<layer>[-a-zA-Z0-9_]+)\.(?P<fmt>geojson|gpkg|shp\.zip|csv|kml)$", downloads.download,
+    re_path(r"^data/(?P<layer>[-a-zA-Z0-9_]+)\.(?P<fmt>geojson|gpkg|shp\.zip|csv|kml|fgb|parquet)$", downloads.download,
             name="opendata-download"),
     path("data/<slug:layer>/changes", changefeed.changes_view, name="opendata-changes"),
     path("data/<slug:layer>/changes.atom", atom.changes_atom, name="opendata-changes-atom"),

@@ -60,7 +60,7 @@ def _envelope(*, event: str, kind: str, source: str, subject: str, time, data: d
 
 def changed_event(layer: Layer, txn: changes.Transaction, kind: str) -> dict:
     """The CloudEvent of one committed transaction on a layer (kind: edit, ingest, revert or harvest)."""
-    since = changes.Position(txn.xact, txn.first.id - 1)  # just before its first row
+    since = changes.position_before(txn)
     since_cursor = changes.encode_cursor(layer, since)
     data = {
         "layer": layer.slug, "kind": kind, "run_id": txn.run_id, "counts": dict(txn.counts),

@@ -254,6 +254,7 @@ cmd_run() {
   if port_in_use "$WEB_PORT"; then die "Port $WEB_PORT is taken by another program. Set PORT to a free port, e.g. PORT=8001 make run."; fi
   setup
   "$PY" manage.py make_demo_city --if-empty
+  "$PY" manage.py pmtiles build --all --queue >/dev/null  # missing PMTiles archives, built by the worker below
   # The job worker beside the web server (uploads, export prebuilds, tile seeding), stopped with it.
   "$PY" manage.py procrastinate worker >>"$VAR/worker.log" 2>&1 </dev/null &
   local worker=$!

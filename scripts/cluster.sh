@@ -54,6 +54,8 @@ release() {
   "$PY" manage.py migrate --noinput -v0 || die "migrate failed (the messages above); no node was started."
   GISPORTAL_STATIC_MANIFEST=1 "$PY" manage.py collectstatic --noinput -v0 || die "collectstatic failed (the messages above)."
   "$PY" manage.py make_demo_city --if-empty || die "make_demo_city failed (the messages above)."
+  # PMTiles archives missing after an upgrade are built by the worker (a public GET never queues anything).
+  "$PY" manage.py pmtiles build --all --queue >/dev/null || die "queueing the PMTiles builds failed (the messages above)."
 }
 
 wait_http() {

@@ -21,7 +21,8 @@ case "${1:-web}" in
   release)
     wait_for_database
     .venv/bin/python manage.py migrate --noinput -v1
-    if [ "${GISPORTAL_LOAD_DEMO:-0}" = 1 ]; then .venv/bin/python manage.py make_demo_city --if-empty; fi ;;
+    if [ "${GISPORTAL_LOAD_DEMO:-0}" = 1 ]; then .venv/bin/python manage.py make_demo_city --if-empty; fi
+    .venv/bin/python manage.py pmtiles build --all --queue ;;  # archives are built by the worker
   web)
     wait_for_database
     exec .venv/bin/gunicorn gisportal.wsgi:application --config gisportal/gunicorn.conf.py --bind 0.0.0.0:8000 ;;

@@ -56,6 +56,7 @@ def test_the_matrix_covers_every_door_of_the_issue():
     """The doors the issue lists, each present (a renamed or dropped door would silently shrink the matrix)."""
     wanted = {"layer-page", "map-list", "tile", "tile-cached", "tilejson", "ogc-collection", "ogc-items", "ogc-item",
               "ogc-queryables", "download-geojson", "download-gpkg", "download-shp", "download-csv", "download-kml",
+              "download-fgb", "download-parquet",  # issue 15
               "dcat-jsonld", "data-json", "search", "click", "lookup", "history", "diff", "diff-geojson",
               "editor-page", "put-inside", "revert", "run-revert-api", "run-revert-page", "audit", "audit-csv",
               # issue 12: WMS/WFS at /ows serve public data only, whoever asks

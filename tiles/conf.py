@@ -111,6 +111,22 @@ def min_feature_pixels() -> float:
     return float(_setting("GISPORTAL_TILE_MIN_FEATURE_PIXELS", 1.0))
 
 
+def pmtiles_max_zoom() -> int:
+    """The deepest zoom a PMTiles archive holds (tiles/archives.py): each layer's own max zoom, capped here.
+    16 by default: a z16 tile is 600 m across in the city, every vertex kept (GISPORTAL_TILE_FULL_DETAIL_ZOOM)."""
+    return int(_setting("GISPORTAL_PMTILES_MAX_ZOOM", 16))
+
+
+def pmtiles_delay() -> int:
+    """Seconds between a change and its archives' rebuild: the changes meanwhile share the one rebuild."""
+    return int(_setting("GISPORTAL_PMTILES_DELAY", 60))
+
+
+def pmtiles_enabled() -> bool:
+    """Whether changes queue archive rebuilds (GISPORTAL_PMTILES=0 turns them off; manage.py pmtiles still builds)."""
+    return bool(_setting("GISPORTAL_PMTILES", True))
+
+
 def max_layers_per_tile() -> int:
     """The most catalog layers one /tiles/a,b,…/ request may name."""
     return int(_setting("GISPORTAL_TILE_MAX_LAYERS", 20))

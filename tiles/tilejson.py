@@ -41,19 +41,25 @@ def _common(layers: list[Layer], tiles_url: str) -> dict:
     return document
 
 
-def vector_document(request: HttpRequest, source: TileSource, text: str) -> dict:
-    layers = list(source.layers)
-    document = _common(layers, _template(request, "vector-tile", text))
-    document["vector_layers"] = [
+def vector_layers(layers: list[Layer], max_zoom: int = 24) -> list[dict]:
+    """TileJSON's vector_layers: one MVT layer per catalog layer, its fields as the tiles carry them (also the
+    PMTiles archives' metadata, tiles/archives.py, capped at the archive's max zoom)."""
+    return [
         {
             "id": layer.slug,
             "description": layer.title,
             "minzoom": layer.min_zoom,
-            "maxzoom": min(layer.max_zoom, 24),
+            "maxzoom": min(layer.max_zoom, max_zoom),
             "fields": {"id": "Number", **{f["name"]: f["mvt_type"] for f in tile_fields(layer)}},
         }
         for layer in layers
     ]
+
+
+def vector_document(request: HttpRequest, source: TileSource, text: str) -> dict:
+    layers = list(source.layers)
+    document = _common(layers, _template(request, "vector-tile", text))
+    document["vector_layers"] = vector_layers(layers)
     return document
 
 

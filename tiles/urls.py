@@ -4,7 +4,7 @@ Reversible by name with kwargs layer, z, x, y (the map page builds its URL templ
 Vector tiles come first: they are most of the traffic, and each pattern tried costs a cached tile time."""
 from django.urls import re_path
 
-from tiles import assets, ogc_views, views
+from tiles import archive_views, assets, ogc_views, views
 
 urlpatterns = [
     # {layer} may be a comma list: one MVT layer per catalog layer, in the order given.
@@ -17,6 +17,8 @@ urlpatterns = [
             name="tile-glyphs"),
     re_path(r"^sprite/(?P<name>sprite(?:@2x)?\.(?:json|png))$", assets.sprite_view, name="tile-sprite"),
     re_path(r"^(?P<layer>[^/]{1,4000}?)\.json$", views.tilejson_view, name="tilejson"),
+    # PMTiles archives of a public vector layer or of the basemap (tiles/archives.py), read by byte ranges.
+    re_path(r"^(?P<name>[^/]{1,200})\.pmtiles$", archive_views.archive_view, name="pmtiles"),
     re_path(r"^raster/(?P<layer>[^/]{1,64})/value$", views.raster_value_view, name="raster-value"),
     re_path(r"^raster/(?P<layer>[^/]{1,64})/(?P<z>[^/]{1,32})/(?P<x>[^/]{1,32})/(?P<y>[^/]{1,32}?)\.png$",
             views.raster_tile_view, {"fmt": "png"}, name="raster-tile"),

@@ -16,7 +16,7 @@ def test_dcat_ap_jsonld(client, admin_client, parcels, secret):
     assert "đất đai" in dataset["dcat:keyword"]
     assert "POLYGON((106.73" in dataset["dct:spatial"]["dcat:bbox"]["@value"]
     urls = [d["dcat:downloadURL"]["@id"] for d in dataset["dcat:distribution"]]
-    assert len(urls) == 5
+    assert len(urls) == 7  # GeoJSON, GeoPackage, Shapefile, CSV, KML, FlatGeobuf, GeoParquet
     for url in urls:
         path = url.replace("http://testserver", "")
         assert client.get(path).status_code == 200, path

@@ -55,7 +55,8 @@ def test_a_refused_edit_queues_nothing(parcels, admin):
 
 
 def test_the_prebuilt_file_is_served_to_the_public_without_a_build(client, parcels, caplog):
-    assert prebuild_exports(layer_id=parcels.pk) == ["parcels.gpkg", "parcels.shp.zip", "parcels.csv"]
+    assert prebuild_exports(layer_id=parcels.pk) == ["parcels.gpkg", "parcels.shp.zip", "parcels.csv", "parcels.fgb",
+                                                     "parcels.parquet"]
     path = cache_path(query_for(QueryDict(""), parcels, AnonymousUser()), "gpkg")
     inode = path.stat().st_ino
     caplog.clear()
@@ -71,3 +72,13 @@ def test_the_prebuilt_file_is_served_to_the_public_without_a_build(client, parce
 
 def test_a_layer_gone_private_is_not_prebuilt(secret):
     assert prebuild_exports(layer_id=secret.pk) == []
+
+
+def test_flatgeobuf_and_geoparquet_are_prebuilt_and_served_as_built(client, parcels):
+    prebuild_exports(layer_id=parcels.pk)
+    for ext, magic in (("fgb", b"fgb"), ("parquet", b"PAR1")):
+        path = cache_path(query_for(QueryDict(""), parcels, AnonymousUser()), ext)
+        inode = path.stat().st_ino
+        response = client.get(f"/data/parcels.{ext}")
+        assert response.status_code == 200 and b"".join(response.streaming_content)[:len(magic)] == magic
+        assert path.stat().st_ino == inode

@@ -115,7 +115,7 @@ def qgis_read(paths: list[Path]) -> dict:
 
 @needs_gdal
 @pytest.mark.parametrize("srid", CODES)
-@pytest.mark.parametrize("fmt", ["shp.zip", "gpkg"])
+@pytest.mark.parametrize("fmt", ["shp.zip", "gpkg", "fgb"])
 def test_ogr2ogr_lands_on_postgis(client, parcels, tmp_path, fmt, srid):
     path = download(client, "parcels", fmt, srid, tmp_path / "dl")
     expected = postgis_vertices("parcels")
@@ -123,7 +123,7 @@ def test_ogr2ogr_lands_on_postgis(client, parcels, tmp_path, fmt, srid):
 
 
 @needs_gdal
-@pytest.mark.parametrize("fmt", ["shp.zip", "gpkg"])
+@pytest.mark.parametrize("fmt", ["shp.zip", "gpkg", "fgb"])
 def test_ogr2ogr_on_a_demo_layer_with_real_rivers(client, demo_city, tmp_path, fmt):
     """The issue's case: water in TM-3 105-45 was 0.8 m off in GDAL."""
     path = download(client, "water", fmt, 9210, tmp_path / "dl")
