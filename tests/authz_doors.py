@@ -257,21 +257,53 @@ def door_download_fgb(cell: Cell) -> None:
 
 
 def door_download_parquet(cell: Cell) -> None:
-    """GeoParquet is zstd-compressed: the same checks run on its rows, decoded (the answer's headers kept)."""
-    import io
+    _download(cell, "parquet")  # zstd-compressed: read back as metadata and rows (authz_matrix.body_bytes)
 
-    import pyarrow.parquet as pq
-    from django.http import HttpResponse
 
-    path = f"/data/{cell.slug}.parquet"
-    response = send(cell.client, "GET", path)
-    if response.status_code == 200:
-        table = pq.read_table(io.BytesIO(m.body_bytes(response))).drop_columns(["geometry"])
-        decoded = HttpResponse(json.dumps(table.to_pylist(), default=str, ensure_ascii=False).encode())
-        decoded["Cache-Control"] = response.get("Cache-Control", "")
-        response = decoded
-    shows = (m.name_token(cell.state), *granted_personal(cell)) if cell.sees else ()
-    check(cell, response, seen(cell), shows=shows, ghost=("GET", path, None, {}))
+# PMTiles archives are public documents: one per public layer, none for a restricted one whoever asks (404 as a
+# layer that does not exist, even with a stale file on disk), never a personal value or an editor in them.
+
+def _archive(cell: Cell, path: str, status: int, **headers) -> bytes:
+    hides = [*m.personal_tokens(cell.state), m.HISTORIAN, m.comment_token(cell.state)]
+    if not cell.state.public:
+        hides += [m.name_token(cell.state), m.title_token(cell.state)]
+    response = send(cell.client, "GET", path, **headers)
+    shows = [m.name_token(cell.state)] if cell.state.public and status == 200 else []
+    data = check(cell, response, status, shows=shows, hides=hides, ghost=("GET", path, None, headers))
+    if status == 200:
+        decoded = json.loads(data)
+        fields = {k for layer in decoded["metadata"]["vector_layers"] for k in layer["fields"]}
+        assert not fields & set(m.PERSONAL_FIELDS), f"{cell.name}: personal fields in the archive: {fields}"
+        assert response["Cache-Control"].startswith("public"), f"{cell.name}: {response['Cache-Control']}"
+    return data
+
+
+def door_pmtiles(cell: Cell) -> None:
+    data = _archive(cell, f"/tiles/{cell.slug}.pmtiles", 200 if cell.state.public else 404)
+    if cell.state.public:
+        z, x, y = cell.world.tile
+        features = json.loads(data)["tiles"][f"{z}/{x}/{y}"][cell.slug]["features"]
+        names = {f["properties"].get("name") for f in features}
+        assert f"{m.name_token(cell.state)} Alpha v2" in names, f"{cell.name}: the tile of the feature: {names}"
+
+
+def door_pmtiles_range(cell: Cell) -> None:
+    """The first 127 bytes (the header, as pmtiles.js asks first): 206 for a public layer, 404 as a ghost else."""
+    path = f"/tiles/{cell.slug}.pmtiles"
+    response = send(cell.client, "GET", path, HTTP_RANGE="bytes=0-126")
+    status = 206 if cell.state.public else 404
+    data = check(cell, response, status, ghost=("GET", path, None, {"HTTP_RANGE": "bytes=0-126"}))
+    if status == 206:
+        assert data[:7] == b"PMTiles" and len(data) == 127, f"{cell.name}: {data[:20]!r}"
+        assert response["Content-Range"].startswith("bytes 0-126/"), f"{cell.name}: {response['Content-Range']}"
+
+
+def door_pmtiles_basemap(cell: Cell) -> None:
+    """The basemap archive (the four layers given a basemap role, as when it was built): public layers only."""
+    Layer.objects.filter(pk__in=cell.world.layer_ids).update(basemap_role="roads")  # this cell's transaction
+    data = _archive(cell, "/tiles/basemap.pmtiles", 200)
+    layers = {name for tile in json.loads(data)["tiles"].values() for name in tile}
+    assert (cell.slug in layers) == cell.state.public, f"{cell.name}: the basemap's layers {layers}"
 
 
 def _harvest(cell: Cell, path: str) -> None:

@@ -22,14 +22,17 @@ DOORS = {
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker, tmp_path_factory):
     """The users, grants, layers, history and ingest runs, committed once for the whole matrix, removed after."""
-    names = ("OPENDATA_CACHE_DIR", "OPENDATA_RATE_ANON", "OPENDATA_RATE_TOKEN")
+    names = ("OPENDATA_CACHE_DIR", "OPENDATA_RATE_ANON", "OPENDATA_RATE_TOKEN", "GISPORTAL_PMTILES_DIR",
+             "GISPORTAL_PMTILES_MAX_ZOOM")
     saved = {name: getattr(settings, name) for name in names if hasattr(settings, name)}
     settings.OPENDATA_CACHE_DIR = tmp_path_factory.mktemp("mx-exports")
     # The matrix asks the public API a few hundred times a minute; fair use is tested elsewhere.
     settings.OPENDATA_RATE_ANON, settings.OPENDATA_RATE_TOKEN = 100_000, 1_000_000
+    settings.GISPORTAL_PMTILES_DIR, settings.GISPORTAL_PMTILES_MAX_ZOOM = tmp_path_factory.mktemp("mx-pmtiles"), m.TILE_Z
     with django_db_blocker.unblock():
         built = m.build_world(tmp_path_factory.mktemp("mx-files"))
         m.settle_feed(built)
+        m.build_archives(built)
     yield built
     with django_db_blocker.unblock():
         m.tear_down(built)
@@ -64,6 +67,6 @@ def test_the_matrix_covers_every_door_of_the_issue():
               "wfs-getfeature-by-id", "wfs-describe", "wfs-capabilities",
               # issue 15: the change feed and the catalog records
               "changes-json", "changes-seq", "changes-atom", "csw-getrecords", "csw-getrecordbyid",
-              "records-items", "records-item"}
+              "records-items", "records-item", "pmtiles", "pmtiles-range", "pmtiles-basemap"}
     assert wanted <= set(DOORS), wanted - set(DOORS)
     assert len(CELLS) == len(DOORS) * len(m.STATES) * len(m.ROLES) and len(m.ROLES) == 9
