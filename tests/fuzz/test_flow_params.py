@@ -105,3 +105,80 @@ def test_csw_key_value_requests_answer_or_refuse(client, layer, pairs, request, 
               "elementsetname": "full", **pairs}
     answered(client, "/csw", params, allowed=(200, 404))
     keeps_serving(client, "/csw?service=CSW&request=GetCapabilities")
+
+
+# ---- bulk formats: FlatGeobuf / GeoParquet parameters, and Range on the files they and PMTiles are served from ----
+
+@given(fmt=st.sampled_from(["fgb", "parquet"]), crs=CRS_TEXT | TEXT, bbox=BBOX | TEXT,
+       properties=st.sampled_from(["land_use", "land_use,parcel_no", "nosuch", "", ",", "land_use,land_use"]) | TEXT,
+       as_of=st.sampled_from(["2025-07-01T10:00:00Z", "2025-07-01", "20261205", "9999-12-31T23:59:59Z"]) | TEXT)
+def test_bulk_downloads_answer_or_refuse_any_parameters(client, layer, fmt, crs, bbox, properties, as_of):
+    path = f"/data/fuzzflow.{fmt}"
+    for key, value in (("crs", crs), ("bbox", bbox), ("properties", properties), ("as_of", as_of)):
+        answered(client, path, {key: value}, allowed=(200, 410))
+    keeps_serving(client, path)
+
+
+@pytest.fixture
+def archive(layer, settings, tmp_path):
+    """The layer's PMTiles archive, built now (its bytes, to compare every ranged answer with)."""
+    from tiles import archives
+
+    settings.GISPORTAL_PMTILES_DIR, settings.GISPORTAL_PMTILES_MAX_ZOOM = tmp_path / "pmtiles", 14
+    archives.build_archive("fuzzflow")
+    return archives.archive_path("fuzzflow").read_bytes()
+
+
+def ranged(client: Client, path: str, header: str, whole: bytes):
+    """A Range answer as RFC 9110 allows: 206 with the exact bytes, 200 with the whole file, or 416 saying why."""
+    response = client.get(path, HTTP_RANGE=header)
+    data = _body(response)
+    size = len(whole)
+    assert response.status_code in (200, 206, 416), f"{header!r}: {response.status_code} {data[:200]!r}"
+    if response.status_code == 200:
+        assert data == whole
+    elif response.status_code == 206:
+        first, last = (int(v) for v in response["Content-Range"].removeprefix("bytes ").split("/")[0].split("-"))
+        assert response["Content-Range"].endswith(f"/{size}") and 0 <= first <= last < size, response["Content-Range"]
+        assert data == whole[first:last + 1] and response["Content-Length"] == str(len(data))
+    else:
+        assert response["Content-Range"] == f"bytes */{size}"
+        body = json.loads(data)
+        assert body["description"] and body["description_vi"]
+    return response
+
+
+SPEC = st.one_of(st.integers(0, 10**6).map(str), st.integers(0, 10**25).map(str), st.just(""),
+                 st.sampled_from(["-1", "0x10", "1.5", "١٢", "٣", "1e3", " 5", "+3"]))
+RANGE = st.one_of(
+    st.tuples(SPEC, SPEC).map(lambda t: f"bytes={t[0]}-{t[1]}"),
+    st.lists(st.tuples(SPEC, SPEC).map(lambda t: f"{t[0]}-{t[1]}"), min_size=2, max_size=300).map(
+        lambda r: "bytes=" + ",".join(r)),
+    st.sampled_from(["bytes=", "bytes=-", "bytes=-0", "bytes=0-0", "Bytes=0-9", "bytes = 0-9", "items=0-9",
+                     "bytes=5-2", "bytes=-99999999", "bytes=0-9,", "bytes=,0-9", "bytes=0-9, 20-29", "bytes=0--9",
+                     "bytes=0-9-", "bytes=\t0-9", "bytes=0-" + "9" * 19, "bytes=" + "9" * 20 + "-"]),
+    TEXT, TEXT.map(lambda t: "bytes=" + t))
+
+
+@given(header=RANGE)
+def test_range_headers_get_206_200_or_416_never_a_500(client, archive, header):
+    ranged(client, "/tiles/fuzzflow.pmtiles", header, archive)
+    keeps_serving(client, "/tiles/fuzzflow.pmtiles")
+
+
+def test_ranges_as_rfc_9110_reads_them(client, archive):
+    size = len(archive)
+    assert ranged(client, "/tiles/fuzzflow.pmtiles", "bytes=0-126", archive).status_code == 206
+    suffix = ranged(client, "/tiles/fuzzflow.pmtiles", "bytes=-10", archive)
+    assert suffix.status_code == 206 and suffix["Content-Range"] == f"bytes {size - 10}-{size - 1}/{size}"
+    longer = ranged(client, "/tiles/fuzzflow.pmtiles", f"bytes=-{size * 2}", archive)  # all of it, as 206
+    assert longer["Content-Range"] == f"bytes 0-{size - 1}/{size}"
+    beyond = ranged(client, "/tiles/fuzzflow.pmtiles", f"bytes=10-{size * 5}", archive)
+    assert beyond["Content-Range"] == f"bytes 10-{size - 1}/{size}"
+    for unsatisfiable in (f"bytes={size}-", f"bytes={size + 5}-{size + 9}", "bytes=-0", "bytes=9-3"):
+        assert ranged(client, "/tiles/fuzzflow.pmtiles", unsatisfiable, archive).status_code == 416, unsatisfiable
+    for ignored in ("items=0-9", "bytes=0-9,20-29", "bytes=" + ",".join(f"{i}-{i}" for i in range(500))):
+        assert ranged(client, "/tiles/fuzzflow.pmtiles", ignored, archive).status_code == 200, ignored[:40]
+    # only ASCII digits are numbers (RFC 9110's DIGIT), as in every other parameter
+    for foreign in ("bytes=٠-٩", "bytes=-٣", "bytes=１-２"):
+        assert ranged(client, "/tiles/fuzzflow.pmtiles", foreign, archive).status_code in (200, 416), foreign
