@@ -231,24 +231,27 @@ WITH RECURSIVE recent(xact) AS (
 SELECT v.xact::text::bigint, min(v.id), max(v.id), count(*) FILTER (WHERE v.op = 'insert'),
        count(*) FILTER (WHERE v.op = 'update'), count(*) FILTER (WHERE v.op = 'delete'), max(v.run_id), max(v.changed_at)
 FROM layers_featureversion v JOIN picked p ON p.xact = v.xact
-WHERE v.layer_id = %(layer)s::bigint
+WHERE v.layer_id = %(layer)s::bigint AND NOT {_UNSEEN}
 GROUP BY v.xact
 ORDER BY v.xact DESC
 """
 
 
-def latest_transactions(layer: Layer, *, limit: int = 50, read: bool = True) -> list[Transaction]:
-    """The layer's last `limit` settled transactions, newest first, one summary each (an Atom feed's entries)."""
+def latest_transactions(layer: Layer, *, limit: int = 50, read: bool = True, hidden=()) -> list[Transaction]:
+    """The layer's last `limit` settled transactions, newest first, one summary each (an Atom feed's entries),
+    counting only the changes a reader who may not see `hidden` fields could see (none left: no entry)."""
     with db.cursor(read=read) as cursor:
-        cursor.execute(LATEST_TRANSACTIONS_SQL, {"layer": layer.pk, "limit": max(1, int(limit))})
+        cursor.execute(LATEST_TRANSACTIONS_SQL, {"layer": layer.pk, "limit": max(1, int(limit)), "hidden": list(hidden)})
         rows = cursor.fetchall()
     return [Transaction(xact, Position(xact, first), Position(xact, last),
                         {"insert": inserts, "update": updates, "delete": deletes}, run_id, at)
             for xact, first, last, inserts, updates, deletes, run_id, at in rows]
 
 
-def transaction_changes(layer: Layer, xacts: list[int], *, per: int = 20, read: bool = True) -> dict[int, list[tuple]]:
-    """The first `per` (feature id, kind, version) of each of these transactions of the layer, in feed order."""
+def transaction_changes(layer: Layer, xacts: list[int], *, per: int = 20, read: bool = True,
+                        hidden=()) -> dict[int, list[tuple]]:
+    """The first `per` (feature id, kind, version) of each of these transactions of the layer, in feed order
+    (without the changes of `hidden` fields alone)."""
     if not xacts:
         return {}
     with db.cursor(read=read) as cursor:
@@ -256,8 +259,10 @@ def transaction_changes(layer: Layer, xacts: list[int], *, per: int = 20, read: 
             "SELECT xact, feature_id, op, version FROM ("
             "  SELECT v.xact::text::bigint AS xact, v.feature_id, v.op, v.version, "
             "         row_number() OVER (PARTITION BY v.xact ORDER BY v.id) AS n "
-            "  FROM layers_featureversion v WHERE v.layer_id = %s::bigint AND v.xact = ANY(%s::text[]::xid8[])) s "
-            "WHERE n <= %s ORDER BY xact, n", [layer.pk, [str(x) for x in xacts], per])
+            "  FROM layers_featureversion v WHERE v.layer_id = %(layer)s::bigint "
+            f"   AND v.xact = ANY(%(xacts)s::text[]::xid8[]) AND NOT {_UNSEEN}) s "
+            "WHERE n <= %(per)s ORDER BY xact, n",
+            {"layer": layer.pk, "xacts": [str(x) for x in xacts], "per": per, "hidden": list(hidden)})
         found: dict[int, list[tuple]] = {}
         for xact, feature_id, op, version in cursor.fetchall():
             found.setdefault(xact, []).append((feature_id, op, version))

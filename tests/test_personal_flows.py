@@ -140,6 +140,7 @@ def test_a_change_to_hidden_fields_alone_is_not_in_their_feed(flow):
     layer, fid = layers["flow-open"]
     chief = User.objects.get(username="flow-chief")
     end = json.loads(body(clients["anonymous"].get("/data/flow-open/changes")))["next_cursor"]
+    atom_before = clients["anonymous"].get("/data/flow-open/changes.atom").content.count(b"<entry>")
     feature_update(layer=layer, feature_id=fid, expected_version=2, user=chief,
                    properties={**_props(1, "Beta"), "chu_su_dung": "Trần Thị Flownew"})
     settle()
@@ -151,3 +152,8 @@ def test_a_change_to_hidden_fields_alone_is_not_in_their_feed(flow):
         assert page["next_cursor"] == seq[-1]["next_cursor"] != end  # past the change, seen or not
         again = json.loads(body(clients[role].get("/data/flow-open/changes", {"since": page["next_cursor"]})))
         assert again["features"] == []
+    # the Atom feed (one document for all) and the webhook event (sent to other agencies) do not tell it either
+    for role in ("anonymous", "officer"):
+        assert clients[role].get("/data/flow-open/changes.atom").content.count(b"<entry>") == atom_before == 2
+    last = changes.transactions_after(layer, changes.START)[-1]
+    assert last.counts["update"] == 1 and webhooks_events.changed_event(layer, last, "edit") is None
