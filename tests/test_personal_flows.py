@@ -15,6 +15,8 @@ from layers.editing import feature_create, feature_update
 from layers.schemas import PARCELS_SCHEMA, field
 from layers.services import grant_create
 from opendata import webhooks_events
+from tiles import archives
+from tests.authz_matrix import pmtiles_text
 from tests.factories import make_parcel_layer, square
 from tests.opendata.feed_helpers import RS, body, settle
 
@@ -112,9 +114,18 @@ def test_the_feed_shows_each_role_what_its_grant_allows(flow, slug, role, status
         assert not _contains(text, EDITOR) and not _contains(text, WHY)
 
 
-def test_public_documents_never_carry_personal_values_or_editors(flow):
-    """CSW, ISO 19139, OGC API – Records and webhook events, asked by a superuser: the public layer, no secret."""
+def test_public_documents_never_carry_personal_values_or_editors(flow, settings, tmp_path):
+    """CSW, ISO 19139, OGC API – Records, PMTiles and webhook events, asked by a superuser: the public layer, no
+    secret."""
     layers, clients = flow
+    settings.GISPORTAL_PMTILES_DIR, settings.GISPORTAL_PMTILES_MAX_ZOOM = tmp_path / "pmtiles", 16
+    archives.build_archive("flow-open")
+    archive = clients["chief"].get("/tiles/flow-open.pmtiles")
+    decoded = pmtiles_text(body(archive))
+    tiles = json.loads(decoded)["tiles"]
+    assert archive.status_code == 200 and any(t.get("flow-open", {}).get("features") for t in tiles.values())
+    assert not [t for t in [*SECRETS, EDITOR, WHY] if _contains(decoded, t)]
+    assert clients["chief"].get("/tiles/flow-shut.pmtiles").status_code == 404
     chief = clients["chief"]
     csw = "/csw?service=CSW&version=2.0.2&request="
     paths = [f"{csw}GetRecords&typenames=csw:Record&elementsetname=full&resulttype=results&maxrecords=100",
