@@ -168,3 +168,21 @@ def test_a_change_to_hidden_fields_alone_is_not_in_their_feed(flow):
         assert clients[role].get("/data/flow-open/changes.atom").content.count(b"<entry>") == atom_before == 2
     last = changes.transactions_after(layer, changes.START)[-1]
     assert last.counts["update"] == 1 and webhooks_events.changed_event(layer, last, "edit") is None
+
+
+def test_a_field_marked_personal_leaves_the_pmtiles_archive_at_once(flow, settings, tmp_path):
+    """As from the live tiles and downloads: the archive built before is not served until it is rebuilt without it."""
+    layers, clients = flow
+    settings.GISPORTAL_PMTILES_DIR, settings.GISPORTAL_PMTILES_MAX_ZOOM = tmp_path / "pmtiles", 16
+    layer, _ = layers["flow-open"]
+    archives.build_archive("flow-open")
+    assert b"Flowaddr Beta" in pmtiles_text(body(clients["anonymous"].get("/tiles/flow-open.pmtiles")))
+    layer.schema = [{**f, "personal": True} if f["name"] == "address" else f for f in layer.schema]
+    layer.save()
+    gone = clients["anonymous"].get("/tiles/flow-open.pmtiles")
+    assert gone.status_code == 404 and gone.json()["description_vi"] and gone["Cache-Control"] == "no-store"
+    archives.build_archive("flow-open")  # the queued rebuild
+    assert b"Flowaddr" not in pmtiles_text(body(clients["anonymous"].get("/tiles/flow-open.pmtiles")))
+    layer.title_en = "Renamed"  # a change that takes no field away keeps the archive served meanwhile
+    layer.save()
+    assert clients["anonymous"].get("/tiles/flow-open.pmtiles").status_code == 200
