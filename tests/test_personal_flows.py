@@ -12,6 +12,7 @@ from django.test import Client
 
 from layers import changes
 from layers.editing import feature_create, feature_update
+from layers.models import Layer
 from layers.schemas import PARCELS_SCHEMA, field
 from layers.services import grant_create
 from opendata import webhooks_events
@@ -186,3 +187,21 @@ def test_a_field_marked_personal_leaves_the_pmtiles_archive_at_once(flow, settin
     layer.title_en = "Renamed"  # a change that takes no field away keeps the archive served meanwhile
     layer.save()
     assert clients["anonymous"].get("/tiles/flow-open.pmtiles").status_code == 200
+
+
+def test_a_basemap_layer_made_restricted_leaves_the_basemap_archive_at_once(flow, settings, tmp_path):
+    layers, clients = flow
+    settings.GISPORTAL_PMTILES_DIR, settings.GISPORTAL_PMTILES_MAX_ZOOM = tmp_path / "pmtiles", 16
+    layer, _ = layers["flow-open"]
+    Layer.objects.filter(pk=layer.pk).update(basemap_role="roads")
+    archives.build_archive("basemap")
+    assert b'"flow-open"' in pmtiles_text(body(clients["anonymous"].get("/tiles/basemap.pmtiles")))
+    layer.refresh_from_db()
+    layer.is_public = False
+    layer.save()
+    assert clients["anonymous"].get("/tiles/basemap.pmtiles").status_code == 404  # no other basemap layer here
+    Layer.objects.filter(pk=layers["flow-shut"][0].pk).update(is_public=True, basemap_role="water")
+    assert clients["anonymous"].get("/tiles/basemap.pmtiles").status_code == 404  # not built yet: not the old one
+    archives.build_archive("basemap")
+    rebuilt = pmtiles_text(body(clients["anonymous"].get("/tiles/basemap.pmtiles")))
+    assert b'"flow-shut"' in rebuilt and b'"flow-open"' not in rebuilt

@@ -255,6 +255,8 @@ def on_layer_saved(sender, instance: Layer, created: bool, update_fields=None, *
     if not instance.is_public:  # once the change commits: a save rolled back keeps its archive
         slug = instance.slug
         transaction.on_commit(lambda: remove_archive(slug))
+        if slug in _archive_fields(BASEMAP):  # the basemap drew it: its tiles go too, not at the rebuild
+            transaction.on_commit(lambda: remove_archive(BASEMAP))
     else:  # a field marked personal (or no longer drawn) leaves at once, as from the live tiles, not at the rebuild
         for name in [instance.slug] + ([BASEMAP] if instance.basemap_role else []):
             if fields_gone(name, instance):
@@ -265,14 +267,19 @@ def on_layer_saved(sender, instance: Layer, created: bool, update_fields=None, *
         queue_build(BASEMAP)
 
 
-def fields_gone(name: str, layer: Layer) -> bool:
-    """True when the archive on disk carries a field of the layer that its live tiles no longer do."""
+def _archive_fields(name: str) -> dict[str, set[str]]:
+    """{layer slug: its fields} as the archive on disk lists them in its metadata ({} when there is none)."""
     try:
         with open(archive_path(name), "rb") as handle:
             meta = Reader(MmapSource(handle)).metadata()
-    except (OSError, ValueError, KeyError, EOFError):  # no archive, or one that cannot be read: nothing to compare
-        return False
-    then = {f for entry in meta.get("vector_layers", []) if entry.get("id") == layer.slug for f in entry.get("fields", {})}
+    except (OSError, ValueError, KeyError, EOFError):  # no archive, or one that cannot be read: nothing listed
+        return {}
+    return {entry.get("id"): set(entry.get("fields", {})) for entry in meta.get("vector_layers", [])}
+
+
+def fields_gone(name: str, layer: Layer) -> bool:
+    """True when the archive on disk carries a field of the layer that its live tiles no longer do."""
+    then = _archive_fields(name).get(layer.slug, set())
     return bool(then - set(vector_layers([layer])[0]["fields"]))
 
 
