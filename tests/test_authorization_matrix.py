@@ -9,12 +9,12 @@ A cell's id is door[layer][role]; its assertion message says what differed.
 import pytest
 from django.conf import settings
 
-from tests import authz_doors, authz_write_doors
+from tests import authz_doors, authz_doors_flows, authz_write_doors
 from tests import authz_matrix as m
 
 DOORS = {
     name.removeprefix("door_").replace("_", "-"): func
-    for module in (authz_doors, authz_write_doors)
+    for module in (authz_doors, authz_doors_flows, authz_write_doors)
     for name, func in vars(module).items() if name.startswith("door_")
 }
 
