@@ -18,7 +18,7 @@ from django.utils.http import http_date
 
 from layers.errors import DomainError
 
-_RANGE = re.compile(r"bytes=(\d{0,19})-(\d{0,19})")
+_RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")  # ASCII digits only (RFC 9110 DIGIT)
 _CHUNK = 256 * 1024
 MAX_RANGE_HEADER = 1000
 

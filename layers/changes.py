@@ -26,6 +26,7 @@ from layers.models import Layer
 
 MAX_CURSOR = 200  # characters, checked before any decoding
 MAX_PAGE = 10_000
+MAX_BIGINT = 2**63 - 1
 _cursor_ids = itertools.count(1)
 
 
@@ -72,7 +73,10 @@ def decode_cursor(layer: Layer, token: str) -> Position:
         layer_id, xact, row_id = (int(part) for part in payload.split("."))
     except (ValueError, UnicodeDecodeError):
         raise _refuse("Con trỏ (since) không đọc được.", "The cursor (since) cannot be read.") from None
-    if not hmac.compare_digest(mac, _mac(payload)) or min(layer_id, xact, row_id) < 0:
+    # A position outside bigint is refused too (PostgreSQL would fail on it): only a cursor signed with a leaked or
+    # rotated key could carry one, and it must still be a 400, not a 500.
+    if not hmac.compare_digest(mac, _mac(payload)) or min(layer_id, xact, row_id) < 0 \
+            or max(layer_id, xact, row_id) > MAX_BIGINT:
         raise _refuse("Con trỏ (since) đã bị sửa hoặc không do nền tảng này cấp.",
                       "The cursor (since) was altered or was not issued by this platform.")
     if layer_id != layer.pk:
@@ -90,10 +94,20 @@ _SETTLED = "v.xact < pg_snapshot_xmin(pg_current_snapshot())"
 _NOT_COMPACTED = """(%(start)s OR NOT EXISTS (SELECT 1 FROM layers_historyhorizon h WHERE h.layer_id = %(layer)s::bigint
        AND (h.xact, h.row_id) > (%(xact)s::bigint, %(id)s::bigint)))"""
 
+# An update that changed only fields hidden from the reader (same shape, same other fields as the version before) is
+# one they could not see: the feed passes over it, as history pages do (layers.personal.redact_versions), so it
+# does not tell when an owner's name or ID number changed.
+_UNSEEN = """(v.op = 'update' AND cardinality(%(hidden)s::text[]) > 0 AND EXISTS (
+       SELECT 1 FROM layers_featureversion p
+       WHERE p.feature_id = v.feature_id AND p.layer_id = v.layer_id AND p.version = v.version - 1
+         AND ST_AsEWKB(p.geom) = ST_AsEWKB(v.geom)
+         AND (p.properties - %(hidden)s::text[]) = (v.properties - %(hidden)s::text[])))"""
+
 CHANGES_SQL = f"""
 SELECT v.xact::text::bigint AS xact, v.id, v.feature_id, v.op, v.version, v.changed_at, v.run_id,
        v.properties, CASE WHEN v.op = 'delete' THEN NULL
-                          ELSE ST_AsGeoJSON(ST_Transform(v.geom, %(srid)s::int), %(precision)s::int, 0) END AS geojson
+                          ELSE ST_AsGeoJSON(ST_Transform(v.geom, %(srid)s::int), %(precision)s::int, 0) END AS geojson,
+       {_UNSEEN} AS unseen
 FROM layers_featureversion v
 WHERE v.layer_id = %(layer)s::bigint AND (v.xact, v.id) > (%(xact)s::text::xid8, %(id)s::bigint) AND {_SETTLED}
   AND {_NOT_COMPACTED}
@@ -116,29 +130,33 @@ class Change:
     run_id: int | None
     properties: dict
     geojson: str | None
+    unseen: bool = False  # only fields hidden from the reader changed: pass over it (the cursor moves on)
 
 
-def _params(layer: Layer, position: Position, limit: int, srid: int) -> dict:
+def _params(layer: Layer, position: Position, limit: int, srid: int, hidden=()) -> dict:
     return {"layer": layer.pk, "xact": str(position.xact), "id": position.id, "limit": max(1, min(int(limit), MAX_PAGE)),
-            "srid": srid, "precision": 7 if srid in GEOGRAPHIC else 3, "start": position == START}
+            "srid": srid, "precision": 7 if srid in GEOGRAPHIC else 3, "start": position == START,
+            "hidden": list(hidden)}
 
 
 def _change(row: tuple) -> Change:
-    xact, row_id, feature_id, op, version, changed_at, run_id, props, geojson = row
+    xact, row_id, feature_id, op, version, changed_at, run_id, props, geojson, unseen = row
     return Change(Position(xact, row_id), feature_id, op, version, changed_at, run_id,
-                  json.loads(props) if isinstance(props, str) else props, geojson)
+                  json.loads(props) if isinstance(props, str) else props, geojson, bool(unseen))
 
 
-def changes_after(layer: Layer, position: Position, *, limit: int, read: bool = True, srid: int = 4326) -> list[Change]:
+def changes_after(layer: Layer, position: Position, *, limit: int, read: bool = True, srid: int = 4326,
+                  hidden=()) -> list[Change]:
     """At most `limit` settled changes of the layer after the position, in feed order (replica when read=True),
-    geometries in `srid` (a pinned SRID of layers.params.SUPPORTED_SRIDS)."""
+    geometries in `srid` (a pinned SRID of layers.params.SUPPORTED_SRIDS); those that changed only `hidden`
+    fields are marked unseen."""
     with db.cursor(read=read) as cursor:
-        cursor.execute(CHANGES_SQL, _params(layer, position, limit, srid))
+        cursor.execute(CHANGES_SQL, _params(layer, position, limit, srid, hidden))
         rows = cursor.fetchall()
     return [_change(row) for row in rows]
 
 
-def stream_changes(layer: Layer, position: Position, *, limit: int, srid: int = 4326,
+def stream_changes(layer: Layer, position: Position, *, limit: int, srid: int = 4326, hidden=(),
                    batch: int = 1000) -> Iterator[Change]:
     """changes_after, read `batch` rows at a time from a server-side cursor on the read alias (memory stays flat)."""
     with db.read_transaction() as name:
@@ -146,7 +164,7 @@ def stream_changes(layer: Layer, position: Position, *, limit: int, srid: int = 
         cursor = connections[name].connection.cursor(name=f"changes_{next(_cursor_ids)}")
         cursor.itersize = batch
         try:
-            cursor.execute(CHANGES_SQL, _params(layer, position, limit, srid))
+            cursor.execute(CHANGES_SQL, _params(layer, position, limit, srid, hidden))
             while rows := cursor.fetchmany(batch):
                 yield from (_change(row) for row in rows)
         finally:
@@ -213,24 +231,27 @@ WITH RECURSIVE recent(xact) AS (
 SELECT v.xact::text::bigint, min(v.id), max(v.id), count(*) FILTER (WHERE v.op = 'insert'),
        count(*) FILTER (WHERE v.op = 'update'), count(*) FILTER (WHERE v.op = 'delete'), max(v.run_id), max(v.changed_at)
 FROM layers_featureversion v JOIN picked p ON p.xact = v.xact
-WHERE v.layer_id = %(layer)s::bigint
+WHERE v.layer_id = %(layer)s::bigint AND NOT {_UNSEEN}
 GROUP BY v.xact
 ORDER BY v.xact DESC
 """
 
 
-def latest_transactions(layer: Layer, *, limit: int = 50, read: bool = True) -> list[Transaction]:
-    """The layer's last `limit` settled transactions, newest first, one summary each (an Atom feed's entries)."""
+def latest_transactions(layer: Layer, *, limit: int = 50, read: bool = True, hidden=()) -> list[Transaction]:
+    """The layer's last `limit` settled transactions, newest first, one summary each (an Atom feed's entries),
+    counting only the changes a reader who may not see `hidden` fields could see (none left: no entry)."""
     with db.cursor(read=read) as cursor:
-        cursor.execute(LATEST_TRANSACTIONS_SQL, {"layer": layer.pk, "limit": max(1, int(limit))})
+        cursor.execute(LATEST_TRANSACTIONS_SQL, {"layer": layer.pk, "limit": max(1, int(limit)), "hidden": list(hidden)})
         rows = cursor.fetchall()
     return [Transaction(xact, Position(xact, first), Position(xact, last),
                         {"insert": inserts, "update": updates, "delete": deletes}, run_id, at)
             for xact, first, last, inserts, updates, deletes, run_id, at in rows]
 
 
-def transaction_changes(layer: Layer, xacts: list[int], *, per: int = 20, read: bool = True) -> dict[int, list[tuple]]:
-    """The first `per` (feature id, kind, version) of each of these transactions of the layer, in feed order."""
+def transaction_changes(layer: Layer, xacts: list[int], *, per: int = 20, read: bool = True,
+                        hidden=()) -> dict[int, list[tuple]]:
+    """The first `per` (feature id, kind, version) of each of these transactions of the layer, in feed order
+    (without the changes of `hidden` fields alone)."""
     if not xacts:
         return {}
     with db.cursor(read=read) as cursor:
@@ -238,8 +259,10 @@ def transaction_changes(layer: Layer, xacts: list[int], *, per: int = 20, read: 
             "SELECT xact, feature_id, op, version FROM ("
             "  SELECT v.xact::text::bigint AS xact, v.feature_id, v.op, v.version, "
             "         row_number() OVER (PARTITION BY v.xact ORDER BY v.id) AS n "
-            "  FROM layers_featureversion v WHERE v.layer_id = %s::bigint AND v.xact = ANY(%s::text[]::xid8[])) s "
-            "WHERE n <= %s ORDER BY xact, n", [layer.pk, [str(x) for x in xacts], per])
+            "  FROM layers_featureversion v WHERE v.layer_id = %(layer)s::bigint "
+            f"   AND v.xact = ANY(%(xacts)s::text[]::xid8[]) AND NOT {_UNSEEN}) s "
+            "WHERE n <= %(per)s ORDER BY xact, n",
+            {"layer": layer.pk, "xacts": [str(x) for x in xacts], "per": per, "hidden": list(hidden)})
         found: dict[int, list[tuple]] = {}
         for xact, feature_id, op, version in cursor.fetchall():
             found.setdefault(xact, []).append((feature_id, op, version))

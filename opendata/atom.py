@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 
 from layers import changes
 from layers.changes import Transaction
+from layers.personal import personal_fields
 from layers.querystring import check_known_params, check_single_values
 from layers.selectors import layer_for
 from opendata.changefeed import GEOJSON, absolute_url, utc_text
@@ -94,7 +95,7 @@ def atom_document(request: HttpRequest, layer, transactions: list[Transaction]) 
     _sub(feed, "link", rel="alternate", type=GEOJSON, href=absolute_url(request, f"/data/{layer.slug}/changes"))
     _sub(feed, "link", rel="related", type="text/html", href=absolute_url(request, f"/data/{layer.slug}/"))
     listed = changes.transaction_changes(layer, [tx.xact for tx in transactions if sum(tx.counts.values()) <= LISTED],
-                                         per=LISTED)
+                                         per=LISTED, hidden=personal_fields(layer))
     for tx in transactions:
         _entry(feed, request, layer, tx, listed.get(tx.xact, []))
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
@@ -108,7 +109,9 @@ def changes_atom(request: HttpRequest, layer: str) -> HttpResponse:
     check_known_params(request.GET, ("limit",))
     limit = parse_int(request.GET.get("limit"), parameter="limit", default=DEFAULT_ENTRIES, minimum=1,
                       maximum=MAX_ENTRIES)
-    transactions = changes.latest_transactions(catalog_layer, limit=limit)
+    # One document for every reader (shared caches keep it): changes of personal fields alone are not in it, so it
+    # does not tell when an owner's name or ID number changed (as history pages and the JSON feed).
+    transactions = changes.latest_transactions(catalog_layer, limit=limit, hidden=personal_fields(catalog_layer))
     response = HttpResponse(atom_document(request, catalog_layer, transactions), content_type=f"{ATOM}; charset=utf-8")
     response["Cache-Control"] = "public, max-age=60" if catalog_layer.is_public else "private, no-store"
     return response

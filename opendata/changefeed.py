@@ -126,12 +126,15 @@ def _cache_control(feed: FeedRequest, full: bool) -> str:
 
 
 def _page(request: HttpRequest, feed: FeedRequest) -> HttpResponse:
-    found = changes.changes_after(feed.layer, feed.position, limit=feed.limit, srid=feed.crs.srid)
-    tokens = [changes.encode_cursor(feed.layer, change.position) for change in found]
-    next_cursor = tokens[-1] if tokens else (feed.since or changes.encode_cursor(feed.layer, changes.START))
+    found = changes.changes_after(feed.layer, feed.position, limit=feed.limit, srid=feed.crs.srid, hidden=feed.hidden)
+    # The cursor moves past changes the reader could not see (only hidden fields changed), without showing them.
+    next_cursor = changes.encode_cursor(feed.layer, found[-1].position) if found else (
+        feed.since or changes.encode_cursor(feed.layer, changes.START))
     full = len(found) == feed.limit
+    found = [change for change in found if not change.unseen]
+    tokens = [changes.encode_cursor(feed.layer, change.position) for change in found]
     tag = hashlib.sha1(json.dumps([feed.layer.pk, feed.since, feed.limit, feed.crs.srid, sorted(feed.hidden),
-                                   tokens]).encode()).hexdigest()[:24]
+                                   tokens, next_cursor]).encode()).hexdigest()[:24]
     etag = f'"{tag}"'
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         response = HttpResponseNotModified()
@@ -150,12 +153,16 @@ def _page(request: HttpRequest, feed: FeedRequest) -> HttpResponse:
 
 def stream_seq(feed: FeedRequest) -> Iterator[bytes]:
     """RFC 8142 records, one change each, then the trailer {"type": "next_cursor", "next_cursor", "more", …}."""
-    returned, token = 0, feed.since or changes.encode_cursor(feed.layer, changes.START)
-    for change in changes.stream_changes(feed.layer, feed.position, limit=feed.limit, srid=feed.crs.srid):
+    read, returned, token = 0, 0, feed.since or changes.encode_cursor(feed.layer, changes.START)
+    for change in changes.stream_changes(feed.layer, feed.position, limit=feed.limit, srid=feed.crs.srid,
+                                         hidden=feed.hidden):
         token = changes.encode_cursor(feed.layer, change.position)
+        read += 1
+        if change.unseen:  # only fields hidden from this reader changed: the cursor moves on, nothing is shown
+            continue
         returned += 1
         yield (RS + feature_text(change, token, feed.hidden) + "\n").encode()
-    trailer = {"type": "next_cursor", "next_cursor": token, "more": returned == feed.limit,
+    trailer = {"type": "next_cursor", "next_cursor": token, "more": read == feed.limit,
                "numberReturned": returned}
     yield (RS + json.dumps(trailer) + "\n").encode()
 

@@ -6,6 +6,7 @@ attributes: bounded text, maxRecords 0..MAX_RECORDS, startPosition 1.., known ou
 elementSetName and resultType; ResponseHandler (pycsw would send the answer elsewhere) and the SRU/OAI-PMH
 modes are refused. pycsw's own reports are re-rendered with a Vietnamese text first and status 400.
 """
+import json
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
@@ -217,8 +218,31 @@ class _Parsed:
     text: str
 
 
+def _read_pycsw_json(content: bytes) -> _Parsed:
+    """pycsw's report asked with outputFormat=application/json: its XML turned into a dict by xmltodict."""
+    try:
+        found = [json.loads(content)]
+    except ValueError:
+        return _Parsed("NoApplicableCode", "", "")
+    while found:  # breadth first: the first "…Exception" object, wherever the namespace prefix put it
+        node = found.pop(0)
+        for key, value in (node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()):
+            if isinstance(key, str) and key.rsplit(":", 1)[-1] == "Exception" and isinstance(value, dict):
+                texts = [v for k, v in value.items() if k.rsplit(":", 1)[-1] == "ExceptionText"]
+                return _Parsed(str(value.get("@exceptionCode", "NoApplicableCode")), str(value.get("@locator", "")),
+                               " ".join(str(t.get("#text", "")) if isinstance(t, dict) else str(t) for t in texts))
+            found.append(value)
+    return _Parsed("NoApplicableCode", "", "")
+
+
 def _read_pycsw(content: bytes) -> _Parsed:
-    root = etree.fromstring(content, _parser())
+    # outputFormat=application/json makes pycsw write its reports as JSON too (they were read as XML: a 500)
+    if not content.lstrip()[:1] == b"<":
+        return _read_pycsw_json(content)
+    try:
+        root = etree.fromstring(content, _parser())
+    except etree.XMLSyntaxError:
+        return _Parsed("NoApplicableCode", "", "")
     exception = next((e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "Exception"),
                      None)
     if exception is None:

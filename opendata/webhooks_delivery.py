@@ -118,6 +118,8 @@ def _dispatch_round(hook: Webhook, layer: Layer, made: dict[int, dict]) -> int:
                 if txn.xact not in made:
                     made[txn.xact] = events.changed_event(layer, txn, kinds.get(txn.xact, "ingest" if txn.run_id else "edit"))
                 event = made[txn.xact]
+                if event is None:  # only personal fields changed: nothing to tell (the position moves past it)
+                    continue
                 delivery, created = WebhookDelivery.objects.get_or_create(
                     webhook=hook, event_id=event["id"],
                     defaults={"layer": layer, "event_type": event["type"], "payload": event, "next_attempt_at": timezone.now()})

@@ -48,9 +48,10 @@ def inline_changes(layer: Layer, txn: changes.Transaction, since: changes.Positi
     """The transaction's changes as public GeoJSON features, or None when it has more than INLINE_MAX."""
     if sum(txn.counts.values()) > INLINE_MAX:
         return None
-    rows = changes.changes_after(layer, since, limit=INLINE_MAX, read=False)
     hidden = personal_fields(layer)
-    return [_feature(row, hidden) for row in rows if row.position <= txn.last]
+    rows = changes.changes_after(layer, since, limit=INLINE_MAX, read=False, hidden=hidden)
+    # a change of personal fields alone is not told (as history pages and the feed): the receiver is the public
+    return [_feature(row, hidden) for row in rows if row.position <= txn.last and not row.unseen]
 
 
 def _envelope(*, event: str, kind: str, source: str, subject: str, time, data: dict) -> dict:
@@ -58,8 +59,9 @@ def _envelope(*, event: str, kind: str, source: str, subject: str, time, data: d
             "time": time.isoformat(), "datacontenttype": "application/json", "data": data}
 
 
-def changed_event(layer: Layer, txn: changes.Transaction, kind: str) -> dict:
-    """The CloudEvent of one committed transaction on a layer (kind: edit, ingest, revert or harvest)."""
+def changed_event(layer: Layer, txn: changes.Transaction, kind: str) -> dict | None:
+    """The CloudEvent of one committed transaction on a layer (kind: edit, ingest, revert or harvest); None when
+    it changed only personal fields (nothing the public may learn of)."""
     since = changes.position_before(txn)
     since_cursor = changes.encode_cursor(layer, since)
     data = {
@@ -69,7 +71,10 @@ def changed_event(layer: Layer, txn: changes.Transaction, kind: str) -> dict:
     }
     features = inline_changes(layer, txn, since)
     if features is not None:
+        if not features:
+            return None
         data["features"] = features
+        data["counts"] = {k: sum(f["kind"] == k for f in features) for k in ("insert", "update", "delete")}
     return _envelope(event=event_id(layer, txn.xact), kind=CHANGED, source=layer_url(layer), subject=layer.slug,
                      time=txn.time, data=data)
 

@@ -10,6 +10,7 @@ import gzip
 import io
 import json
 import math
+import time
 import zipfile
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
@@ -29,6 +30,7 @@ from layers.models import Layer, LayerGrant
 from layers.schemas import LAND_USE_CODES, field
 from layers.services import layer_create
 from tests.factories import square
+from tests.opendata.feed_helpers import SETTLE_WAIT, settle
 
 # ---- roles and states -------------------------------------------------------------------------------
 
@@ -274,6 +276,43 @@ def build_world(folder: Path) -> World:
     return world
 
 
+def settle_feed(world: World) -> None:
+    """Waits until the change feed serves every state's world (the feed holds back what is not yet settled
+    everywhere in the shared cluster, and reads may go to the replica): a sync point, not a timing."""
+    settle()
+    client = world.clients["admin"]
+    deadline = time.monotonic() + SETTLE_WAIT
+    for sw in world.states.values():
+        while True:
+            response = client.get(f"/data/{sw.layer.slug}/changes", {"limit": 100})
+            assert response.status_code == 200, response.content[:300]
+            if sw.ids["run_out"] in {f["id"] for f in json.loads(response.content)["features"]}:
+                break
+            assert time.monotonic() < deadline, f"the feed of {sw.layer.slug} never served the world"
+            time.sleep(0.05)
+
+
+def build_archives(world: World) -> None:
+    """The PMTiles archives, built once for the whole matrix: each state's layer (restricted ones get none) and a
+    basemap drawn from the four layers for the while (built from the public ones only). A restricted layer is
+    then given a stale archive on disk (as one made private before its file was removed) to show that it is
+    still never served."""
+    from tiles import archives
+
+    ids = world.layer_ids
+    Layer.objects.filter(pk__in=ids).update(basemap_role="roads")  # update(): no signal queues a build
+    try:
+        for name in [sw.layer.slug for sw in world.states.values()] + [archives.BASEMAP]:
+            archives.build_archive(name)
+    finally:
+        Layer.objects.filter(pk__in=ids).update(basemap_role="")
+    public = world.states["public_personal"].layer.slug
+    for key in ("restricted", "restricted_personal"):
+        stale = archives.archive_path(world.states[key].layer.slug)
+        assert not stale.exists(), f"an archive was built for {stale.name}"
+        stale.write_bytes(archives.archive_path(public).read_bytes())
+
+
 def tear_down(world: World) -> None:
     """Removes everything the world committed (features first: the history triggers record their deletion)."""
     ids = world.layer_ids
@@ -289,14 +328,48 @@ def tear_down(world: World) -> None:
 # ---- reading responses --------------------------------------------------------------------------------
 
 def body_bytes(response) -> bytes:
-    """Everything a response carries, readable: streamed bodies joined, gzip undone, zip members concatenated."""
+    """Everything a response carries, readable: streamed bodies joined, gzip undone, zip members concatenated,
+    a GeoParquet file's metadata and rows as JSON, a PMTiles archive's metadata and every tile decoded."""
+    if getattr(response, "_mx_body", None) is not None:  # a stream is read once: keep what it gave
+        return response._mx_body
     data = b"".join(response.streaming_content) if response.streaming else response.content
     if response.get("Content-Encoding") == "gzip":
         data = gzip.decompress(data)
     if data[:4] == b"PK\x03\x04":
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             data = b"".join(archive.read(name) for name in archive.namelist())
+    elif data[:4] == b"PAR1" and response.status_code == 200:  # a part (206) is read as bytes
+        data = parquet_text(data)
+    elif data[:7] == b"PMTiles" and response.status_code == 200:
+        data = pmtiles_text(data)
+    response._mx_body = data
     return data
+
+
+def parquet_text(data: bytes) -> bytes:
+    """A Parquet file as text: its key-value metadata (GeoParquet's "geo"), column names and rows (zstd undone)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(data))
+    meta = {k.decode(): v.decode("utf-8", "replace") for k, v in (table.schema.metadata or {}).items()}
+    rows = table.drop_columns([c for c in table.column_names if c == "geometry"]).to_pylist()
+    return json.dumps({"metadata": meta, "columns": table.column_names, "rows": rows}, default=str,
+                      ensure_ascii=False).encode()
+
+
+def pmtiles_text(data: bytes) -> bytes:
+    """A PMTiles archive as text: its header, JSON metadata and every tile decoded (gzip undone, MVT read)."""
+    import mapbox_vector_tile
+    from pmtiles.reader import MemorySource, Reader, all_tiles
+
+    source = MemorySource(data)
+    reader = Reader(source)
+    tiles = {}
+    for (z, x, y), tile in all_tiles(source):
+        tile = gzip.decompress(tile) if tile[:2] == b"\x1f\x8b" else tile
+        tiles[f"{z}/{x}/{y}"] = mapbox_vector_tile.decode(tile)
+    return json.dumps({"header": reader.header(), "metadata": reader.metadata(), "tiles": tiles}, default=str,
+                      ensure_ascii=False).encode()
 
 
 def contains(data: bytes, token: str) -> bool:

@@ -9,12 +9,12 @@ A cell's id is door[layer][role]; its assertion message says what differed.
 import pytest
 from django.conf import settings
 
-from tests import authz_doors, authz_write_doors
+from tests import authz_doors, authz_doors_flows, authz_write_doors
 from tests import authz_matrix as m
 
 DOORS = {
     name.removeprefix("door_").replace("_", "-"): func
-    for module in (authz_doors, authz_write_doors)
+    for module in (authz_doors, authz_doors_flows, authz_write_doors)
     for name, func in vars(module).items() if name.startswith("door_")
 }
 
@@ -22,13 +22,17 @@ DOORS = {
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker, tmp_path_factory):
     """The users, grants, layers, history and ingest runs, committed once for the whole matrix, removed after."""
-    names = ("OPENDATA_CACHE_DIR", "OPENDATA_RATE_ANON", "OPENDATA_RATE_TOKEN")
+    names = ("OPENDATA_CACHE_DIR", "OPENDATA_RATE_ANON", "OPENDATA_RATE_TOKEN", "GISPORTAL_PMTILES_DIR",
+             "GISPORTAL_PMTILES_MAX_ZOOM")
     saved = {name: getattr(settings, name) for name in names if hasattr(settings, name)}
     settings.OPENDATA_CACHE_DIR = tmp_path_factory.mktemp("mx-exports")
     # The matrix asks the public API a few hundred times a minute; fair use is tested elsewhere.
     settings.OPENDATA_RATE_ANON, settings.OPENDATA_RATE_TOKEN = 100_000, 1_000_000
+    settings.GISPORTAL_PMTILES_DIR, settings.GISPORTAL_PMTILES_MAX_ZOOM = tmp_path_factory.mktemp("mx-pmtiles"), m.TILE_Z
     with django_db_blocker.unblock():
         built = m.build_world(tmp_path_factory.mktemp("mx-files"))
+        m.settle_feed(built)
+        m.build_archives(built)
     yield built
     with django_db_blocker.unblock():
         m.tear_down(built)
@@ -60,6 +64,9 @@ def test_the_matrix_covers_every_door_of_the_issue():
               "editor-page", "put-inside", "revert", "run-revert-api", "run-revert-page", "audit", "audit-csv",
               # issue 12: WMS/WFS at /ows serve public data only, whoever asks
               "wms-getmap", "wms-featureinfo", "wms-legend", "wms-capabilities", "wfs-getfeature",
-              "wfs-getfeature-by-id", "wfs-describe", "wfs-capabilities"}
+              "wfs-getfeature-by-id", "wfs-describe", "wfs-capabilities",
+              # issue 15: the change feed and the catalog records
+              "changes-json", "changes-seq", "changes-atom", "csw-getrecords", "csw-getrecordbyid",
+              "records-items", "records-item", "pmtiles", "pmtiles-range", "pmtiles-basemap"}
     assert wanted <= set(DOORS), wanted - set(DOORS)
     assert len(CELLS) == len(DOORS) * len(m.STATES) * len(m.ROLES) and len(m.ROLES) == 9

@@ -271,3 +271,25 @@ def test_a_write_reads_only_ascii_digits_as_numbers(parcels, value):
             "properties": {"ward_code": "26794", "map_sheet": 12, "parcel_no": 9, "land_use": "ODT", "legal_area": value}}
     refused(client.post("/api/layers/parcels/features", json.dumps(body), content_type="application/json"))
     assert Feature.objects.filter(layer=parcels).count() == before
+
+
+# ---- issue 15's doors ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query", [
+    "request=GetRecords&typenames=csw:Record&outputformat=application/json",  # pycsw reports in JSON then
+    "request=GetRecords&typenames=nosuch&elementsetname=full&outputformat=application/json",
+    "request=GetRecordById&outputformat=application/json",
+])
+def test_csw_reports_asked_as_json_are_a_400_in_both_languages(client, parcels, query):
+    response = client.get(f"/csw?service=CSW&version=2.0.2&{query}")
+    assert response.status_code == 400, response.content[:300]
+    assert b'xml:lang="vi"' in response.content and b'xml:lang="en"' in response.content
+    assert b"ExceptionText" in response.content and b"NoApplicableCode" not in response.content  # pycsw's reason kept
+
+
+def test_a_cursor_beyond_bigint_is_a_400_even_when_signed(client, parcels):
+    """Only a cursor signed with a leaked or rotated key can carry such a position: still a 400, never a 500."""
+    from layers import changes
+    for position in ((2**63, 1), (1, 2**63), (2**70, 2**70)):
+        token = changes.encode_cursor(parcels, changes.Position(*position))
+        assert refused(get(client, f"/data/parcels/changes?since={token}"))["parameter"] == "since"

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from pmtiles.tile import Compression, TileType, serialize_directory, serialize_header, zxy_to_tileid
+from pmtiles.reader import MmapSource, Reader
 from pmtiles.writer import Writer
 from procrastinate import exceptions as queue_errors
 
@@ -254,10 +255,32 @@ def on_layer_saved(sender, instance: Layer, created: bool, update_fields=None, *
     if not instance.is_public:  # once the change commits: a save rolled back keeps its archive
         slug = instance.slug
         transaction.on_commit(lambda: remove_archive(slug))
-    elif conf.pmtiles_enabled():
+        if slug in _archive_fields(BASEMAP):  # the basemap drew it: its tiles go too, not at the rebuild
+            transaction.on_commit(lambda: remove_archive(BASEMAP))
+    else:  # a field marked personal (or no longer drawn) leaves at once, as from the live tiles, not at the rebuild
+        for name in [instance.slug] + ([BASEMAP] if instance.basemap_role else []):
+            if fields_gone(name, instance):
+                transaction.on_commit(lambda name=name: remove_archive(name))
+    if instance.is_public and conf.pmtiles_enabled():
         queue_build(instance.slug)
     if conf.pmtiles_enabled():
         queue_build(BASEMAP)
+
+
+def _archive_fields(name: str) -> dict[str, set[str]]:
+    """{layer slug: its fields} as the archive on disk lists them in its metadata ({} when there is none)."""
+    try:
+        with open(archive_path(name), "rb") as handle:
+            meta = Reader(MmapSource(handle)).metadata()
+    except (OSError, ValueError, KeyError, EOFError):  # no archive, or one that cannot be read: nothing listed
+        return {}
+    return {entry.get("id"): set(entry.get("fields", {})) for entry in meta.get("vector_layers", [])}
+
+
+def fields_gone(name: str, layer: Layer) -> bool:
+    """True when the archive on disk carries a field of the layer that its live tiles no longer do."""
+    then = _archive_fields(name).get(layer.slug, set())
+    return bool(then - set(vector_layers([layer])[0]["fields"]))
 
 
 def on_layer_deleted(sender, instance: Layer, **kwargs) -> None:
