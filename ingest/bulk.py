@@ -146,12 +146,12 @@ class BulkLoad:
             deadline = time.monotonic() + settings.INGEST_SWAP_PATIENCE
             while True:
                 cursor.execute("SAVEPOINT ingest_swap")
-                cursor.execute("SET LOCAL lock_timeout = %s", [settings.INGEST_SWAP_LOCK_TIMEOUT])
                 try:
-                    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(partition))
-                    cursor.execute(sql.SQL("ALTER TABLE layers_feature ATTACH PARTITION {} FOR VALUES IN ({})").format(
-                        self.table, sql.Literal(self.layer_id)))
-                    cursor.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(self.table, partition))
+                    with db.lock_timeout(cursor, str(settings.INGEST_SWAP_LOCK_TIMEOUT)):
+                        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(partition))
+                        cursor.execute(sql.SQL("ALTER TABLE layers_feature ATTACH PARTITION {} FOR VALUES IN ({})").format(
+                            self.table, sql.Literal(self.layer_id)))
+                        cursor.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(self.table, partition))
                 except OperationalError as error:
                     cursor.execute("ROLLBACK TO SAVEPOINT ingest_swap")
                     waiting = isinstance(error.__cause__, (pg_errors.LockNotAvailable, pg_errors.DeadlockDetected))
@@ -159,7 +159,6 @@ class BulkLoad:
                         raise
                     time.sleep(0.2)
                     continue
-                cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
                 cursor.execute("RELEASE SAVEPOINT ingest_swap")
                 return
 
@@ -206,8 +205,7 @@ def drop_orphans() -> list[str]:
             if cursor.fetchone()[0]:
                 continue
             try:
-                with transaction.atomic():
-                    cursor.execute("SET LOCAL lock_timeout = '100ms'")
+                with transaction.atomic(), db.lock_timeout(cursor, "100ms"):
                     cursor.execute(sql.SQL("DROP TABLE {}").format(table))
                 dropped.append(name)
             except OperationalError:

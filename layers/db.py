@@ -126,6 +126,20 @@ def cursor(*, read: bool = False) -> Iterator:
 
 
 @contextmanager
+def lock_timeout(cursor, value: str) -> Iterator[None]:
+    """A lock_timeout for the statements inside, then the one the transaction had before (SET LOCAL alone would
+    outlive a released savepoint and leave a short time-out on the rest of a caller's transaction)."""
+    cursor.execute("SELECT current_setting('lock_timeout')")
+    before = cursor.fetchone()[0]
+    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [value])
+    try:
+        yield
+    finally:  # after a failed statement the caller's rollback (to its savepoint) restores it instead
+        if cursor.connection.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_INERROR:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
+
+
+@contextmanager
 def read_transaction() -> Iterator[str]:
     """A transaction on the read alias (named cursors need one); yields the alias it runs on."""
     name = read_alias()

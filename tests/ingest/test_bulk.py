@@ -223,6 +223,21 @@ def test_a_deleted_layers_partition_and_history_segment_are_dropped_by_the_next_
     assert not names & set(_partitions()) and _stray_tables() == []
 
 
+def test_dropping_orphans_and_swapping_leave_the_callers_lock_timeout_as_it_was(tmp_path, settings):
+    """The short lock time-outs of the drop and the swap hold for those statements only: in a caller's transaction
+    (a harvest, a test) a later ATTACH of a new layer's partition must not inherit 100 ms and fail under load."""
+    settings.INGEST_BULK_MIN_ROWS = EVERYTHING
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '7s'")
+        gone = make_parcel_layer(slug="bulk-orphan")
+        ingest_file(path=write(parcels_frame(3), tmp_path / "a.gpkg"), layer=gone, mode="replace")
+        gone.delete()  # an orphan partition for the next load's drop_orphans
+        ingest_file(path=write(parcels_frame(2), tmp_path / "b.gpkg"), layer=make_parcel_layer(slug="bulk-after"),
+                    mode="replace")
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "7s"
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("threshold", [EVERYTHING, NOTHING], ids=["bulk", "rows"])
 def test_an_edit_during_a_load_is_refused_at_once_and_the_load_completes(tmp_path, settings, monkeypatch, threshold):
