@@ -67,6 +67,16 @@ class Front:
             time.sleep(0.3)
         raise RuntimeError(f"the front on port {self.port} never had a healthy node")
 
+    def wait_all_healthy(self, seconds: float = 60) -> None:
+        """Until every node passes its probe (a test that stops one node needs the other already in rotation)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            rows = self.varnishadm("backend.list").splitlines()
+            if sum(" healthy " in row for row in rows) >= len(self.node_ports):
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"the front on port {self.port} never had all {len(self.node_ports)} nodes healthy")
+
     def purge(self, keys: str) -> int:
         """PURGE by xkey tags (what the nodes' purge job sends); the status."""
         request = urllib.request.Request(self.base + "/", method="PURGE", headers={"xkey-purge": keys})
