@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "opendata",
     "demo",
     "editor",
+    "portal",
     "axes",
     "procrastinate.contrib.django",  # the job queue (jobs in PostgreSQL, enqueued in the writer's transaction)
 ]

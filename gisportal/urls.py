@@ -1,17 +1,12 @@
-"""Top-level URLs: the map, the apps' URL sets, language switch and admin."""
+"""Top-level URLs: the apps' URL sets (the residents' portal first), health, language switch and admin."""
 from django.contrib import admin
 from django.urls import include, path
 
-from gisportal import lookup_views, views
+from gisportal import views
 
 urlpatterns = [
-    path("", views.map_page, name="map"),
     path("healthz", views.healthz, name="healthz"),
-    path("tra-cuu/", lookup_views.lookup_page, name="lookup"),
-    path("thua-dat/<str:ward>/<int:sheet>/<int:number>/", lookup_views.parcel_page, name="parcel"),
-    path("tim-kiem/", lookup_views.search_page, name="search"),
-    path("api/at", lookup_views.features_at_api, name="features-at"),
-    path("api/search", lookup_views.search_api, name="search-api"),
+    path("", include("portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("editor.urls")),

@@ -217,7 +217,7 @@ def test_management_commands_refuse_bad_arguments_without_a_traceback(parcels, t
 
 
 def test_one_tile_url_builder_for_the_map_tilejson_and_editor(client, parcels):
-    from gisportal.map_layers import layer_entry
+    from portal.map_layers import layer_entry
 
     map_url = layer_entry(parcels)["tile_url"]
     tilejson_url = client.get("/tiles/parcels.json").json()["tiles"][0]
