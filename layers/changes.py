@@ -23,6 +23,7 @@ from django.db import connections
 from layers import db
 from layers.errors import InvalidParameter
 from layers.models import Layer
+from layers.params import GEOGRAPHIC_SRIDS
 
 MAX_CURSOR = 200  # characters, checked before any decoding
 MAX_PAGE = 10_000
@@ -114,7 +115,6 @@ WHERE v.layer_id = %(layer)s::bigint AND (v.xact, v.id) > (%(xact)s::text::xid8,
 ORDER BY v.xact, v.id
 LIMIT %(limit)s
 """
-GEOGRAPHIC = (4326, 4756)  # degrees: 7 decimals (1 cm); projected CRSs in metres: 3. Options 0: no crs member
 # (the VN-2000 rows of spatial_ref_sys carry no authority, and the answer names its CRS itself).
 
 
@@ -135,8 +135,8 @@ class Change:
 
 def _params(layer: Layer, position: Position, limit: int, srid: int, hidden=()) -> dict:
     return {"layer": layer.pk, "xact": str(position.xact), "id": position.id, "limit": max(1, min(int(limit), MAX_PAGE)),
-            "srid": srid, "precision": 7 if srid in GEOGRAPHIC else 3, "start": position == START,
-            "hidden": list(hidden)}
+            "srid": srid, "precision": 7 if srid in GEOGRAPHIC_SRIDS else 3,  # degrees: 1 cm; metres: 1 mm
+            "start": position == START, "hidden": list(hidden)}
 
 
 def _change(row: tuple) -> Change:

@@ -14,6 +14,7 @@ from lxml import etree
 
 from layers.errors import DomainError
 from layers.params import check_text, parse_bbox, parse_int, parse_number
+from opendata import safe_xml
 
 MAX_BODY = 256 * 1024
 MAX_RECORDS = 500
@@ -28,12 +29,6 @@ ELEMENT_SETS = frozenset({"brief", "summary", "full"})
 RESULT_TYPES = frozenset({"hits", "results", "validate"})
 OWS = {"2.0.2": ("http://www.opengis.net/ows", "1.2.0", "ows/1.0.0/owsExceptionReport.xsd"),
        "3.0.0": ("http://www.opengis.net/ows/2.0", "2.0.0", "ows/2.0/owsExceptionReport.xsd")}
-
-
-def _parser() -> etree.XMLParser:
-    """A fresh hardened parser per document (a parser object is not shared between threads)."""
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                           huge_tree=False, remove_comments=True, remove_pis=True)
 
 
 # What pycsw's English says, in Vietnamese, by OGC exception code.
@@ -77,14 +72,9 @@ def parse_xml(body: bytes) -> etree._Element:
         raise CswError("NoApplicableCode", f"Yêu cầu quá lớn (tối đa {MAX_BODY // 1024} KB).",
                        f"The request is too large (at most {MAX_BODY // 1024} KB).", status=413)
     try:
-        tree = etree.fromstring(body, _parser()).getroottree()
-    except etree.XMLSyntaxError as error:
-        raise CswError("NoApplicableCode", "Tài liệu XML không đúng cú pháp.",
-                       f"The XML document is not well-formed: {str(error)[:160]}") from None
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise CswError("NoApplicableCode", "Tài liệu XML không được chứa DOCTYPE hay thực thể (entity).",
-                       "The XML document may not contain a DOCTYPE or entities.")
-    return tree.getroot()
+        return safe_xml.parse(body)
+    except safe_xml.UnsafeXml as error:
+        raise CswError("NoApplicableCode", error.message_vi, error.message_en) from None
 
 
 def _int(value: str, locator: str, low: int, high: int) -> None:
@@ -240,8 +230,8 @@ def _read_pycsw(content: bytes) -> _Parsed:
     if not content.lstrip()[:1] == b"<":
         return _read_pycsw_json(content)
     try:
-        root = etree.fromstring(content, _parser())
-    except etree.XMLSyntaxError:
+        root = safe_xml.parse(content)
+    except safe_xml.UnsafeXml:
         return _Parsed("NoApplicableCode", "", "")
     exception = next((e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "Exception"),
                      None)

@@ -4,10 +4,10 @@ read by GDAL's GML driver only. The remote never reprojects: VN-2000 is transfor
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 
 import pyogrio
 import shapely
+from lxml import etree
 
 from opendata.harvest_read import (Harvested, crs_from_name, east_first, fetch, garbage, geojson_geometry, keyed,
                                    max_features, page_size, parse_xml, plain, too_many, with_query)
@@ -47,7 +47,7 @@ def capabilities(url: str, remote_layer: str) -> tuple[str, str, str | None, boo
     return (chosen.findtext(f"{WFS}Name") or "").strip(), default_crs, geojson, hits
 
 
-def _operation_values(root: ET.Element, operation: str, parameter: str) -> list[ET.Element]:
+def _operation_values(root: etree._Element, operation: str, parameter: str) -> list[etree._Element]:
     for op in root.iter(f"{OWS}Operation"):
         if op.get("name") == operation:
             for param in op.findall(f"{OWS}Parameter"):

@@ -245,6 +245,9 @@ CAPS = """<?xml version="1.0" encoding="UTF-8"?>
 WFS_ANSWERS = {
     "doctype": (CAPS.format(crs="urn:ogc:def:crs:EPSG::9210").replace("<wfs:WFS_Capabilities",
                 '<!DOCTYPE x [<!ENTITY a "aaaa">]><wfs:WFS_Capabilities', 1), None, "DTD"),
+    # the DTD after 8 KB of comment: the one hardened parser sees it wherever it is
+    "doctype-late": (CAPS.format(crs="urn:ogc:def:crs:EPSG::9210").replace("<wfs:WFS_Capabilities",
+                     "<!--" + "x" * 8192 + '--><!DOCTYPE x [<!ENTITY a "aaaa">]><wfs:WFS_Capabilities', 1), None, "DTD"),
     "not-wfs": ("<html><body>503</body></html>", None, "not WFS 2.0 capabilities"),
     "no-type": (CAPS.format(crs="urn:ogc:def:crs:EPSG::9210").replace("ms:khu", "ms:other"), None, "no feature type"),
     "unknown-crs": (CAPS.format(crs="urn:ogc:def:crs:EPSG::1"), None, "is unknown"),
