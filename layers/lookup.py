@@ -27,7 +27,7 @@ from layers.personal import hidden_fields, without
 from layers.schemas import LAND_USE_CODES, ZONE_FUNCTIONS, display_fields
 from layers.selectors import can_view, layers_visible_to
 from layers.vn2000 import LEGAL_AREA_SRID
-from layers.wards import Ward, ward_by_code
+from layers.wards import Ward, current_ward_at, ward_by_code
 
 MAX_CLICK_RESULTS = 20
 _TO_WEB_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
@@ -56,7 +56,8 @@ class ParcelReport:
     parcel: Feature
     area_m2: float
     land_use: tuple[str, str]
-    ward: Ward | None
+    ward: Ward | None  # the ward of its key (a former ward for the demo's parcels)
+    current_ward: Ward | None = None  # the ward since 1 July 2025 it lies in (a split ward's parcels differ)
     zones: list[ZoneShare] = field(default_factory=list)
     road_reserve_m2: float = 0.0
     raster_values: list[dict] = field(default_factory=list)
@@ -131,7 +132,7 @@ def parcel_report(user, parcel: Feature) -> ParcelReport:
     code = parcel.properties.get("land_use", "")
     report = ParcelReport(
         parcel=parcel, area_m2=area, land_use=LAND_USE_CODES.get(code, (code, code)),
-        ward=ward_by_code(user, parcel.properties.get("ward_code", "")),
+        ward=ward_by_code(user, parcel.properties.get("ward_code", "")), current_ward=current_ward_at(user, parcel.geom),
         data_versions=[parcel.layer] + [layer for layer in (zones, reserves) if layer is not None],
         road_reserve_m2=reserve_m2 or 0.0,
         neighbours_geojson={"type": "FeatureCollection", "features": as_dict(neighbours)},
