@@ -8,6 +8,7 @@ from django.db import connection
 from django.urls import reverse
 
 from layers import crosswalk
+from layers.search import search
 from layers.wards import fold, name_key, resolve_ward
 
 ANON = AnonymousUser()
@@ -105,6 +106,10 @@ def test_a_split_former_ward_offers_both_new_wards(client, demo_city):
     suggested = html.split('role="alert"', 1)[1].split("</div>", 1)[0]
     assert "Linh Xuân" in suggested and "Thủ Đức" in suggested
     assert resolve_ward(ANON, "Linh Tay")[0].current_name == "Thủ Đức / Linh Xuân"
+    ward_hit = next(h for h in search(ANON, "P. Linh Tay") if h.kind == "ward")  # the search box names both too
+    assert ward_hit.label == "Linh Tây" and "Thủ Đức" in ward_hit.detail and "Linh Xuân" in ward_hit.detail
+    form = client.get(reverse("lookup"), **HTML).content.decode()  # and the form's list of wards
+    assert re.search(r'<option value="Linh Tây">[^<]*Thủ Đức / Linh Xuân', form)
 
 
 def _parcels_in(new_code: str, former_code: str) -> list[tuple[int, int]]:
