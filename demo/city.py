@@ -1,7 +1,8 @@
 """A plausible Thu Duc, generated deterministically in VN-2000 / TM-3 105-45 metres (EPSG:9210).
 
 Streets form a jittered grid; the grid's cells tile the city, so wards (unions of cells), blocks and
-parcels (bilinear subdivisions of cells) nest without gaps or overlaps. Planning zones are an
+parcels (bilinear subdivisions of cells) nest without gaps or overlaps. The 2025 wards are unions of cells
+too: a former ward split between two new wards is cut along a street, so every parcel lies in one. Planning zones are an
 independent Voronoi tiling, so parcels straddle zones as real ones do. All areas are plane areas in
 TM-3 105-45, the plane the law measures parcels in.
 """
@@ -12,7 +13,7 @@ import shapely
 from shapely.geometry import Polygon
 
 from demo.shapes import lineal, main_polygon, polygonal
-from demo.wards import FORMER_WARDS, MAIN_ROADS
+from demo.wards import FORMER_WARDS, MAIN_ROADS, NEW_WARDS, SUCCESSORS
 from layers.schemas import ZONE_FUNCTIONS
 from layers.vn2000 import LEGAL_AREA_SRID, WGS84_SRID, transformer
 
@@ -27,7 +28,8 @@ class City:
     """Every generated layer as shapely arrays (EPSG:9210) with their attribute columns."""
 
     boundary: Polygon
-    wards: list[dict]  # {code, name, new_code, geom}
+    wards: list[dict]  # the former wards: {code, name, new_codes, geom}
+    new_wards: list[dict]  # the wards since 1 July 2025: {code, name, geom}
     neighbourhoods: list[dict]
     roads: list[dict]  # road reserves: {road_name, width_m, geom}
     centrelines: list[dict]  # {road_name, road_class, width_m, geom}
@@ -99,6 +101,39 @@ def _group_union(shapes: np.ndarray, labels: np.ndarray) -> dict:
         part = shapely.coverage_union_all(shapes[labels == label])
         out[label] = polygonal(shapely.make_valid(part) if not part.is_valid else part)  # make_valid may add lines
     return out
+
+
+def _split_cut(cells: np.ndarray, grid_index: np.ndarray, towards: np.ndarray, axes: np.ndarray) -> np.ndarray:
+    """Which of a split ward's cells go to its second new ward: those past a street (a grid line) across the
+    ward, on the side facing that ward; `towards` points from the first new ward to the second."""
+    along = axes @ towards  # the direction in grid steps (column, row)
+    for axis in np.argsort(-np.abs(along)):  # the street most across the direction first
+        index = grid_index[cells, axis]
+        cut = int(np.median(index))
+        beyond = index >= cut if along[axis] > 0 else index < cut
+        if beyond.any() and not beyond.all():
+            return beyond
+        beyond = index > cut if along[axis] > 0 else index <= cut
+        if beyond.any() and not beyond.all():
+            return beyond
+    raise ValueError("a split ward needs cells on both sides of a street")
+
+
+def _new_ward_of_cells(seeds: np.ndarray, ward_of_cell: np.ndarray, grid_index: np.ndarray) -> np.ndarray:
+    """Each cell's new ward code: its former ward's successor, or for a split ward the side of the cut it is on."""
+    codes = [w[0] for w in FORMER_WARDS]
+    new_of_cell = np.array([SUCCESSORS[codes[k]][0] for k in ward_of_cell], dtype=object)
+    a = np.radians(GRID_ROTATION_DEG)
+    axes = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])  # unit steps along columns, along rows
+    whole = {code: seeds[[i for i, c in enumerate(codes) if SUCCESSORS[c] == (code,)]].mean(axis=0)
+             for code in NEW_WARDS}
+    for idx, code in enumerate(codes):
+        if len(SUCCESSORS[code]) == 2:
+            first, second = SUCCESSORS[code]
+            cells = np.flatnonzero(ward_of_cell == idx)
+            beyond = _split_cut(cells, grid_index, whole[second] - whole[first], axes)
+            new_of_cell[cells[beyond]] = second
+    return new_of_cell
 
 
 def _nearest(points: np.ndarray, seeds: np.ndarray) -> np.ndarray:
@@ -309,14 +344,17 @@ def generate_city(*, parcels: int, seed: int, zones: int = 2000) -> City:
     seeds = np.column_stack(_to_tm3(lon, lat))
     boundary = _boundary(rng, seeds)
     nodes = _grid(rng, boundary)
-    corners, clipped, inside, rows_i, _ = _cells(nodes, boundary)
+    corners, clipped, inside, rows_i, cols_j = _cells(nodes, boundary)
     centroids = shapely.get_coordinates(shapely.centroid(clipped))
     ward_of_cell = _nearest(centroids, seeds)
 
     wards = []
     ward_shapes = _group_union(clipped, ward_of_cell)
-    for idx, (code, name, _, _, new_code) in enumerate(FORMER_WARDS):
-        wards.append({"code": code, "name": name, "new_code": new_code, "geom": ward_shapes[idx]})
+    for idx, (code, name, _, _) in enumerate(FORMER_WARDS):
+        wards.append({"code": code, "name": name, "new_codes": SUCCESSORS[code], "geom": ward_shapes[idx]})
+    new_of_cell = _new_ward_of_cells(seeds, ward_of_cell, np.column_stack([cols_j, rows_i]))
+    new_wards = [{"code": code, "name": NEW_WARDS[code], "geom": geom}
+                 for code, geom in _group_union(clipped, new_of_cell).items()]
 
     neighbourhoods = []
     sheet_of_cell = np.zeros(len(clipped), dtype=int)
@@ -337,6 +375,7 @@ def generate_city(*, parcels: int, seed: int, zones: int = 2000) -> City:
     return City(
         boundary=boundary,
         wards=wards,
+        new_wards=new_wards,
         neighbourhoods=neighbourhoods,
         roads=roads,
         centrelines=centrelines,

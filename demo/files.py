@@ -9,7 +9,7 @@ from pyproj import CRS
 from rasterio.transform import from_origin
 
 from demo.city import City
-from demo.wards import CITY, CITY_FORMED, NEW_WARDS, REFORM_DATE
+from demo.wards import CITY, CITY_FORMED, REFORM_DATE
 
 # Files say EPSG:9210 as agencies' files do (a .prj naming "VN-2000 / TM-3 105-45"); ingest pins the shift.
 FILE_CRS = CRS.from_epsg(9210)
@@ -31,12 +31,8 @@ def admin_units_frame(city: City) -> gpd.GeoDataFrame:
         rows.append({"level": "neighbourhood", "code": h["code"], "name": h["name"], "parent_code": h["parent_code"],
                      "valid_from": CITY_FORMED.isoformat(), "valid_to": old_end, "geom": h["geom"]})
     frame = _frame(rows)
-    merged = gpd.GeoDataFrame(
-        {"new_code": [w["new_code"] for w in city.wards]}, geometry=[w["geom"] for w in city.wards], crs=FILE_CRS
-    ).dissolve("new_code").reset_index()
-    new_rows = [{"level": "ward", "code": code, "name": NEW_WARDS[code], "parent_code": "79",
-                 "valid_from": REFORM_DATE.isoformat(), "valid_to": None, "geom": geom}
-                for code, geom in zip(merged["new_code"], merged.geometry)]
+    new_rows = [{"level": "ward", "code": w["code"], "name": w["name"], "parent_code": "79",
+                 "valid_from": REFORM_DATE.isoformat(), "valid_to": None, "geom": w["geom"]} for w in city.new_wards]
     return gpd.GeoDataFrame(list(frame.to_dict("records")) + new_rows, geometry="geom", crs=FILE_CRS)
 
 

@@ -27,7 +27,7 @@ from layers.personal import hidden_fields, without
 from layers.schemas import LAND_USE_CODES, ZONE_FUNCTIONS, display_fields
 from layers.selectors import can_view, layers_visible_to
 from layers.vn2000 import LEGAL_AREA_SRID
-from layers.wards import Ward, ward_by_code
+from layers.wards import Ward, current_ward_by_code, ward_by_code
 
 MAX_CLICK_RESULTS = 20
 _TO_WEB_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
@@ -56,7 +56,8 @@ class ParcelReport:
     parcel: Feature
     area_m2: float
     land_use: tuple[str, str]
-    ward: Ward | None
+    ward: Ward | None  # the ward of its key (a former ward for the demo's parcels)
+    current_ward: Ward | None = None  # the ward since 1 July 2025 it lies in (a split ward's parcels differ)
     zones: list[ZoneShare] = field(default_factory=list)
     road_reserve_m2: float = 0.0
     raster_values: list[dict] = field(default_factory=list)
@@ -107,7 +108,12 @@ SELECT
        FROM (SELECT n.id, n.geom, n.properties FROM layers_feature n, p
               WHERE n.layer_id = p.layer_id AND n.id <> p.id AND n.geom && ST_Expand(p.geom, 0.0003)
                 AND ST_DWithin(n.geom, p.geom, 0.0003)  -- about 30 m: the parcels around it, across the street too
-              ORDER BY ST_Distance(n.geom, p.geom) LIMIT 40) n) AS neighbours
+              ORDER BY ST_Distance(n.geom, p.geom) LIMIT 40) n) AS neighbours,
+    -- The ward since 1 July 2025 the parcel lies in: a split former ward's parcels belong to different ones.
+    (SELECT w.properties->>'code' FROM layers_feature w, p
+      WHERE w.layer_id = %(units)s::bigint AND w.properties->>'level' = 'ward' AND w.properties->>'valid_to' IS NULL
+        AND w.geom && ST_PointOnSurface(p.geom) AND ST_Intersects(w.geom, ST_PointOnSurface(p.geom))
+      ORDER BY 1 LIMIT 1) AS current_ward
 """
 
 
@@ -125,13 +131,15 @@ def as_dict(properties) -> dict:
 def parcel_report(user, parcel: Feature) -> ParcelReport:
     """Zones with intersecting areas and shares, road-reserve area, raster values, neighbours, data versions."""
     visible = {layer.slug: layer for layer in layers_visible_to(user)}
-    zones, reserves = visible.get(core.PLANNING_ZONES), visible.get(core.ROAD_RESERVES)
-    area, zone_rows, reserve_m2, neighbours = _rows(_REPORT_SQL, {
-        "parcel": parcel.pk, "zones": zones.pk if zones else -1, "reserves": reserves.pk if reserves else -1})[0]
+    zones, reserves, units = (visible.get(slug) for slug in (core.PLANNING_ZONES, core.ROAD_RESERVES, core.ADMIN_UNITS))
+    area, zone_rows, reserve_m2, neighbours, current_code = _rows(_REPORT_SQL, {
+        "parcel": parcel.pk, "zones": zones.pk if zones else -1, "reserves": reserves.pk if reserves else -1,
+        "units": units.pk if units else -1})[0]
     code = parcel.properties.get("land_use", "")
     report = ParcelReport(
         parcel=parcel, area_m2=area, land_use=LAND_USE_CODES.get(code, (code, code)),
         ward=ward_by_code(user, parcel.properties.get("ward_code", "")),
+        current_ward=current_ward_by_code(user, current_code) if current_code else None,
         data_versions=[parcel.layer] + [layer for layer in (zones, reserves) if layer is not None],
         road_reserve_m2=reserve_m2 or 0.0,
         neighbours_geojson={"type": "FeatureCollection", "features": as_dict(neighbours)},

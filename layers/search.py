@@ -131,7 +131,7 @@ def search(user, text: str, *, limit: int = 10) -> list[Hit]:
         return []
     hits = _parcel_hits(user, query)
     for ward in resolve_ward(user, query, limit=3):
-        detail = f"→ {ward.current_name}" if ward.former and ward.current_code != ward.code else ""
+        detail = f"→ {ward.current_name}" if ward.former else ""  # both names for a split ward
         hits.append(Hit("ward", ward.name, detail, "admin-units", ward_code=ward.code))
     hits += _label_hits(user, query, limit)
     return hits[:limit]

@@ -14,7 +14,9 @@ from django.views.decorators.http import require_GET
 from layers.errors import NotFound
 from layers.lookup import parcel_by_key
 from layers.search import clean_query
-from layers.wards import Ward, all_wards, former_wards_of, resolve_ward
+from layers.wards import (
+    Ward, all_wards, current_ward_at, current_ward_by_code, former_wards_of, is_exact, resolve_ward, ward_by_code,
+)
 
 MAX_SHEET = 9999
 MAX_PARCEL = 999999
@@ -30,19 +32,29 @@ def parcel_url(ward_code: str, sheet: int, number: int) -> str:
     return reverse("parcel", kwargs={"ward": ward_code, "sheet": sheet, "number": number})
 
 
-def _find_in_wards(user, wards: list[Ward], sheet: int, number: int) -> list[tuple[Ward, object]]:
-    """Parcels with this sheet and number in each candidate ward (a current ward searches its former ones)."""
-    found, tried = [], set()
+def _parcel(user, ward_code: str, sheet: int, number: int):
+    try:
+        return parcel_by_key(user, ward_code, sheet, number)
+    except NotFound:
+        return None
+
+
+def _find_in_wards(user, wards: list[Ward], sheet: int, number: int) -> list[dict]:
+    """Parcels with this sheet and number in each candidate ward, with the current ward each lies in. A current
+    ward searches its former ones (and its own code) and keeps only the parcels that lie in it: a split former
+    ward's parcels belong to one of its two successors, and every new code is also a former ward's."""
+    found: dict[int, dict] = {}
     for ward in wards:
-        for candidate in ([ward] if ward.former else former_wards_of(user, ward.code) + [ward]):
-            if candidate.code in tried:
+        for keyed in ([ward] if ward.former else former_wards_of(user, ward.code) + [ward]):
+            parcel = _parcel(user, keyed.code, sheet, number)
+            if parcel is None or parcel.pk in found:
                 continue
-            tried.add(candidate.code)
-            try:
-                found.append((candidate, parcel_by_key(user, candidate.code, sheet, number)))
-            except NotFound:
+            now = current_ward_at(user, parcel.geom)
+            if not ward.former and (now is None or now.code != ward.code):
                 continue
-    return found
+            label = keyed if keyed.former else (ward_by_code(user, keyed.code) or keyed)
+            found[parcel.pk] = {"ward": label, "current": now, "url": parcel_url(keyed.code, sheet, number)}
+    return list(found.values())
 
 
 @require_GET
@@ -66,15 +78,25 @@ def lookup_page(request: HttpRequest) -> HttpResponse:
             else _("Enter the ward (phường).")
     if errors:
         return render(request, "portal/lookup.html", context, status=400)
-    exact = [w for w in wards if w.code == ward_text or w.name.lower() == ward_text.lower()] or wards[:1]
-    found = _find_in_wards(request.user, exact, sheet, number)
-    if len(found) == 1:
-        ward, _parcel = found[0]
-        return redirect(parcel_url(ward.code, sheet, number))
+    exact = [w for w in wards if is_exact(w, ward_text)]
+    # Only a name that is the ward's (however folded) leads straight to a parcel; a near spelling offers choices.
+    found = _find_in_wards(request.user, exact or wards, sheet, number)
+    if len(found) == 1 and exact:
+        return redirect(found[0]["url"])
     if found:
-        context["choices"] = [{"ward": w, "url": parcel_url(w.code, sheet, number)} for w, _p in found]
+        context["choices"] = found
         return render(request, "portal/lookup.html", context)
     errors["not_found"] = _("No parcel number %(number)s on map sheet %(sheet)s in %(ward)s.") % {
-        "number": number, "sheet": sheet, "ward": exact[0].name}
-    context["suggestions"] = [w for w in wards if w not in exact]
+        "number": number, "sheet": sheet, "ward": " / ".join(w.name for w in exact) if exact else ward_text}
+    context["suggestions"] = _suggestions(request.user, wards, exact)
     return render(request, "portal/lookup.html", context, status=404)
+
+
+def _suggestions(user, wards: list[Ward], exact: list[Ward]) -> list[Ward]:
+    """Other wards to try: near spellings, and a split former ward's two current wards."""
+    successors = [current_ward_by_code(user, s.code) for w in exact if w.split for s in w.successors]
+    out: list[Ward] = []
+    for ward in [w for w in successors if w is not None] + [w for w in wards if w not in exact]:
+        if ward not in out:
+            out.append(ward)
+    return out
