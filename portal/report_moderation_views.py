@@ -13,7 +13,8 @@ from portal.report_models import Category, Status
 from portal.report_texts import choice_label, texts
 from portal.reports import MODERATION_STATUSES, contact_visible, moderated_report, moderation_queue, report_moderate
 
-QUEUE_SIZE = 200  # the newest first; older ones through the status filter
+QUEUE_SIZE = 200
+_NO_LAYER = type("NoLayer", (), {"slug": ""})()  # the newest first; older ones through the status filter
 
 
 def _status_filter(request: HttpRequest) -> str:
@@ -35,6 +36,8 @@ def queue_page(request: HttpRequest) -> HttpResponse:
         "category_label": choice_label(categories[r.category]), "status_label": choice_label(statuses[r.status]),
         "contact": r.contact if r.contact and contact_visible(request.user, r) else "",
         "contact_hidden": bool(r.contact) and not contact_visible(request.user, r),
+        "fixed_layer": (r.fixed_layer or r.layer or r.moderation_layer or _NO_LAYER).slug,
+        "fixed_feature": r.fixed_feature_id or r.feature_id or "",
     } for r in reports]
     points = [{"code": r.code, "lon": r.point.x, "lat": r.point.y, "status": r.status,
                "label": f"{report_codes.display(r.code)} · {choice_label(categories[r.category])}"} for r in reports]
