@@ -10,6 +10,7 @@ from layers.errors import DomainError, InvalidParameter
 from portal import report_codes
 from portal.report_input import parse_moderation
 from portal.report_models import Category, Status
+from portal.report_places import ward_outlines
 from portal.report_texts import choice_label, texts
 from portal.reports import MODERATION_STATUSES, contact_visible, moderated_report, moderation_queue, report_moderate
 
@@ -42,7 +43,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
     points = [{"code": r.code, "lon": r.point.x, "lat": r.point.y, "status": r.status,
                "label": f"{report_codes.display(r.code)} · {choice_label(categories[r.category])}"} for r in reports]
     return render(request, "portal/report_queue.html", {
-        "t": texts(), "items": items, "points": points, "status": status,
+        "t": texts(), "items": items, "points": points, "status": status, "wards": ward_outlines(),
         "statuses": [(value, choice_label(label)) for value, label in Status.choices],
         "actions": [(value, choice_label(statuses[value])) for value in MODERATION_STATUSES],
     })
