@@ -170,7 +170,8 @@ def report_moderation_areas(user) -> dict[int, GEOSGeometry | None] | None:
             areas[grant.layer_id] = grant.area
         else:
             areas[grant.layer_id] = areas[grant.layer_id].union(grant.area)
-    return areas
+    # With the same slack as edits: a report on a parcel at the area's edge belongs to its editors.
+    return {layer_id: None if area is None else area.buffer(AREA_SLACK) for layer_id, area in areas.items()}
 
 
 def can_moderate_reports(user, layer: Layer | None, point: GEOSGeometry | None) -> bool:
@@ -183,4 +184,4 @@ def can_moderate_reports(user, layer: Layer | None, point: GEOSGeometry | None) 
     if layer.pk not in areas:
         return False
     area = areas[layer.pk]
-    return area is None or area.buffer(AREA_SLACK).covers(point)
+    return area is None or area.covers(point)

@@ -152,7 +152,7 @@ def parse_report(data: Mapping, photo: bytes | None) -> ReportInput:
     """Every field checked, the photo re-encoded; the first error raised, nothing stored."""
     if not isinstance(data, Mapping):
         raise BadRequest("Nội dung phải là một đối tượng JSON.", "The body must be a JSON object.")
-    if _text(data, HONEYPOT) if isinstance(data.get(HONEYPOT), str) else data.get(HONEYPOT):
+    if data.get(HONEYPOT):  # anything at all in the hidden field
         raise HoneypotFilled()
     unknown = sorted(k for k in data if k not in FIELDS and k != "csrfmiddlewaretoken")
     if unknown:

@@ -32,11 +32,19 @@ def queue_page(request: HttpRequest) -> HttpResponse:
     status = _status_filter(request)
     reports = list(moderation_queue(request.user, status=status or None)[:QUEUE_SIZE])
     categories, statuses = dict(Category.choices), dict(Status.choices)
+    # Every report listed is one this planner moderates, so only the personal-data grant varies: once per layer.
+    personal = {}
+
+    def shows_contact(report) -> bool:
+        if report.moderation_layer_id not in personal:
+            personal[report.moderation_layer_id] = contact_visible(request.user, report)
+        return personal[report.moderation_layer_id]
+
     items = [{
         "report": r, "code_display": report_codes.display(r.code),
         "category_label": choice_label(categories[r.category]), "status_label": choice_label(statuses[r.status]),
-        "contact": r.contact if r.contact and contact_visible(request.user, r) else "",
-        "contact_hidden": bool(r.contact) and not contact_visible(request.user, r),
+        "contact": r.contact if r.contact and shows_contact(r) else "",
+        "contact_hidden": bool(r.contact) and not shows_contact(r),
         "fixed_layer": (r.fixed_layer or r.layer or r.moderation_layer or _NO_LAYER).slug,
         "fixed_feature": r.fixed_feature_id or r.feature_id or "",
     } for r in reports]

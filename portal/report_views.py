@@ -153,7 +153,7 @@ def report_photo(request: HttpRequest, code: str) -> FileResponse:
             request.user, report.moderation_layer, report.point)):
         raise ReportNotFound()
     response = FileResponse(default_storage.open(report.photo, "rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, no-store" if not report.text_public else "public, max-age=300"
+    response["Cache-Control"] = "private, no-store" if not report.text_public else "private, max-age=60"
     return response
 
 
