@@ -84,7 +84,14 @@ def _api_input(request: HttpRequest) -> ReportInput:
 @csrf_exempt  # the citizens' app has no session or cookie to forge: a report needs no account
 @require_http_methods(["POST"])
 def reports_api(request: HttpRequest) -> JsonResponse:
-    """POST /api/reports: files a report; 201 with its receipt code and status page."""
+    """POST /api/reports: files a report; 201 with its receipt code and status page.
+
+    Body, either `application/json` {"category", "text", "layer" + "feature" | "lon" + "lat", "contact"?,
+    "photo"? (base64, a data: URL prefix allowed)} or `multipart/form-data` with the same fields and the photo as
+    a file part named "photo". Categories: boundary, area, land_use, planning, address, other. Header
+    `X-Device-Id` (16-64 of A-Z a-z 0-9 _ -) identifies the app's install for the abuse limits. Answer:
+    {"code", "code_display", "status", "status_url"}; GET /api/reports/{code} follows it. Refusals are the
+    platform's JSON errors {code, description, description_vi, parameter}: 400, 413 (photo), 429 (Retry-After)."""
     admit_report(request)
     report = report_create(report=_api_input(request))
     url = reverse("report-status", args=[report.code])

@@ -173,3 +173,32 @@ def test_honeypot_is_refused_quietly_and_stores_nothing(client, inside, media):
 def test_the_api_takes_only_post_and_json_or_forms(client, demo_city, media):
     assert client.get("/api/reports").status_code == 405
     assert_refused(client.post("/api/reports", data="category=area", content_type="text/plain"), 400, media)
+
+
+def test_the_stored_photo_has_no_gps_and_the_answer_echoes_no_contact(client, inside, media):
+    from PIL import Image
+
+    response = client.post("/api/reports", {"category": "other", "text": "Ảnh chụp hiện trạng khác bản đồ.",
+                                            "lon": str(inside[0]), "lat": str(inside[1]), "contact": "0903 555 777",
+                                            "photo": SimpleUploadedFile("gps.jpg", jpeg_bytes(gps=True))})
+    assert response.status_code == 201 and "0903" not in response.content.decode()
+    [stored] = stored_files(media)
+    with Image.open(stored) as image:
+        assert image.format == "JPEG" and len(image.getexif()) == 0 and "icc_profile" not in image.info
+    assert b"PhoneMaker" not in stored.read_bytes()
+
+
+@pytest.mark.parametrize("door", ["/api/reports", "/phan-anh/"])
+def test_a_broken_multipart_body_is_400(client, demo_city, media, door):
+    response = client.generic("POST", door, b"--xx\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nabc",
+                              content_type="multipart/form-data; boundary=xx")
+    assert 400 <= response.status_code < 500
+    assert_refused(response, response.status_code, media)
+
+
+def test_the_form_speaks_english_when_asked(client, demo_city, media):
+    client.cookies["django_language"] = "en"
+    page = client.get("/phan-anh/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Report wrong data" in page and "Wrong boundary" in page
+    refused = client.post("/phan-anh/", {"category": "area", "text": ""}, HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 400 and "at least 10 characters" in refused.content.decode()
