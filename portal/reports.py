@@ -35,11 +35,13 @@ def report_create(*, report: ReportInput) -> Report:
         with transaction.atomic():
             _save_with_new_code(row)
             if report.photo:
-                stored = default_storage.save(f"{PHOTO_FOLDER}/{row.code}.jpg", ContentFile(report.photo))
+                stored = f"{PHOTO_FOLDER}/{row.code}.jpg"  # the code is unique: so is the name, and ours to remove
+                stored = default_storage.save(stored, ContentFile(report.photo))
                 row.photo = stored
                 row.save(update_fields=["photo"])
     except BaseException:
-        if stored:
+        # A disk that fills mid-write leaves a partial file behind (and becomes a 507 in gisportal/middleware.py).
+        if stored and default_storage.exists(stored):
             default_storage.delete(stored)
         raise
     return row
