@@ -51,9 +51,9 @@ def clean_photo(data: bytes) -> bytes:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=FORMATS) as image:
                 # The header gives the size: a bomb is refused before a single pixel is decoded.
-                if image.width * image.height > max_pixels() or getattr(image, "n_frames", 1) > 1:
-                    raise _too_many_pixels() if image.width * image.height > max_pixels() else _not_an_image()
-                image.load()
+                if image.width * image.height > max_pixels():
+                    raise _too_many_pixels()
+                image.load()  # the first frame only (an animated PNG or WebP gives its first picture)
                 upright = ImageOps.exif_transpose(image)  # the only use of EXIF: turn the pixels as the camera meant
                 pixels = _rgb(upright)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

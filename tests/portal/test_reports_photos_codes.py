@@ -91,3 +91,20 @@ def test_codes_check_themselves():
 @pytest.mark.parametrize("typed", ["", "ABC", "0" * 9 + "0", "x" * 40, "ABCD-EFGH!", None, 12345])
 def test_malformed_codes_are_none(typed):
     assert report_codes.normalize(typed) is None
+
+
+@pytest.mark.parametrize("mode,fmt", [("CMYK", "JPEG"), ("LA", "PNG"), ("P", "PNG"), ("1", "PNG"), ("I;16", "PNG"),
+                                      ("RGBA", "WEBP")])
+def test_every_colour_mode_phones_send_comes_out_rgb_jpeg(mode, fmt):
+    out = io.BytesIO()
+    Image.new(mode, (20, 10)).save(out, fmt)
+    with Image.open(io.BytesIO(clean_photo(out.getvalue()))) as image:
+        assert (image.format, image.mode, image.size) == ("JPEG", "RGB", (20, 10))
+
+
+def test_an_animated_image_gives_its_first_frame():
+    frames = [Image.new("RGB", (20, 10), (250 - 100 * i, 0, 0)) for i in range(3)]
+    out = io.BytesIO()
+    frames[0].save(out, "PNG", save_all=True, append_images=frames[1:])
+    with Image.open(io.BytesIO(clean_photo(out.getvalue()))) as image:
+        assert image.getpixel((5, 5))[0] > 230
