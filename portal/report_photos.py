@@ -53,6 +53,8 @@ def clean_photo(data: bytes) -> bytes:
                 # The header gives the size: a bomb is refused before a single pixel is decoded.
                 if image.width * image.height > max_pixels():
                     raise _too_many_pixels()
+                if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale when that still covers max_side()
+                    image.draft("RGB", (max_side(), max_side()))
                 image.load()  # the first frame only (an animated PNG or WebP gives its first picture)
                 upright = ImageOps.exif_transpose(image)  # the only use of EXIF: turn the pixels as the camera meant
                 pixels = _rgb(upright)
