@@ -10,6 +10,7 @@ TEXTS = {
                   "public only after an officer has reviewed it; your contact details never are."),
     "target": ("Đối tượng phản ánh", "What you report on"),
     "place": ("Vị trí", "Place"),
+    "parcel": ("Trang thửa đất", "The parcel's page"),
     "place_help": ("Chạm vào bản đồ để chọn vị trí, hoặc nhập kinh độ và vĩ độ.",
                    "Tap the map to choose the place, or type the longitude and latitude."),
     "lon": ("Kinh độ", "Longitude"), "lat": ("Vĩ độ", "Latitude"),

@@ -9,10 +9,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from layers.errors import BadRequest, DomainError
+from layers.models import Feature
 from layers.params import parse_json
 from layers.permissions import can_moderate_reports
 from portal import report_codes
 from portal.language import english
+from portal.lookup_views import parcel_url
 from portal.report_input import HoneypotFilled, ReportInput, decode_base64_photo, parse_report
 from portal.report_limits import admit_report, give_device_cookie
 from portal.report_models import Category, Report, Status
@@ -110,6 +112,17 @@ def _history_url(report: Report) -> str:
         return ""
 
 
+def _parcel_link(report: Report) -> str:
+    """The parcel page of a report on a public parcel ('' otherwise, or when the parcel is gone)."""
+    if report.target_kind != "parcel" or report.layer is None or not report.layer.is_public:
+        return ""
+    props = Feature.objects.filter(layer=report.layer, pk=report.feature_id).values_list("properties", flat=True).first()
+    try:
+        return parcel_url(str(props["ward_code"]), int(props["map_sheet"]), int(props["parcel_no"]))
+    except (TypeError, KeyError, ValueError, NoReverseMatch):
+        return ""
+
+
 def public_view(report: Report) -> dict:
     """What anyone may read about a report: never the contact, never who moderated, the text once published."""
     status_labels = dict(Status.choices)
@@ -119,7 +132,7 @@ def public_view(report: Report) -> dict:
         "category": report.category, "category_label": choice_label(dict(Category.choices)[report.category]),
         "target": report.target_kind, "layer": report.layer.slug if report.layer and report.layer.is_public else None,
         "feature": report.feature_id if report.layer and report.layer.is_public else None,
-        "ward_code": report.ward_code, "ward_name": report.ward_name,
+        "ward_code": report.ward_code, "ward_name": report.ward_name, "parcel_url": _parcel_link(report),
         "created_at": report.created_at.isoformat(), "answered_at": report.answered_at.isoformat() if report.answered_at else None,
         "text": report.text if report.text_public else None,
         "answer": report.answer or None,

@@ -55,6 +55,8 @@ def test_form_files_a_parcel_report_and_shows_the_receipt(client, parcel, media)
     assert report_codes.display(report.code) in receipt
     assert "Diện tích trên bản đồ" not in receipt  # not public before moderation
     assert "0903" not in receipt
+    p = parcel.properties
+    assert f'href="/thua-dat/{p["ward_code"]}/{p["map_sheet"]}/{p["parcel_no"]}/"' in receipt  # back to the parcel
 
 
 def test_api_files_a_point_report_and_a_zone_report(client, zone, inside, media):
