@@ -18,7 +18,7 @@ from portal.report_models import Category
 from portal.report_photos import clean_photo, max_bytes, too_large
 
 MAX_TEXT = 2000
-MIN_TEXT = 10  # "sai" alone tells a planner nothing
+MIN_TEXT = 1  # required, not judged: a short "sai diện tích" on a parcel says enough
 MAX_CONTACT = 200
 MAX_FEATURE_ID = 2**63 - 1
 FIELDS = ("category", "text", "layer", "feature", "lon", "lat", "contact", "photo", "website")
@@ -87,8 +87,8 @@ def parse_report_text(data: Mapping, name: str = "text", *, required: bool = Tru
         value = value[:MAX_TEXT * 2]
     value = value.replace("\r\n", "\n").strip()
     if required and len(value) < MIN_TEXT:
-        raise _invalid(name, f"Hãy mô tả sai sót (ít nhất {MIN_TEXT} ký tự).",
-                       f"Please describe what is wrong (at least {MIN_TEXT} characters).")
+        raise _invalid(name, "Hãy mô tả sai sót: nội dung không được để trống.",
+                       "Please describe what is wrong: the text may not be empty.")
     if len(value) > MAX_TEXT:
         raise _invalid(name, f"Nội dung quá dài: tối đa {MAX_TEXT} ký tự.",
                        f"The text is too long: at most {MAX_TEXT} characters.")

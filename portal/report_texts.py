@@ -16,7 +16,7 @@ TEXTS = {
     "lon": ("Kinh độ", "Longitude"), "lat": ("Vĩ độ", "Latitude"),
     "category": ("Loại sai sót", "What is wrong"),
     "text": ("Mô tả", "Description"),
-    "text_help": ("Từ 10 đến 2000 ký tự.", "10 to 2000 characters."),
+    "text_help": ("Tối đa 2000 ký tự.", "At most 2000 characters."),
     "photo": ("Ảnh (không bắt buộc)", "Photo (optional)"),
     "photo_help": ("JPEG, PNG hoặc WebP, tối đa 5 MB. Thông tin vị trí và thiết bị trong ảnh sẽ được xóa.",
                    "JPEG, PNG or WebP, at most 5 MB. Location and camera data in the photo are removed."),
