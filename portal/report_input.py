@@ -21,7 +21,11 @@ MAX_TEXT = 2000
 MIN_TEXT = 1  # required, not judged: a short "sai diện tích" on a parcel says enough
 MAX_CONTACT = 200
 MAX_FEATURE_ID = 2**63 - 1
-FIELDS = ("category", "text", "layer", "feature", "lon", "lat", "contact", "photo", "website")
+FIELDS = ("category", "text", "layer", "feature", "lon", "lat", "contact", "phone", "email", "photo", "website")
+# Other names apps use for the same fields: read as the canonical one (given both, refused as ambiguous).
+# Any other field is ignored, never stored.
+ALIASES = {"feature_id": "feature", "lng": "lon", "longitude": "lon", "latitude": "lat", "description": "text"}
+CATEGORY_ALIASES = {"landuse": "land_use", "planning_info": "planning", "address_name": "address", "name": "address"}
 HONEYPOT = "website"  # hidden from people by the form's CSS; bots fill it
 _PHONE = re.compile(r"\+?[0-9][0-9 .()-]{6,22}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -72,7 +76,8 @@ def _number_text(data: Mapping, name: str) -> str | None:
 
 
 def parse_category(data: Mapping) -> str:
-    value = _text(data, "category").strip()
+    value = _text(data, "category").strip().lower().replace("-", "_").replace(" ", "_").removeprefix("wrong_")
+    value = CATEGORY_ALIASES.get(value, value)
     if value not in Category.values:
         names = ", ".join(Category.values)
         raise _invalid("category", f"Loại phản ánh không hợp lệ; chọn một trong: {names}.",
@@ -97,24 +102,34 @@ def parse_report_text(data: Mapping, name: str = "text", *, required: bool = Tru
     return value
 
 
-def parse_contact(data: Mapping) -> str:
-    """Optional phone number or e-mail address."""
-    value = " ".join(_text(data, "contact").split())
-    if not value:
-        return ""
-    if len(value) > MAX_CONTACT:
-        raise _invalid("contact", "Thông tin liên hệ quá dài.", "The contact details are too long.")
-    if "@" in value:
+def _one_contact(value: str, parameter: str, *, kind: str | None = None) -> str:
+    """A phone number or an e-mail address (`kind` 'phone' or 'email' to insist on one)."""
+    if "@" in value and kind != "phone":
         try:
             validate_email(value)
         except ValidationError:
-            raise _invalid("contact", "Địa chỉ e-mail không hợp lệ.", "Invalid e-mail address.") from None
+            raise _invalid(parameter, "Địa chỉ e-mail không hợp lệ.", "Invalid e-mail address.") from None
         return value
     digits = sum(c.isdigit() for c in value)
-    if not _PHONE.fullmatch(value) or not 8 <= digits <= 15:
-        raise _invalid("contact", "Liên hệ phải là số điện thoại hoặc địa chỉ e-mail.",
+    if kind == "email" or not _PHONE.fullmatch(value) or not 8 <= digits <= 15:
+        raise _invalid(parameter, "Liên hệ phải là số điện thoại hoặc địa chỉ e-mail.",
                        "Contact must be a phone number or an e-mail address.")
     return value
+
+
+def parse_contact(data: Mapping) -> str:
+    """Optional phone number and/or e-mail address ('contact', or 'phone' and 'email'), at most MAX_CONTACT."""
+    parts = []
+    for name, kind in (("contact", None), ("phone", "phone"), ("email", "email")):
+        value = " ".join(_text(data, name).split())
+        if value:
+            if len(value) > MAX_CONTACT:
+                raise _invalid(name, "Thông tin liên hệ quá dài.", "The contact details are too long.")
+            parts.append(_one_contact(value, name, kind=kind))
+    joined = " · ".join(dict.fromkeys(parts))
+    if len(joined) > MAX_CONTACT:
+        raise _invalid("contact", "Thông tin liên hệ quá dài.", "The contact details are too long.")
+    return joined
 
 
 def parse_place(data: Mapping) -> tuple[str | None, int | None, float | None, float | None]:
@@ -148,16 +163,24 @@ def decode_base64_photo(data: Mapping) -> bytes | None:
         raise _invalid("photo", "Ảnh phải được mã hóa base64.", "The photo must be base64-encoded.") from None
 
 
+def canonical_fields(data: Mapping) -> dict:
+    """The known fields under their canonical names (aliases folded in); the rest dropped."""
+    fields = {name: data.get(name) for name in FIELDS if name in data}
+    for alias, name in ALIASES.items():
+        if alias in data and data.get(alias) not in (None, ""):
+            if fields.get(name) not in (None, "") and fields[name] != data.get(alias):
+                raise _invalid(name, f"Trường {name} được gửi hai lần ({alias}).", f"Field {name} was sent twice ({alias}).")
+            fields[name] = data.get(alias)
+    return fields
+
+
 def parse_report(data: Mapping, photo: bytes | None) -> ReportInput:
     """Every field checked, the photo re-encoded; the first error raised, nothing stored."""
     if not isinstance(data, Mapping):
         raise BadRequest("Nội dung phải là một đối tượng JSON.", "The body must be a JSON object.")
     if data.get(HONEYPOT):  # anything at all in the hidden field
         raise HoneypotFilled()
-    unknown = sorted(k for k in data if k not in FIELDS and k != "csrfmiddlewaretoken")
-    if unknown:
-        name = str(unknown[0])[:40]
-        raise _invalid(name, f"Trường không được hỗ trợ: {name}.", f"Unsupported field: {name}.")
+    data = canonical_fields(data)
     category = parse_category(data)
     text = parse_report_text(data)
     layer, feature, lon, lat = parse_place(data)

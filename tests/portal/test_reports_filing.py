@@ -106,7 +106,11 @@ CASES = {
     "feature not a number": ({"category": "area", "text": "Diện tích sai rồi đó", "layer": "parcels", "feature": "1; drop"}, 400, "feature"),
     "bad contact": ({"category": "area", "text": "Diện tích sai rồi đó", "lon": 106.7, "lat": 10.8, "contact": "call me"}, 400, "contact"),
     "bad e-mail": ({"category": "area", "text": "Diện tích sai rồi đó", "lon": 106.7, "lat": 10.8, "contact": "a@b"}, 400, "contact"),
-    "unknown field": ({"category": "area", "text": "Diện tích sai rồi đó", "lon": 106.7, "lat": 10.8, "owner": "x"}, 400, "owner"),
+    "phone not a phone": ({"category": "area", "text": "Diện tích sai rồi đó", "lon": 106.7, "lat": 10.8, "phone": "a@b.vn"}, 400, "phone"),
+    "email not an email": ({"category": "area", "text": "Diện tích sai rồi đó", "lon": 106.7, "lat": 10.8, "email": "0903123456"}, 400, "email"),
+    "contacts too long together": ({"category": "area", "text": "Diện tích sai", "lon": 106.7, "lat": 10.8,
+                                    "phone": "0903123456", "email": "a" * 60 + "@" + "b" * 60 + ".example.vn" + "c" * 60}, 400, "contact"),
+    "field twice under two names": ({"category": "area", "text": "Diện tích sai", "description": "khác", "lon": 106.7, "lat": 10.8}, 400, "text"),
     "photo not base64": ({"category": "area", "text": "Diện tích sai rồi đó", "lon": 106.7, "lat": 10.8, "photo": "%%%"}, 400, "photo"),
     "photo not an image": ({"category": "area", "text": "Diện tích sai rồi đó", "lon": 106.7, "lat": 10.8,
                             "photo": base64.b64encode(b"%PDF-1.4 not an image").decode()}, 400, "photo"),
@@ -209,3 +213,14 @@ def test_the_form_speaks_english_when_asked(client, demo_city, media):
 def test_a_short_text_is_enough(client, inside, media):
     response = post_api(client, {"category": "area", "text": "Sai", "lon": inside[0], "lat": inside[1]})
     assert response.status_code == 201 and Report.objects.get().text == "Sai"
+
+
+def test_other_names_apps_use_are_read_and_unknown_fields_are_never_stored(client, parcel, media):
+    response = post_api(client, {"category": "Wrong-Land-Use", "description": "Đất ở, không phải đất lúa.",
+                                 "layer": "parcels", "feature_id": parcel.pk, "phone": "0903 123 456",
+                                 "email": "dan@example.vn", "owner_name": "Nguyễn Văn A"})
+    assert response.status_code == 201, response.content
+    report = Report.objects.get()
+    assert (report.category, report.text, report.feature_id) == ("land_use", "Đất ở, không phải đất lúa.", parcel.pk)
+    assert report.contact == "0903 123 456 · dan@example.vn"
+    assert "Nguyễn Văn A" not in str(Report.objects.values().get())
