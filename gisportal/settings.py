@@ -244,6 +244,15 @@ PROCRASTINATE_WORKER_DEFAULTS = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
+# Residents' reports (portal/report_limits.py, report_photos.py): attempts per client address and per device in
+# a window, and the photo's limits (bytes sent, pixels decoded, longest side kept).
+GISPORTAL_REPORTS_PER_IP = env_int("GISPORTAL_REPORTS_PER_IP", 30)
+GISPORTAL_REPORTS_PER_DEVICE = env_int("GISPORTAL_REPORTS_PER_DEVICE", 10)
+GISPORTAL_REPORTS_WINDOW = env_int("GISPORTAL_REPORTS_WINDOW", 3600)
+GISPORTAL_REPORTS_PHOTO_MAX_BYTES = env_int("GISPORTAL_REPORTS_PHOTO_MAX_BYTES", 5 * 1024 * 1024)
+GISPORTAL_REPORTS_PHOTO_MAX_PIXELS = env_int("GISPORTAL_REPORTS_PHOTO_MAX_PIXELS", 40_000_000)
+GISPORTAL_REPORTS_PHOTO_MAX_SIDE = env_int("GISPORTAL_REPORTS_PHOTO_MAX_SIDE", 1600)
+
 # Redis (scripts/bootstrap.sh starts a private one on a unix socket): the cache, sessions, rate counters and the
 # shared tile cache. Keys carry a prefix per database, so test runs and the portal never share counters or tiles.
 REDIS_URL = env_str("GISPORTAL_REDIS_URL", f"unix://{VAR_DIR / 'redis' / 'redis.sock'}")

@@ -154,3 +154,34 @@ def authorize_load(user, layer: Layer | None) -> None:
             "quyền của bạn giới hạn trong một khu vực.",
             "Loading a file can change any feature of the layer, so it is only for editors of the whole layer; "
             "your grant is limited to an area.")
+
+
+def report_moderation_areas(user) -> dict[int, GEOSGeometry | None] | None:
+    """Where the user moderates residents' reports, per layer id (None as an area: anywhere in that layer);
+    None for data administrators (every report). Editors of a layer moderate the reports on it, inside
+    their grant's area when it has one: whoever may fix the data answers the report about it."""
+    if is_data_admin(user):
+        return None
+    areas: dict[int, GEOSGeometry | None] = {}
+    for grant in grants_of(user).filter(can_edit=True):
+        if grant.layer_id in areas and areas[grant.layer_id] is None:
+            continue
+        if grant.area is None or grant.layer_id not in areas:
+            areas[grant.layer_id] = grant.area
+        else:
+            areas[grant.layer_id] = areas[grant.layer_id].union(grant.area)
+    # With the same slack as edits: a report on a parcel at the area's edge belongs to its editors.
+    return {layer_id: None if area is None else area.buffer(AREA_SLACK) for layer_id, area in areas.items()}
+
+
+def can_moderate_reports(user, layer: Layer | None, point: GEOSGeometry | None) -> bool:
+    """The one decision for every moderation door: may this user answer a report on `layer` at `point`?"""
+    if is_data_admin(user):
+        return True
+    if layer is None or point is None:
+        return False
+    areas = report_moderation_areas(user) or {}
+    if layer.pk not in areas:
+        return False
+    area = areas[layer.pk]
+    return area is None or area.covers(point)
