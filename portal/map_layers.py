@@ -154,6 +154,7 @@ def map_strings() -> dict:
         "zoom_in": gettext("Zoom in"),
         "zoom_out": gettext("Zoom out"),
         "planning_info": gettext("Planning information for this parcel"),
+        "sheet_pdf": gettext("Planning information sheet (PDF)"),
         "no_results": gettext("Nothing found. Try a ward name, or ward / sheet / number."),
         "as_of_note": gettext("The map shows the layers as they were at the end of %(date)s."),
     }
