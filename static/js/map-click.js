@@ -20,6 +20,14 @@
     return node;
   }
 
+  // A day as every page prints it: 02/12/2026 in Vietnamese, 2 Dec 2026 in English.
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  function dayText(day) {
+    var part = String(day).slice(0, 10).split("-");
+    if (english()) return Number(part[2]) + " " + MONTHS[Number(part[1]) - 1] + " " + part[0];
+    return part[2] + "/" + part[1] + "/" + part[0];
+  }
+
   function valueText(layer, field, value) {
     // Coded values read better with their name, as the legend gives it ("ODT – Đất ở tại đô thị").
     var legend = layer.legend || {};
@@ -28,6 +36,7 @@
         if (legend.entries[i].value === String(value)) return legend.entries[i].label;
       }
     }
+    if (field && field.type === "date" && /^\d{4}-\d{2}-\d{2}/.test(String(value))) return dayText(value);
     if (typeof value === "number") {  // 53.943,9 in Vietnamese, 53,943.9 in English
       return value.toLocaleString(english() ? "en" : "vi-VN", { maximumFractionDigits: 2 });
     }
@@ -293,5 +302,5 @@
     map._gisportalShower.open(latlng, tileContent(layer, properties, strings));
   }
 
-  window.gisportalClick = { wire: wire, showTileResult: showTileResult, valueText: valueText };
+  window.gisportalClick = { wire: wire, showTileResult: showTileResult, valueText: valueText, dayText: dayText };
 })();

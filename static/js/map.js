@@ -149,13 +149,7 @@
     L.control.layers(choices, null, { position: "bottomleft", collapsed: true }).addTo(map);
   }
 
-  // A day as every page prints it: 02/12/2026 in Vietnamese, 2 Dec 2026 in English.
-  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-  function dayText(day) {
-    var part = day.split("-");
-    if (document.documentElement.lang === "en") return Number(part[2]) + " " + MONTHS[Number(part[1]) - 1] + " " + part[0];
-    return part[2] + "/" + part[1] + "/" + part[0];
-  }
+  function dayText(day) { return window.gisportalClick.dayText(day); }
 
   // Time travel: the vector layers (and click-to-see) as they were at the end of a chosen day.
   function wireAsOf(map, tileLayers, onChange) {

@@ -5,6 +5,7 @@ clear of the attribution."""
 import pytest
 
 from layers.models import Feature, Layer
+from tests.browser.test_map import LAT, LON, SLUG, XSS, parcels  # noqa: F401 (parcels: a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 360, "height": 740}
@@ -168,3 +169,15 @@ def test_desktop_popup_in_english_is_clear_of_search_box_and_controls(page, live
         assert not overlaps(box, panel.bounding_box())
     assert page.locator("#feature-sheet").is_hidden()  # no sheet on a wide screen
     screenshot("popup-en")
+
+
+def test_phone_sheet_shows_data_as_text(page, live_server, parcels):  # noqa: F811
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/#17/{LAT + 0.001}/{LON + 0.001}/{SLUG}")
+    page.wait_for_function("() => window.gisportalMap !== undefined")
+    page.wait_for_load_state("networkidle")
+    click_latlng(page, LAT + 0.001, LON + 0.001)
+    sheet = page.locator("#feature-sheet")
+    sheet.locator("dl").first.wait_for()
+    assert XSS in sheet.inner_text() and sheet.locator("img").count() == 0 and page.title() != "pwned"
+    assert "ODT – Đất ở tại đô thị" in sheet.inner_text()
