@@ -120,6 +120,22 @@ def test_phone_sheet_scrolls_closes_and_gives_way_to_the_layer_panel(page, live_
     assert sheet.is_visible() and page.locator(".leaflet-popup").count() == 0
     sheet.locator(".sheet-close").click()
     assert sheet.is_hidden()
+    # Dragged up by its handle it fills the map; dragged down low it closes.
+    click_latlng(page, point.y, point.x)
+    sheet.locator(".result dl").first.wait_for()
+    handle = sheet.locator(".sheet-handle").bounding_box()
+    x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x, 120, steps=8)
+    page.mouse.up()
+    assert "is-expanded" in sheet.get_attribute("class")
+    handle = sheet.locator(".sheet-handle").bounding_box()
+    page.mouse.move(x, handle["y"] + handle["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(x, PHONE["height"] - 20, steps=8)
+    page.mouse.up()
+    assert sheet.is_hidden()
     # One bottom sheet at a time: the layer panel closes the click result and the other way round.
     click_latlng(page, point.y, point.x)
     sheet.locator(".result dl").first.wait_for()
