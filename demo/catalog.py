@@ -78,6 +78,6 @@ LAYERS = [
         "slug": "elevation", "kind": "raster", "title_vi": "Cao độ địa hình", "title_en": "Elevation",
         "description_vi": "Mô hình cao độ (m), lưới 25 m.", "description_en": "Terrain elevation (m), 25 m grid.",
         "category": "environment", "min_zoom": 10, "max_zoom": 18, "keywords": ["cao độ", "DEM", "elevation"],
-        "raster_info": {"ramp": "terrain"},
+        "raster_info": {"ramp": "terrain", "unit": "m", "vertical_datum": "Hòn Dấu"},
     },
 ]

@@ -88,6 +88,8 @@ def _convert(src, layer: Layer) -> Layer:
     layer.raster_info = {
         "min": low, "max": high, "nodata": grid.nodata, "crs": "EPSG:3857", "width": grid.width,
         "height": grid.height, "ramp": layer.raster_info.get("ramp", "terrain"),
+        # What the catalog says about the values (unit, vertical datum) outlives a new file.
+        **{key: layer.raster_info[key] for key in ("unit", "vertical_datum") if key in layer.raster_info},
     }
     extent = Polygon.from_bbox(grid.lonlat)
     extent.srid = 4326

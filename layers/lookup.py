@@ -60,6 +60,9 @@ class ParcelReport:
     current_ward: Ward | None = None  # the ward since 1 July 2025 it lies in (a split ward's parcels differ)
     zones: list[ZoneShare] = field(default_factory=list)
     road_reserve_m2: float = 0.0
+    # False when the user may not see that layer: "not available", never "none" (0 m², no zone).
+    zones_visible: bool = True
+    road_reserves_visible: bool = True
     raster_values: list[dict] = field(default_factory=list)
     neighbours_geojson: dict = field(default_factory=dict)
     parcel_geojson: dict = field(default_factory=dict)
@@ -142,6 +145,7 @@ def parcel_report(user, parcel: Feature) -> ParcelReport:
         current_ward=current_ward_by_code(user, current_code) if current_code else None,
         data_versions=[parcel.layer] + [layer for layer in (zones, reserves) if layer is not None],
         road_reserve_m2=reserve_m2 or 0.0,
+        zones_visible=zones is not None, road_reserves_visible=reserves is not None,
         neighbours_geojson={"type": "FeatureCollection", "features": as_dict(neighbours)},
         parcel_geojson=json.loads(parcel.geom.geojson),
     )

@@ -54,7 +54,8 @@ def raster_legend(info: dict) -> dict:
     low, high = info.get("min"), info.get("max")
     numeric = all(isinstance(v, (int, float)) for v in (low, high))
     return {"attribute": "", "entries": [], "default": colours[0] if colours else _FALLBACK_COLOUR,
-            "ramp": colours, "min": low if numeric else None, "max": high if numeric else None}
+            "ramp": colours, "min": low if numeric else None, "max": high if numeric else None,
+            "unit": str(info.get("unit") or "")}
 
 
 def layer_entry(layer: Layer) -> dict | None:
@@ -82,7 +83,8 @@ def layer_entry(layer: Layer) -> dict | None:
         "outline": layer.category == "administrative",
         "attribution": layer.attribution,
         "legend": legend(layer) if layer.kind == "vector" else raster_legend(layer.raster_info or {}),
-        "fields": [{"name": f["name"], "label": f.get(label_key) or f["name"]} for f in display_fields(layer.schema)],
+        "fields": [{"name": f["name"], "label": f.get(label_key) or f["name"], "type": f.get("type", "")}
+                   for f in display_fields(layer.schema)],
     }
 
 
@@ -154,6 +156,7 @@ def map_strings() -> dict:
         "zoom_in": gettext("Zoom in"),
         "zoom_out": gettext("Zoom out"),
         "planning_info": gettext("Planning information for this parcel"),
+        "sheet_pdf": gettext("Planning information sheet (PDF)"),
         "no_results": gettext("Nothing found. Try a ward name, or ward / sheet / number."),
         "as_of_note": gettext("The map shows the layers as they were at the end of %(date)s."),
     }

@@ -46,6 +46,9 @@
   var point = /Point/.test(cfg.geometryType);
   var line = /LineString/.test(cfg.geometryType);
   var area = !point && !line;
+  // Geoman ships no Vietnamese: the vendored dictionary (leaflet-geoman-vi.js), English for any key it lacks.
+  if (english || !window.gisportalGeomanVi) { map.pm.setLang("en"); }
+  else { map.pm.setLang("vi", window.gisportalGeomanVi, "en"); }
   map.pm.addControls({
     position: "topleft", drawMarker: point, drawCircleMarker: false, drawPolyline: line, drawRectangle: false,
     drawPolygon: area, drawCircle: false, drawText: false, cutPolygon: false, rotateMode: false,
@@ -53,7 +56,6 @@
   });
   map.pm.setGlobalOptions({ snappable: true, snapDistance: 15, allowSelfIntersection: false, finishOnEnter: true, exitModeOnEscape: true });
   splitButton.hidden = point;
-  if (english) { map.pm.setLang("en"); } else { map.pm.setLang("vi"); }
 
   function say(text) { status.textContent = text; }
 

@@ -19,6 +19,7 @@
   var DAY = /^\d{4}-\d{2}-\d{2}$/;
   var SERVER_CLICK = Boolean(apiUrls.features_at);
   var SMALL_SCREEN = window.matchMedia("(max-width: 600px)");
+  var clickShower = null;  // the click result's sheet or popup (map-click.js)
 
   // Leaflet's attribution control renders HTML: catalog text is escaped before it gets there.
   function escapeHtml(text) {
@@ -48,109 +49,11 @@
     };
   }
 
-  function valueText(layer, field, value) {
-    // Coded values read better with their name, as the legend gives it ("ODT – Đất ở tại đô thị").
-    var legend = layer.legend || {};
-    if (field.name === legend.attribute) {
-      for (var i = 0; i < legend.entries.length; i++) {
-        if (legend.entries[i].value === String(value)) return legend.entries[i].label;
-      }
-    }
-    if (typeof value === "number") {  // 53.943,9 in Vietnamese, 53,943.9 in English
-      return value.toLocaleString(document.documentElement.lang === "en" ? "en" : "vi-VN", { maximumFractionDigits: 2 });
-    }
-    return String(value);
-  }
-
   function element(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
     if (text !== undefined) node.textContent = text;
     return node;
-  }
-
-  function fieldList(rows) {
-    // rows: [{label, value}] → a <dl>, values as text; empty values left out.
-    var list = element("dl");
-    rows.forEach(function (row) {
-      if (row.value === undefined || row.value === null || row.value === "") return;
-      list.appendChild(element("dt", "", row.label));
-      list.appendChild(element("dd", "", row.value));
-    });
-    return list;
-  }
-
-  // Popup from the tile's own attributes (used only when the server query is not available).
-  function popupContent(layer, properties) {
-    var box = element("div", "feature-popup");
-    box.appendChild(element("h3", "", layer.title));
-    var list = fieldList((layer.fields || []).map(function (field) {
-      var value = properties ? properties[field.name] : undefined;
-      return { label: field.label, value: value === undefined || value === null ? value : valueText(layer, field, value) };
-    }));
-    box.appendChild(list.childNodes.length ? list : element("p", "", strings.no_fields || ""));
-    return box;
-  }
-
-  // Click to see: the server lists every visible layer's features at the point (not the tiles' attributes).
-  function serverPopupContent(results, layersBySlug) {
-    var box = element("div", "feature-popup");
-    if (!results.length) {
-      box.appendChild(element("p", "", strings.nothing_here || ""));
-      return box;
-    }
-    results.forEach(function (result) {
-      var layer = layersBySlug[result.layer] || { fields: [], legend: { entries: [] } };
-      box.appendChild(element("h3", "", result.title));
-      result.features.forEach(function (feature) {
-        var list = fieldList(feature.fields.map(function (row) {
-          var field = (layer.fields || []).filter(function (f) { return f.label === row.label; })[0];
-          var value = row.value === null || row.value === undefined ? row.value : (field ? valueText(layer, field, row.value) : String(row.value));
-          return { label: row.label, value: value };
-        }));
-        box.appendChild(list.childNodes.length ? list : element("p", "", strings.no_fields || ""));
-        if (feature.url && feature.url.charAt(0) === "/") {  // same-site links only
-          var link = element("a", "planning-link", strings.planning_info);
-          link.setAttribute("href", feature.url);
-          box.appendChild(link);
-        }
-      });
-    });
-    return box;
-  }
-
-  function errorText(body) {
-    var english = document.documentElement.lang === "en";
-    if (body && (body.description || body.description_vi)) return english ? body.description : body.description_vi;
-    return strings.lookup_failed || "";
-  }
-
-  function wireClickToSee(map, visibleSlugs, layersBySlug) {
-    var latest = 0;
-    map.on("click", function (event) {
-      var slugs = visibleSlugs();
-      if (!slugs.length) return;
-      var request = ++latest;
-      var popup = L.popup({ maxWidth: 300, maxHeight: 320, autoPanPaddingTopLeft: [10, 10] })
-        .setLatLng(event.latlng).setContent(element("p", "feature-popup", strings.loading || "…")).openOn(map);
-      var url = apiUrls.features_at + "?" + new URLSearchParams({
-        lon: event.latlng.lng.toFixed(7), lat: event.latlng.lat.toFixed(7),
-        z: String(Math.round(map.getZoom())), layers: slugs.join(","),
-      });
-      if (asOf) url += "&" + new URLSearchParams({ as_of: asOf });
-      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (response) {
-          return response.json().then(function (body) { return { ok: response.ok, body: body }; });
-        })
-        .then(function (answer) {
-          if (request !== latest) return; // a newer click owns the popup
-          popup.setContent(answer.ok ? serverPopupContent(answer.body.results || [], layersBySlug)
-            : element("p", "feature-popup", errorText(answer.body)));
-        })
-        .catch(function () {
-          if (request === latest) popup.setContent(element("p", "feature-popup", strings.lookup_failed || ""));
-        });
-    });
   }
 
   function makeTileLayer(map, layer) {
@@ -178,8 +81,7 @@
     grid.setOpacity(0.8);
     if (!SERVER_CLICK) grid.on("click", function (event) {
       L.DomEvent.stopPropagation(event);
-      var properties = event.layer && event.layer.properties;
-      L.popup({ maxWidth: 280 }).setLatLng(event.latlng).setContent(popupContent(layer, properties)).openOn(map);
+      window.gisportalClick.showTileResult(map, event.latlng, layer, event.layer && event.layer.properties, strings);
     });
     return grid;
   }
@@ -247,6 +149,8 @@
     L.control.layers(choices, null, { position: "bottomleft", collapsed: true }).addTo(map);
   }
 
+  function dayText(day) { return window.gisportalClick.dayText(day); }
+
   // Time travel: the vector layers (and click-to-see) as they were at the end of a chosen day.
   function wireAsOf(map, tileLayers, onChange) {
     var input = document.getElementById("as-of");
@@ -259,16 +163,14 @@
       if (input) input.value = asOf;
       if (reset) reset.hidden = !asOf;
       banner.hidden = !asOf;
-      if (asOf) {
-        var shown = new Date(asOf + "T00:00:00").toLocaleDateString(document.documentElement.lang === "en" ? "en-GB" : "vi-VN");
-        banner.textContent = (strings.as_of_note || "").replace("%(date)s", shown);
-      }
+      if (asOf) banner.textContent = (strings.as_of_note || "").replace("%(date)s", dayText(asOf));
       if (asOf === drawn) return;
       drawn = asOf;
       mapLayers.forEach(function (layer) {
         if (layer.kind === "vector") tileLayers[layer.slug].setUrl(vectorUrl(layer));
       });
       map.closePopup();
+      if (clickShower) clickShower.close();
       onChange();
     }
     if (input) input.addEventListener("change", function () { apply(input.value); });
@@ -485,11 +387,15 @@
     if (SERVER_CLICK) {
       var layersBySlug = {};
       mapLayers.forEach(function (layer) { layersBySlug[layer.slug] = layer; });
-      wireClickToSee(map, function () {
-        return mapLayers.filter(function (layer) {
-          return layer.kind === "vector" && map.hasLayer(tileLayers[layer.slug]) && inZoomRange(map, layer);
-        }).map(function (layer) { return layer.slug; });
-      }, layersBySlug);
+      clickShower = window.gisportalClick.wire(map, {
+        url: apiUrls.features_at, strings: strings, layersBySlug: layersBySlug,
+        asOf: function () { return asOf; },
+        visibleSlugs: function () {
+          return mapLayers.filter(function (layer) {
+            return layer.kind === "vector" && map.hasLayer(tileLayers[layer.slug]) && inZoomRange(map, layer);
+          }).map(function (layer) { return layer.slug; });
+        },
+      });
     }
     wireSearch(map);
     window.gisportalMap = map; // for the browser tests and the console

@@ -269,6 +269,7 @@ def test_the_map_as_of_a_past_day(page, live_server, parcels, screenshot):
         page.dispatch_event("#as-of", "change")
     banner = page.locator(".as-of-banner")
     assert banner.is_visible() and "cuối ngày" in banner.inner_text()
+    assert dt.date.fromisoformat(day).strftime("%d/%m/%Y") in banner.inner_text()  # the one date format
     assert page.evaluate("() => window.location.hash").endswith("/" + day)
 
     box = page.locator("#map").bounding_box()
