@@ -224,3 +224,8 @@ def test_the_parcel_key_in_the_url_is_the_sheets(client, parcel):
     sheet = IssuedSheet.objects.get(code=code)
     assert (sheet.ward_code, sheet.map_sheet, sheet.parcel_no) == tuple(key(parcel).values())
     assert response["Cache-Control"] == "no-store" and code in response["Content-Disposition"]
+
+
+def test_the_parcel_page_links_to_its_sheet(client, parcel):
+    html = client.get(reverse("parcel", kwargs=key(parcel)), HTTP_ACCEPT="text/html").content.decode()
+    assert f'data-testid="sheet-link" href="{sheet_url(parcel)}"' in html and "Phiếu thông tin quy hoạch (PDF)" in html
