@@ -112,6 +112,8 @@ def sheet_verify(*, user, sheet: IssuedSheet, now: dt.datetime | None = None) ->
     layers = _layers_by_slug(slugs)
     withheld = sorted(s for s in slugs if s not in layers or not can_view(user, layers[s]))
     intact = content_hash(sheet.content) == sheet.content_hash
+    if core.PARCELS not in layers:  # the parcels layer itself was removed
+        return Verification(sheet, intact, False, [], False, withheld, parcel_gone=True)
     try:
         current = sheet_facts(parcel_id=sheet.feature_id, layers=layers, at=now or timezone.now()).content
     except ParcelGone:

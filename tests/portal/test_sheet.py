@@ -229,3 +229,10 @@ def test_the_parcel_key_in_the_url_is_the_sheets(client, parcel):
 def test_the_parcel_page_links_to_its_sheet(client, parcel):
     html = client.get(reverse("parcel", kwargs=key(parcel)), HTTP_ACCEPT="text/html").content.decode()
     assert f'data-testid="sheet-link" href="{sheet_url(parcel)}"' in html and "Phiếu thông tin quy hoạch (PDF)" in html
+
+
+def test_data_is_text_on_the_sheet_never_markup(client, parcel):
+    parcel.properties["address"] = '<img src="file:///etc/passwd"> <b>12/3A</b> & "Lê Lợi"'
+    parcel.save(update_fields=["properties"])
+    text = pdf_text(issue(client, parcel)[0].content)
+    assert '<img src="file:///etc/passwd"> <b>12/3A</b> & "Lê Lợi"' in text
