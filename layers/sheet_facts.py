@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from layers import core, db
 from layers.compaction import check_as_of
+from layers.errors import NotFound
 from layers.history import as_of_sql
 from layers.models import Layer
 from layers.personal import personal_fields
@@ -38,8 +39,12 @@ class SheetFacts:
     drawing: dict = field(default_factory=dict)
 
 
-class ParcelGone(Exception):
+class ParcelGone(NotFound):
     """The parcel did not exist at that moment (deleted since, or not yet made)."""
+
+    def __init__(self, parcel_id: int):
+        super().__init__("Thửa đất không có trong dữ liệu tại thời điểm này.", "The parcel is not in the data at this moment.")
+        self.parcel_id = parcel_id
 
 
 _PARCEL_SQL = f"""
@@ -134,10 +139,21 @@ def _around(layer: Layer, parcel_ewkb: bytes, box: dict, at: dt.datetime) -> lis
             for fid, version, changed, props, overlap, distance, drawn in rows]
 
 
+def _indicator(value, kind=float):
+    """An indicator as a number the sheet can compute with, or None (not set): a missing, non-numeric, negative
+    or non-finite value sets no bound rather than a wrong one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        return None
+    return kind(value)
+
+
 def _zones(layer: Layer, rows: list[dict], area: float) -> list[dict]:
     zones = []
     for row in sorted((r for r in rows if r["overlap"] > MIN_OVERLAP_M2), key=lambda r: (-r["overlap"], r["id"])):
         props = _allowed(row["properties"], ZONE_FIELDS, layer)
+        for name, kind in (("far", float), ("max_density", float), ("max_floors", int)):
+            if name in props:
+                props[name] = _indicator(props[name], kind)
         part = _number(row["overlap"], 1)
         zones.append({"id": row["id"], "version": row["version"], **props, "area_m2": part,
                       "share_pct": _number(100.0 * row["overlap"] / area if area else 0.0, 1),

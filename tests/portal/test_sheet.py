@@ -7,6 +7,7 @@ import zxingcpp
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.test import override_settings
+from django.db import connection
 from django.urls import reverse
 
 from layers.lookup import parcel_report
@@ -236,3 +237,14 @@ def test_data_is_text_on_the_sheet_never_markup(client, parcel):
     parcel.save(update_fields=["properties"])
     text = pdf_text(issue(client, parcel)[0].content)
     assert '<img src="file:///etc/passwd"> <b>12/3A</b> & "Lê Lợi"' in text
+
+
+@pytest.mark.parametrize("far", ["2,5", -1, "", [3], True])
+def test_an_unusable_indicator_sets_no_bound(client, parcel, far):
+    zone = IssuedSheet.objects.get(code=issue(client, parcel)[1]).content["zones"][0]
+    with connection.cursor() as cursor:  # stored data the schema would refuse today (an old load, a hand edit)
+        cursor.execute("UPDATE layers_feature SET properties = jsonb_set(properties, '{far}', %s::jsonb) WHERE id = %s",
+                       [json.dumps(far), zone["id"]])
+    content = IssuedSheet.objects.get(code=issue(client, parcel)[1]).content
+    again = next(z for z in content["zones"] if z["id"] == zone["id"])
+    assert again["far"] is None and again["max_floor_area"]["by_far"] is None
