@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from layers import core
@@ -38,7 +39,7 @@ def _public(request: HttpRequest, path: str) -> str:
 def _pdf(pdf: bytes, *, name: str, code: str) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{name}"'
-    response["Cache-Control"] = "no-store"  # each answer is a sheet of its own (code, time of issue)
+    response["Cache-Control"] = "private, no-store"  # each answer is a sheet of its own (code, time of issue)
     response["X-Sheet-Code"] = code
     return response
 
@@ -66,6 +67,7 @@ def verify_form(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/verify.html", {"w": verify_words(_language()), "sheet": None})
 
 
+@never_cache  # what it says depends on the visitor and on the data now
 @require_GET
 def verify_page(request: HttpRequest, code: str) -> HttpResponse:
     """What an issued sheet said, and whether the data has changed since (withheld parts named, not shown)."""

@@ -118,8 +118,6 @@ def sheet_verify(*, user, sheet: IssuedSheet, now: dt.datetime | None = None) ->
         current = sheet_facts(parcel_id=sheet.feature_id, layers=layers, at=now or timezone.now()).content
     except ParcelGone:
         return Verification(sheet, intact, False, [], False, withheld, parcel_gone=True)
-    if len(layers) != len(slugs):
-        current["layers"] = sorted(set(current["layers"]) | {"(removed)"})
     unchanged = intact and content_hash(current) == sheet.content_hash
     keys = sorted(k for k in set(sheet.content) | set(current) if sheet.content.get(k) != current.get(k))
     before, after = visible_content(sheet.content, withheld), visible_content(current, withheld)
@@ -130,7 +128,10 @@ def sheet_verify(*, user, sheet: IssuedSheet, now: dt.datetime | None = None) ->
 
 
 def visible_content(content: dict, withheld: list[str]) -> dict:
-    """The content without the parts (and the data versions) of withheld layers."""
+    """The content without the parts (and the data versions) of withheld layers; with the parcels layer withheld,
+    nothing but the format and the layers' names."""
+    if core.PARCELS in withheld:
+        return {k: content[k] for k in ("format", "layers") if k in content}
     shown = {k: v for k, v in content.items() if SECTION_LAYER.get(k) not in withheld}
     if "data_versions" in shown:
         shown["data_versions"] = [v for v in shown["data_versions"] if v.get("slug") not in withheld]

@@ -224,7 +224,7 @@ def test_the_parcel_key_in_the_url_is_the_sheets(client, parcel):
     response, code = issue(client, parcel)
     sheet = IssuedSheet.objects.get(code=code)
     assert (sheet.ward_code, sheet.map_sheet, sheet.parcel_no) == tuple(key(parcel).values())
-    assert response["Cache-Control"] == "no-store" and code in response["Content-Disposition"]
+    assert response["Cache-Control"] == "private, no-store" and code in response["Content-Disposition"]
 
 
 def test_the_parcel_page_links_to_its_sheet(client, parcel):

@@ -179,3 +179,25 @@ def test_an_anonymous_sheet_leaves_restricted_layers_out(client, parcel, restric
     assert "zones" not in content and "planning-zones" not in content["layers"]
     text = pdf_text(response.content)
     assert "không có thông tin (lớp dữ liệu không công khai)" in text
+
+
+def test_a_sheet_of_a_restricted_parcels_layer_shows_a_verifier_nothing_of_it(client, parcel, demo_city):
+    parcels = demo_city["parcels"]
+    parcels.is_public = False
+    parcels.save(update_fields=["is_public"])
+    officer = User.objects.create_user("land-officer-sheet")
+    LayerGrant.objects.create(layer=parcels, user=officer)
+    client.force_login(officer)
+    code = issue(client, parcel)[1]
+    sheet = IssuedSheet.objects.get(code=code)
+    client.logout()
+    mark = history_mark()
+    parcel.geom = _grown(parcel.geom)
+    parcel.save(update_fields=["geom"])
+    later(mark)
+    response = client.get(reverse("sheet-verify", kwargs={"code": code}), **HTML)
+    html = response.content.decode()
+    assert response.status_code == 200 and 'data-state="changed"' in html and "private" in response["Cache-Control"]
+    assert 'data-testid="said"' not in html and number(sheet.content["area_m2"], "vi") not in html
+    assert "diện tích" not in html.split('data-testid="changes">')[1].split("</ul>")[0]
+    assert "một phần bạn không có quyền xem" in html
