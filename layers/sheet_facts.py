@@ -77,6 +77,24 @@ FROM ({as_of_sql(bbox=True)}) s, p WHERE ST_Intersects(s.geom, p.geom)
 """
 
 
+# A version's time is its transaction's start (now()), but it is seen only at commit: a transaction still open has
+# versions dated before the present that no read sees yet. A sheet's moment is therefore set just before the oldest
+# transaction still open on the database (within MAX_SETTLE_S: an abandoned one must not freeze the sheets' data),
+# so that every version dated at or before it is already visible, and the same moment later reads the same data.
+MAX_SETTLE_S = 600
+_SETTLED_SQL = """
+SELECT greatest(clock_timestamp() - make_interval(secs => %(cap)s),
+                least(clock_timestamp(), coalesce(min(xact_start), 'infinity') - interval '1 microsecond'))
+FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+"""
+
+
+def settled_moment() -> dt.datetime:
+    """The latest moment whose data is all committed and visible (see above): a sheet's `as_of`."""
+    return _fetch(_SETTLED_SQL, {"cap": MAX_SETTLE_S})[0][0]
+
+
 def _fetch(sql: str, params: dict) -> list[tuple]:
     with db.cursor() as cursor:  # the primary: see the docstring
         cursor.execute(sql, params)

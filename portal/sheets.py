@@ -11,13 +11,12 @@ import json
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from layers import core
 from layers.errors import Forbidden, NotFound
 from layers.models import Feature, Layer
 from layers.selectors import can_view, layers_visible_to
-from layers.sheet_facts import SHEET_LAYERS, ParcelGone, SheetFacts, sheet_facts
+from layers.sheet_facts import SHEET_LAYERS, ParcelGone, SheetFacts, settled_moment, sheet_facts
 from portal.sheet_codes import new_code
 from portal.sheet_models import IssuedSheet
 
@@ -58,7 +57,7 @@ def _layers_by_slug(slugs: list[str]) -> dict[str, Layer]:
 
 def sheet_issue(*, user, parcel: Feature, language: str) -> tuple[IssuedSheet, SheetFacts]:
     """Issues a sheet of the parcel from what the user may see, as of now; stores what it says."""
-    at = timezone.now()
+    at = settled_moment()
     facts = sheet_facts(parcel_id=parcel.pk, layers=sheet_layers(user), at=at)
     p = facts.content["parcel"]
     for _attempt in range(5):  # a random code that is taken: draw another
@@ -115,7 +114,7 @@ def sheet_verify(*, user, sheet: IssuedSheet, now: dt.datetime | None = None) ->
     if core.PARCELS not in layers:  # the parcels layer itself was removed
         return Verification(sheet, intact, False, [], False, withheld, parcel_gone=True)
     try:
-        current = sheet_facts(parcel_id=sheet.feature_id, layers=layers, at=now or timezone.now()).content
+        current = sheet_facts(parcel_id=sheet.feature_id, layers=layers, at=now or settled_moment()).content
     except ParcelGone:
         return Verification(sheet, intact, False, [], False, withheld, parcel_gone=True)
     unchanged = intact and content_hash(current) == sheet.content_hash

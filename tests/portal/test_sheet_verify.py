@@ -1,5 +1,7 @@
 """Verifying an issued sheet (/xac-minh/{code}/): unchanged, changed (and what), unknown, mistyped or tampered
 codes, re-issue from the history with the same content hash, and restricted layers never shown to a verifier."""
+import datetime as dt
+
 import pytest
 import shapely
 from django.contrib.auth.models import AnonymousUser, User
@@ -201,3 +203,24 @@ def test_a_sheet_of_a_restricted_parcels_layer_shows_a_verifier_nothing_of_it(cl
     assert 'data-testid="said"' not in html and number(sheet.content["area_m2"], "vi") not in html
     assert "diện tích" not in html.split('data-testid="changes">')[1].split("</ul>")[0]
     assert "một phần bạn không có quyền xem" in html
+
+
+def test_a_sheets_moment_waits_for_transactions_still_open(db):
+    """A version is dated at its transaction's start but seen at its commit: a sheet's moment is before any open
+    transaction, so re-reading that moment later finds nothing new (the same content hash)."""
+    import psycopg2
+    from django.db import connection
+
+    from layers.sheet_facts import settled_moment
+
+    assert settled_moment() <= timezone.now()
+    other = psycopg2.connect(**connection.get_connection_params())
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT now()")  # opens a transaction (psycopg2 does not autocommit)
+            started = cursor.fetchone()[0]
+        assert settled_moment() < started
+        assert settled_moment() >= started - dt.timedelta(seconds=600)  # an abandoned transaction holds it back so far
+    finally:
+        other.rollback()
+        other.close()
