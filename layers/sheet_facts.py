@@ -82,7 +82,9 @@ FROM ({as_of_sql(bbox=True)}) s, p WHERE ST_Intersects(s.geom, p.geom)
 # transaction still open on the database (within MAX_SETTLE_S: an abandoned one must not freeze the sheets' data),
 # so that every version dated at or before it is already visible, and the same moment later reads the same data.
 MAX_SETTLE_S = 600
+# pg_stat_activity is read once per transaction and kept: clear that copy first, or a second look sees the first.
 _SETTLED_SQL = """
+SELECT pg_stat_clear_snapshot();
 SELECT greatest(clock_timestamp() - make_interval(secs => %(cap)s),
                 least(clock_timestamp(), coalesce(min(xact_start), 'infinity') - interval '1 microsecond'))
 FROM pg_stat_activity

@@ -28,7 +28,10 @@ CHANGE_NAMES = {
     "corners": ("tọa độ góc thửa", "corner coordinates"),
     "current_unit": ("đơn vị hành chính hiện nay", "current administrative unit"),
     "neighbours": ("các thửa liền kề", "neighbouring parcels"),
-    "zones": ("khu chức năng quy hoạch và chỉ tiêu", "planning zones and indicators"),
+    "zones": ("các ô quy hoạch mà thửa nằm trong và diện tích từng phần", "the planning zones it meets and their areas"),
+    "zones.indicators": ("chỉ tiêu quy hoạch (mật độ, tầng cao, hệ số sử dụng đất)", "planning indicators (density, floors, FAR)"),
+    "zones.plan": ("đồ án, số và ngày quyết định phê duyệt", "the plan, its decision number and date"),
+    "zones.function": ("chức năng sử dụng đất của ô quy hoạch", "the zones' land-use function"),
     "road_reserve_m2": ("diện tích trong lộ giới", "road-reserve area"),
     "data_versions": ("phiên bản dữ liệu", "data versions"),
     "layers": ("các lớp dữ liệu dùng", "layers used"),
@@ -122,8 +125,21 @@ def sheet_verify(*, user, sheet: IssuedSheet, now: dt.datetime | None = None) ->
     before, after = visible_content(sheet.content, withheld), visible_content(current, withheld)
     visible = [k for k in keys if k in before or k in after]
     visible = [k for k in visible if before.get(k) != after.get(k)]
-    return Verification(sheet, intact, unchanged, [CHANGE_NAMES.get(k, (k, k)) for k in visible],
+    named = [name for k in visible for name in (_zone_changes(before, after) if k == "zones" else [k])]
+    return Verification(sheet, intact, unchanged, [CHANGE_NAMES.get(k, (k, k)) for k in named],
                         len(visible) < len(keys), withheld)
+
+
+_ZONE_PARTS = {"zones": ("id", "area_m2", "share_pct"), "zones.indicators": ("far", "max_density", "max_floors"),
+               "zones.plan": ("plan_name", "decision_no", "decision_date"), "zones.function": ("zone_code", "function")}
+
+
+def _zone_changes(before: dict, after: dict) -> list[str]:
+    """Which kinds of zone facts differ (the zones met, their indicators, their plan), in CHANGE_NAMES' keys."""
+    def part(content: dict, fields: tuple[str, ...]) -> list:
+        return [[zone.get(f) for f in fields] for zone in content.get("zones") or []]
+
+    return [name for name, fields in _ZONE_PARTS.items() if part(before, fields) != part(after, fields)] or ["zones"]
 
 
 def visible_content(content: dict, withheld: list[str]) -> dict:

@@ -90,8 +90,9 @@ def test_after_an_edit_the_page_says_what_changed_and_the_reissue_keeps_the_hash
     state, html = _verify(client, code)
     assert state == "changed"
     changes = html.split('data-testid="changes">')[1].split("</ul>")[0]
-    for part in ("diện tích", "tọa độ góc thửa", "khu chức năng quy hoạch và chỉ tiêu"):
+    for part in ("diện tích", "tọa độ góc thửa", "chỉ tiêu quy hoạch", "diện tích từng phần"):
         assert part in changes
+    assert "đồ án, số và ngày" not in changes  # the plan itself did not change
     assert "thửa liền kề" not in changes  # the neighbours did not change
 
     again = sheet_reissue(user=AnonymousUser(), sheet=sheet)
@@ -169,7 +170,7 @@ def test_a_planners_sheet_shows_restricted_zones_only_to_who_may_see_them(client
     later(mark)
     state, html = _verify(client, code)
     assert state == "changed" and 'data-testid="withheld"' in html and 'data-testid="zones-hidden"' in html
-    assert not any(c in html for c in zone_codes) and "khu chức năng" not in html.split('data-testid="changes">')[1]
+    assert not any(c in html for c in zone_codes) and "chỉ tiêu" not in html.split('data-testid="changes">')[1]
     assert "một phần bạn không có quyền xem" in html
     refused = client.get(reverse("sheet-reissue", kwargs={"code": code}), **JSON)
     assert refused.status_code == 403 and refused.json()["description_vi"] and refused.json()["description"]
