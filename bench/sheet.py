@@ -30,9 +30,11 @@ def main() -> None:
     conditions("bench/sheet", parcels=SIZE, sheets=SHEETS)
     env = _env(SIZE)
     r = json.loads(run_worker("bench.sheet_worker", env, str(SHEETS)))
-    for part in ("facts", "pdf", "total"):
+    for part in ("facts", "pdf", "total", "cpu"):
         print(f"  {part:>5}: median {r[part]['median_s']:.2f} s  p95 {r[part]['p95_s']:.2f} s  max {r[part]['max_s']:.2f} s"
               f"  (n={r[part]['n']})", flush=True)
+    print("  (facts: database time from the history; pdf: map, QR code and WeasyPrint; cpu: this process's CPU per sheet,"
+          " which other processes' load does not inflate)", flush=True)
     print(f"  {r['multi_zone']} of the parcels meet two or more zones; PDF size median {r['pdf_kib']:.0f} KiB", flush=True)
     verdict(f"sheet p95 ({r['total']['n']} parcels of {parcel_count(env['GISPORTAL_DB_NAME']):,})", r["total"]["p95_s"],
             "<", P95_S, unit=" s")
