@@ -17,7 +17,7 @@ import traceback
 from bench import report
 
 # In the order they run; the other modules in bench/ are their helpers and workers.
-BENCHMARKS = ["ingest", "tiles", "raster", "download", "lookup", "history", "cluster"]
+BENCHMARKS = ["ingest", "tiles", "raster", "download", "lookup", "sheet", "history", "cluster"]
 # Run only when named (`make soak` is `python -m bench soak`): ten minutes is not part of `make bench`.
 ON_REQUEST = ["soak"]
 

@@ -19,6 +19,9 @@ BUCKET_OF_URL = {
     "feature-history": "history",
     "feature-history-revert": "history",
     "layer-diff": "history",
+    "parcel-sheet": "sheet",  # a PDF made per request (portal/sheet_views.py)
+    "sheet-reissue": "sheet",
+    "sheet-verify": "history",  # recomputes the sheet's content from the history
 }
 
 

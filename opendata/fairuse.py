@@ -43,6 +43,7 @@ class RateLimited(TooManyRequests):
 BUCKETS = {
     "search": (120, 1200),  # search box and click-to-see: 0.1-1 s of database time each
     "history": (60, 600),  # feature history, layer diff pages
+    "sheet": (20, 200),  # planning information sheet PDFs: ~0.3-1 s of CPU each
 }
 # Features per window read by following signed next links: counted apart from requests, not capped by them.
 # 100,000 is 10,000 of GDAL's 10-feature pages a minute, more than one sequential reader asks for.

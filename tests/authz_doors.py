@@ -338,6 +338,23 @@ def door_lookup(cell: Cell) -> None:
     get(cell, "/thua-dat/26794/90/1/", seen(cell), html=True, shows=[m.title_token(cell.state)] if cell.sees else [])
 
 
+def door_sheet(cell: Cell) -> None:
+    """The parcel's planning information sheet (PDF), as the parcel page; personal data never on it, whoever asks."""
+    from tests.portal.sheet_helpers import pdf_text
+
+    Layer.objects.filter(slug="parcels").update(slug="mx-parcels-aside")
+    Layer.objects.filter(pk=cell.sw.layer.pk).update(slug="parcels")
+    response = send(cell.client, "GET", "/thua-dat/26794/90/1/phieu.pdf")
+    if not cell.sees:
+        check(cell, response, 404)
+        return
+    assert response.status_code == 200, f"{cell.name}: got {response.status_code} {response.content[:300]!r}"
+    text = pdf_text(response.content)
+    assert "26794" in text, f"{cell.name}: the sheet does not name its parcel"
+    for token in m.personal_tokens(cell.state):
+        assert token not in text, f"{cell.name}: the sheet carries {token!r}"
+
+
 def _identity(cell: Cell) -> tuple[list[str], list[str]]:
     """(shows, hides): who changed a feature, only for staff and the layer's editors."""
     tokens = [m.HISTORIAN, m.comment_token(cell.state)]
