@@ -141,3 +141,20 @@ def test_a_restricted_layer_answers_like_a_missing_one(client, django_user_model
 def test_only_get_and_head(client, demo_city):
     assert client.post("/tiles/thumbnail/parcels.png").status_code == 405
     assert client.head("/tiles/thumbnail/parcels.png").status_code == 200
+
+
+def test_a_preview_never_colours_by_a_personal_field(client, db):
+    """A style naming a personal field is ignored (layers/styling.py): the preview is the unstyled one; the same
+    style on a displayed, non-personal field does colour it (the control)."""
+    schema = [{"name": "owner", "type": "string", "personal": True, "display": True},
+              {"name": "kind", "type": "string", "display": True}]
+    for slug, attribute in (("by-owner", "owner"), ("unstyled", ""), ("by-kind", "kind")):
+        layer = make_layer(slug=slug, schema=schema, style={
+            "attribute": attribute, "colors": {"Nguyễn Văn A": "#ff0000", "x": "#ff0000"}, "default": "#3388ff"})
+        make_feature(layer, square(106.75, 10.8, 0.002), {"owner": "Nguyễn Văn A", "kind": "x"})
+    by_owner = _image(client.get("/tiles/thumbnail/by-owner.png"))
+    unstyled = _image(client.get("/tiles/thumbnail/unstyled.png"))
+    by_kind = _image(client.get("/tiles/thumbnail/by-kind.png"))
+    assert _share(by_kind, _blend("#ff0000"), 30) > 0.3
+    assert _share(by_owner, _blend("#ff0000"), 30) == 0
+    assert list(by_owner.getdata()) == list(unstyled.getdata())
