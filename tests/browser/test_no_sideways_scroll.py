@@ -174,3 +174,20 @@ def test_no_page_scrolls_sideways_at_360_px(page, live_server, demo_city, django
         if found["scrollWidth"] > PHONE["width"]:
             offenders[url] = found
     assert offenders == {}, f"{role} ({language}): pages wider than {PHONE['width']} px: {offenders}"
+
+
+def test_the_upload_form_with_errors_fits_a_phone(page, live_server, django_user_model, tmp_path, settings):
+    """/ingest/ sent with mistakes (a POST the walk cannot reach): the errors read in both languages, no sideways scroll."""
+    settings.INGEST_JOBS_DIR = tmp_path / "jobs"
+    admin = django_user_model.objects.create_superuser("data-admin", password="x")
+    page.set_viewport_size(PHONE)
+    _login(page, live_server, admin, "vi")
+    page.goto(live_server.url + "/ingest/")
+    page.fill("#id_layer", "parcels")
+    page.fill("#id_column_map", "no pairs here")
+    page.eval_on_selector("form.ingest-form", "form => { form.noValidate = true; }")  # the server's checks, not the browser's
+    page.click("form.ingest-form button[type=submit]")
+    page.wait_for_selector("[data-testid=form-errors]")
+    assert "The form has errors" in page.inner_text("[data-testid=form-errors]")
+    assert page.locator(".errorlist").count() >= 2
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
