@@ -5,9 +5,9 @@ feature count (an SVG of a 300,000-parcel layer is megabytes a phone must parse 
 once per change of the layer, then served as bytes with an ETag like a tile.
 
 Vector layers are drawn as a low-zoom tile is: features larger than a pixel go through ST_AsMVTGeom on a
-grid of the image's pixels (clipped, snapped, simplified; at most MAX_SHAPES, largest first), features
-smaller than a pixel become one dot per pixel (aggregated in SQL, so a dense parcel layer costs at most
-one row per pixel). Colours are the map's (layers/styling.py). Only geometry and the style's attribute are
+grid of the image's pixels (clipped, snapped, simplified; at most MAX_SHAPES, the largest first), every other
+feature leaves a dot at its centre, aggregated in SQL to one per pixel (so a dense parcel layer costs at most
+one row per pixel beyond its MAX_SHAPES shapes, whatever its size). _VECTOR_SQL says how. Colours are the map's (layers/styling.py). Only geometry and the style's attribute are
 read: the style names a displayed, non-personal field, so a preview carries no personal data.
 Raster layers are read through rio-tiler over the same frame and coloured with the tiles' ramp.
 
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 from layers import db
@@ -31,38 +32,39 @@ from tiles.cache import CachedTile
 
 WIDTH, HEIGHT = 640, 400  # shown at most 28rem (448 CSS px) wide: sharp on 1.5× screens
 SCALE = 2                  # drawn at twice the size and reduced: antialiased edges from Pillow's plain polygons
-MAX_SHAPES = 20_000        # shapes drawn as shapes; smaller features become dots
+MAX_SHAPES = 20_000        # features drawn as shapes (the largest); the others are dots
 BACKGROUND = (246, 248, 249, 255)
-RENDERER = "2"             # bump when the drawing changes: every cached preview is drawn anew
+RENDERER = "4"             # bump when the drawing changes: every cached preview is drawn anew
 _EARTH = 6378137.0
 
+# One scan of the layer's rows, keeping only their boxes and style values (small rows, materialised once), then:
+# dots: the centre of each box not drawn as a shape, one per pixel of the image (a hash aggregate; Web Mercator
+#   worked out by hand: a formula per row costs less than a transform);
+# shapes: the largest features over a pixel, at most %(cap)s, their geometry read again by id and drawn as a
+#   low-zoom tile is (ST_AsMVTGeom on a grid of the 2× canvas: clipped, snapped, simplified).
 _VECTOR_SQL = """
-WITH f AS (
-    SELECT geom, properties->>%(attr)s AS v, Box2D(geom) AS b
-    FROM layers_feature
-    WHERE layer_id = %(layer)s AND geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)
-), big AS (
-    SELECT 'g' AS kind, ST_AsGeoJSON(ST_AsMVTGeom(ST_Transform(geom, 3857),
-               ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 3857), %(grid)s, 8, true), 0) AS shape, v
-    FROM f
-    WHERE ST_XMax(b) - ST_XMin(b) >= %(px)s OR ST_YMax(b) - ST_YMin(b) >= %(px)s
-    ORDER BY (ST_XMax(b) - ST_XMin(b)) * (ST_YMax(b) - ST_YMin(b)) DESC
-    LIMIT %(cap)s
-), dots AS (
-    SELECT DISTINCT ON (i, j) 'p' AS kind, i || ',' || j AS shape, v
-    FROM (
-        SELECT floor((ST_X(c) - %(x0)s) / (%(x1)s - %(x0)s) * %(grid)s)::int AS i,
-               floor((%(y1)s - ST_Y(c)) / (%(y1)s - %(y0)s) * %(grid)s)::int AS j, v
-        FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint((ST_XMin(b) + ST_XMax(b)) / 2,
-                                                          (ST_YMin(b) + ST_YMax(b)) / 2), 4326), 3857) AS c, v
-              FROM f
-              WHERE ST_XMax(b) - ST_XMin(b) < %(px)s AND ST_YMax(b) - ST_YMin(b) < %(px)s) centres
-    ) cells
-    ORDER BY i, j, v
+WITH f AS MATERIALIZED (
+    SELECT id, v, b, (ST_XMax(b) - ST_XMin(b) >= %(px)s OR ST_YMax(b) - ST_YMin(b) >= %(px)s) AS big
+    FROM (SELECT id, properties->>%(attr)s AS v, Box2D(geom) AS b
+          FROM layers_feature
+          WHERE layer_id = %(layer)s AND geom && ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326)) boxes
+), top AS (
+    SELECT id, v FROM f WHERE big ORDER BY (ST_XMax(b) - ST_XMin(b)) * (ST_YMax(b) - ST_YMin(b)) DESC LIMIT %(cap)s
 )
-SELECT kind, shape, v FROM big WHERE shape IS NOT NULL
+SELECT 'p', i, j, NULL, min(v)
+FROM (
+    SELECT floor((radians((ST_XMin(b) + ST_XMax(b)) / 2) * 6378137.0 - %(x0)s) / (%(x1)s - %(x0)s) * %(gw)s)::int AS i,
+           floor((%(y1)s - ln(tan(pi() / 4 + radians((ST_YMin(b) + ST_YMax(b)) / 4))) * 6378137.0)
+                 / (%(y1)s - %(y0)s) * %(gh)s)::int AS j, v
+    FROM f
+    WHERE NOT big OR %(all_dots)s OR id NOT IN (SELECT id FROM top)
+) cells
+WHERE i BETWEEN 0 AND %(gw)s - 1 AND j BETWEEN 0 AND %(gh)s - 1
+GROUP BY i, j
 UNION ALL
-SELECT kind, shape, v FROM dots
+SELECT 'g', NULL, NULL, ST_AsGeoJSON(ST_AsMVTGeom(ST_Transform(g.geom, 3857),
+           ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 3857), %(grid)s, 8, true), 0), top.v
+FROM top JOIN layers_feature g ON g.id = top.id AND g.layer_id = %(layer)s
 """
 
 
@@ -114,34 +116,49 @@ def _rgba(colour: str, alpha: int = 255) -> tuple[int, int, int, int]:
     return int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16), alpha
 
 
-def _vector_rows(layer: Layer, style: LayerStyle, frame: Frame) -> list[tuple[str, str, str | None]]:
+def _vector_rows(layer: Layer, style: LayerStyle, frame: Frame) -> list[tuple]:
+    """(kind, i, j, geojson, value) rows: 'p' a dot at pixel (i, j) of the image, 'g' a shape on the 2× grid."""
     west, south, east, north = frame.degrees
-    pixel = (east - west) / WIDTH
     params = {"attr": style.attribute or "", "layer": layer.pk, "w": west, "s": south, "e": east, "n": north,
               "x0": frame.x0, "y0": frame.y0, "x1": frame.x1, "y1": frame.y1, "grid": WIDTH * SCALE,
-              "px": pixel, "cap": MAX_SHAPES}
+              "gw": WIDTH, "gh": HEIGHT, "px": (east - west) / WIDTH, "cap": MAX_SHAPES,
+              # Filled areas cover their own centre: every feature may leave a dot (none is lost past the cap).
+              # Lines and outlines would show a stray dot at the centre of a box they do not cross.
+              "all_dots": style.kind == "fill" and style.fill}
     with db.cursor(read=True) as cursor:
         cursor.execute(_VECTOR_SQL, params)
         return cursor.fetchall()
 
 
+def _dots(rows: list[tuple], colour_of, alpha: int) -> Image.Image:
+    """One dot (2 × 2 pixels of the image) per row, painted at once with numpy on the 2× canvas."""
+    canvas = np.zeros((HEIGHT * SCALE, WIDTH * SCALE, 4), dtype=np.uint8)
+    if rows:
+        i = np.fromiter((row[1] for row in rows), dtype=np.int64, count=len(rows)) * SCALE
+        j = np.fromiter((row[2] for row in rows), dtype=np.int64, count=len(rows)) * SCALE
+        colours = np.array([_rgba(colour_of(row[4]), alpha) for row in rows], dtype=np.uint8)
+        for dy in range(-1, SCALE + 1):
+            for dx in range(-1, SCALE + 1):
+                canvas[np.clip(j + dy, 0, HEIGHT * SCALE - 1), np.clip(i + dx, 0, WIDTH * SCALE - 1)] = colours
+    return Image.fromarray(canvas, "RGBA")
+
+
 def _draw_vector(layer: Layer, frame: Frame) -> Image.Image:
-    """The features over the background: shapes, lines and dots in the layer's colours."""
+    """The features over the background: dots first, then shapes, lines and points in the layer's colours."""
     style = layer_style(layer)
     colours = {rule.value: rule.color for rule in style.rules}
-    size = (WIDTH * SCALE, HEIGHT * SCALE)
-    overlay = Image.new("RGBA", size, (0, 0, 0, 0))
+
+    def colour_of(value: str | None) -> str:
+        return colours.get(value, style.default) if value is not None else style.default
+
+    rows = _vector_rows(layer, style, frame)
+    overlay = _dots([row for row in rows if row[0] == "p"], colour_of, 150 if style.kind == "fill" and style.fill else 255)
     draw = ImageDraw.Draw(overlay)
     yscale = HEIGHT / WIDTH  # the MVT grid is square (grid × grid) over a frame of the image's proportions
-    for kind, shape, value in _vector_rows(layer, style, frame):
-        colour = colours.get(value, style.default) if value is not None else style.default
-        if kind == "p":
-            i, j = (int(n) for n in shape.split(","))
-            y = j * yscale
-            draw.ellipse((i - SCALE, y - SCALE, i + SCALE, y + SCALE), fill=_rgba(colour))
-        else:
-            _draw_shape(draw, json.loads(shape), colour, style, yscale)
-    image = Image.new("RGBA", size, BACKGROUND)
+    for kind, _, _, shape, value in rows:
+        if kind == "g" and shape:
+            _draw_shape(draw, json.loads(shape), colour_of(value), style, yscale)
+    image = Image.new("RGBA", overlay.size, BACKGROUND)
     image.alpha_composite(overlay)
     return image
 

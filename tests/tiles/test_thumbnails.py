@@ -158,3 +158,23 @@ def test_a_preview_never_colours_by_a_personal_field(client, db):
     assert _share(by_kind, _blend("#ff0000"), 30) > 0.3
     assert _share(by_owner, _blend("#ff0000"), 30) == 0
     assert list(by_owner.getdata()) == list(unstyled.getdata())
+
+
+def test_past_the_shape_cap_every_feature_still_leaves_a_mark(client, db, monkeypatch):
+    """A layer with more shapes than MAX_SHAPES: the largest are drawn as shapes, the rest as dots; none vanishes."""
+    from tiles import thumbnails
+
+    monkeypatch.setattr(thumbnails, "MAX_SHAPES", 3)
+    layer = make_layer(slug="many", style={"default": "#d62728"})
+    for n in range(10):  # ten squares in a row, each well over a pixel
+        make_feature(layer, square(106.70 + n * 0.01, 10.80, 0.004), refresh=n == 9)
+    layer.refresh_from_db()
+    image = _image(client.get("/tiles/thumbnail/many.png"))
+    frame = thumbnails.frame_of(layer)
+    for n in range(10):
+        lon, lat = 106.70 + n * 0.01 + 0.002, 10.802  # each square's centre, where its dot lies
+        x, y = thumbnails._mercator(lon, lat)
+        px = int((x - frame.x0) / (frame.x1 - frame.x0) * 640)
+        py = int((frame.y1 - y) / (frame.y1 - frame.y0) * 400)
+        r, g, b = image.getpixel((px, py))
+        assert (r, g, b) != (246, 248, 249) and r > g + 40, (n, (r, g, b))
