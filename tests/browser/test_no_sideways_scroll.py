@@ -5,7 +5,8 @@ the demo city for each of its parameters (SAMPLES), fetched as a browser would (
 and kept when it answers 200 with HTML. So a page added later is walked without editing this file; a pattern
 with a parameter this file has no value for fails test_every_url_parameter_has_a_demo_value, naming it.
 A few states of pages only reached with a query (a lookup that found nothing, search hits, a filtered catalog)
-are added by hand (STATES). Django's own admin (/admin/) is left out: it is Django's responsive stylesheet.
+are added by hand (_states). Django's own admin (/admin/, hundreds of patterns, Django's responsive stylesheet)
+is walked through its index, a list, a change form and an add form only.
 """
 import itertools
 from urllib.parse import urlsplit
@@ -75,6 +76,9 @@ def _states(demo_city) -> list[str]:
         "/records/?f=html", "/records/conformance?f=html", "/records/collections?f=html",
         "/records/collections/catalog?f=html", "/records/collections/catalog/items?f=html",
         "/records/collections/catalog/items/parcels?f=html",
+        # Django's admin, for those who may enter it (the others are sent to its login page, a redirect).
+        "/admin/", "/admin/layers/layer/", f"/admin/layers/layer/{demo_city['parcels'].pk}/change/",
+        "/admin/layers/layergrant/add/",
     ]
 
 
@@ -160,7 +164,7 @@ def test_no_page_scrolls_sideways_at_360_px(page, live_server, demo_city, django
     if role != "anonymous":
         expected |= {"/edit/", "/data/tokens/", "/history/parcels/diff/"}
     if role == "admin":
-        expected |= {"/audit/", "/ingest/"}
+        expected |= {"/audit/", "/ingest/", "/admin/", "/admin/layers/layer/"}
     assert expected <= {urlsplit(url).path for url in pages}, sorted(expected - set(pages))
     assert set(ERROR_STATES) <= set(pages)  # the error pages are HTML too
     page.set_viewport_size(PHONE)
