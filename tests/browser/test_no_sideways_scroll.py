@@ -195,3 +195,22 @@ def test_the_upload_form_with_errors_fits_a_phone(page, live_server, django_user
     assert "The form has errors" in page.inner_text("[data-testid=form-errors]")
     assert page.locator(".errorlist").count() >= 2
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_the_layer_page_shows_its_preview_and_readable_extent_on_a_phone(page, live_server, demo_city, screenshot):
+    """The preview loads (the page's CSP lets it, the door draws it), fits the phone, and the extent reads as words."""
+    page.set_viewport_size(PHONE)
+    _login(page, live_server, None, "vi")
+    page.goto(live_server.url + "/data/planning-zones/")
+    image = page.locator("img.od-thumb")
+    image.scroll_into_view_if_needed()
+    page.wait_for_function("() => { const i = document.querySelector('img.od-thumb'); return i.complete && i.naturalWidth > 0; }")
+    assert page.evaluate("() => document.querySelector('img.od-thumb').naturalWidth") == 640
+    box = image.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert "khoảng" in page.inner_text(".od-extent")
+    assert not page.locator("[data-testid=bbox]").is_visible()  # the exact box waits in its <details>
+    page.click(".od-extent summary")
+    assert page.locator("[data-testid=bbox]").is_visible()
+    assert page.requests.console_errors == [] and page.requests.outside(live_server.url) == []
+    screenshot("layer-phone")
