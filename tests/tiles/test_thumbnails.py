@@ -178,3 +178,16 @@ def test_past_the_shape_cap_every_feature_still_leaves_a_mark(client, db, monkey
         py = int((frame.y1 - y) / (frame.y1 - frame.y0) * 400)
         r, g, b = image.getpixel((px, py))
         assert (r, g, b) != (246, 248, 249) and r > g + 40, (n, (r, g, b))
+
+
+def test_a_style_change_alone_gives_a_new_preview(client, db):
+    """The map's colours changed in the catalog (no feature touched): new URL on the page, new ETag, new colours."""
+    layer = make_layer(slug="restyled", style={"default": "#1f77b4"})
+    make_feature(layer, square(106.75, 10.8, 0.002))
+    before_url = _thumbnail_src(client.get("/data/restyled/").content.decode(), "restyled")
+    before = client.get(before_url)
+    Layer.objects.filter(pk=layer.pk).update(style={"default": "#2ca02c"})
+    after_url = _thumbnail_src(client.get("/data/restyled/").content.decode(), "restyled")
+    after = client.get(after_url)
+    assert after_url != before_url and after["ETag"] != before["ETag"]
+    assert _share(_image(before), _blend("#1f77b4"), 30) > 0.3 and _share(_image(after), _blend("#2ca02c"), 30) > 0.3
