@@ -4,6 +4,8 @@ MapServer mapfile all take their colours, labels and drawing order from here, so
 A layer's `style` is {"attribute": field, "colors": {value: "#hex"}, "default": "#hex", "fill": bool}.
 Only plain hex colours pass: a colour reaches a style attribute, a canvas, a JSON style and a mapfile.
 """
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 
@@ -93,3 +95,13 @@ def layer_style(layer: Layer) -> LayerStyle:
         fill=bool(style.get("fill", not administrative)) and not administrative,
         order=STACK.get(layer.category, 2),
     )
+
+
+def drawing_stamp(layer: Layer) -> str:
+    """A short digest of everything a drawing of the whole layer depends on (its data's last change, extent,
+    style, schema, raster file and ramp): the catalog's previews are keyed by it, so any change gives new ones."""
+    parts = [layer.pk, layer.slug, layer.kind, layer.category, layer.geometry_type,
+             layer.last_changed.isoformat() if layer.last_changed else "", layer.feature_count,
+             layer.extent.wkt if layer.extent else "", layer.style, layer.schema, layer.raster_path, layer.raster_info]
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()

@@ -9,6 +9,7 @@ from gisportal.vary import accept_header
 from layers import db
 from layers.errors import InvalidParameter, NotFound
 from layers.selectors import layer_for, layers_visible_to
+from opendata.extents import readable_extent
 from opendata import continuation, ogc, seek
 from opendata.fairuse import public_api
 from layers.personal import personal_fields
@@ -99,7 +100,8 @@ def collection(request: HttpRequest, collection_id: str) -> HttpResponse:
     layer = layer_for(request.user, collection_id, kind="vector")
     doc = ogc.collection(_root(request), layer)
     if wants_html(request):
-        return render(request, "opendata/ogc_collection.html", {"doc": doc, "layer": layer})
+        return render(request, "opendata/ogc_collection.html",
+                      {"doc": doc, "layer": layer, "extent": readable_extent(request.user, layer)})
     return _cache(_json(doc), layer)
 
 

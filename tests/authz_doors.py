@@ -198,6 +198,17 @@ def door_default_style(cell: Cell) -> None:
     assert m.contains(data, f'"{cell.slug}"') == cell.state.public, f"{cell.name}: the default style names the layer"
 
 
+def door_thumbnail(cell: Cell) -> None:
+    """The catalog's layer preview (issue 16): a PNG to whoever sees the layer, a missing layer's 404 to anyone
+    else; shared caches only for public layers."""
+    response = cell.client.get(f"/tiles/thumbnail/{cell.slug}.png")
+    data = check(cell, response, seen(cell), ghost=("GET", f"/tiles/thumbnail/{cell.slug}.png"))
+    if cell.sees:
+        assert data.startswith(b"\x89PNG"), f"{cell.name}: not a PNG"
+        public = response["Cache-Control"].startswith("public")
+        assert public == cell.state.public, f"{cell.name}: {response['Cache-Control']} for a layer public={cell.state.public}"
+
+
 def door_ogc_collection(cell: Cell) -> None:
     get(cell, f"/ogc/collections/{cell.slug}", seen(cell))
 

@@ -205,3 +205,21 @@ def value_at(path: str | Path, lon: float, lat: float, nodata: float | None = No
         bad = missing or (isinstance(value, float) and value != value)
         out.append(None if bad else value)
     return out
+
+
+def render_part(path: str | Path, bbox: tuple[float, float, float, float], info: dict, width: int, height: int) -> bytes | None:
+    """A PNG of the raster over a WGS 84 box, in Web Mercator at width × height, coloured as its tiles are
+    (the catalog's preview, tiles/thumbnails.py); None when the box misses the raster."""
+    source = open_source(path)
+    style = Style.from_info(info, source.stats() if ("min" not in info or "max" not in info) else (0, 1), source.nodata)
+    options = {"nodata": style.nodata} if style.nodata is not None else {}
+    if source.floating:
+        options["post_process"] = _mask_nan
+    try:
+        with source.lock:
+            image = source.reader.part(bbox, dst_crs=rasterio.crs.CRS.from_epsg(3857), width=width, height=height,
+                                       indexes=1, resampling_method=RESAMPLING, reproject_method=RESAMPLING, **options)
+    except TileOutsideBounds:
+        return None
+    image.rescale(in_range=((style.vmin, style.vmax),))
+    return image.render(colormap=colour_map(style.ramp, style.vmin, style.vmax), **ENCODING["png"])

@@ -4,7 +4,7 @@ Reversible by name with kwargs layer, z, x, y (the map page builds its URL templ
 Vector tiles come first: they are most of the traffic, and each pattern tried costs a cached tile time."""
 from django.urls import re_path
 
-from tiles import archive_views, assets, ogc_views, views
+from tiles import archive_views, assets, ogc_views, thumbnail_views, views
 
 urlpatterns = [
     # {layer} may be a comma list: one MVT layer per catalog layer, in the order given.
@@ -13,6 +13,8 @@ urlpatterns = [
     # Before TileJSON's pattern: a layer named "style" would otherwise shadow the default style.
     re_path(r"^style\.json$", ogc_views.default_style, name="tile-style"),
     re_path(r"^preview$", ogc_views.preview, name="tile-preview"),
+    # The catalog's layer previews (tiles/thumbnails.py), before TileJSON's and the archives' patterns.
+    re_path(r"^thumbnail/(?P<layer>[-a-zA-Z0-9_]{1,64})\.png$", thumbnail_views.thumbnail_view, name="layer-thumbnail"),
     re_path(r"^fonts/(?P<fontstack>[^/]{1,200})/(?P<glyph_range>[^/]{1,32})\.pbf$", assets.glyphs_view,
             name="tile-glyphs"),
     re_path(r"^sprite/(?P<name>sprite(?:@2x)?\.(?:json|png))$", assets.sprite_view, name="tile-sprite"),

@@ -25,7 +25,7 @@ def test_lists_visible_layers_with_metadata(client, parcels, zones, secret):
     assert slugs(response) == ["parcels", "planning-zones"]
     assert "secret" not in html and "Hầm" not in html
     for text in ("Thửa đất", "CC BY 4.0", "Sở Tài nguyên và Môi trường", "/data/parcels.gpkg", "/data/parcels.shp.zip",
-                 'class="od-count">5<', 'id="od-extents"'):
+                 'class="od-count">5<', 'class="od-thumb" src="/tiles/thumbnail/parcels.png?v='):
         assert text in html, text
     assert not re.search(r'(src|href)="(https?:)?//', html)  # no outside host
 
