@@ -81,6 +81,7 @@ FROM ({as_of_sql(bbox=True)}) s, p WHERE ST_Intersects(s.geom, p.geom)
 # versions dated before the present that no read sees yet. A sheet's moment is therefore set just before the oldest
 # transaction still open on the database (within MAX_SETTLE_S: an abandoned one must not freeze the sheets' data),
 # so that every version dated at or before it is already visible, and the same moment later reads the same data.
+# Only clients write versions: autovacuum's long passes after a big load must not hold the sheets back.
 MAX_SETTLE_S = 600
 # pg_stat_activity is read once per transaction and kept: clear that copy first, or a second look sees the first.
 _SETTLED_SQL = """
@@ -89,6 +90,7 @@ SELECT greatest(clock_timestamp() - make_interval(secs => %(cap)s),
                 least(clock_timestamp(), coalesce(min(xact_start), 'infinity') - interval '1 microsecond'))
 FROM pg_stat_activity
 WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+  AND backend_type = 'client backend'
 """
 
 
