@@ -9,13 +9,15 @@ from dataclasses import dataclass
 
 from django.db import OperationalError, transaction
 
-from layers import db
+from layers import core, db
+from layers.addresses import Address, parse_address
 from layers.core import SEARCHABLE_KEYS
 from layers.errors import NotFound
 from layers.lookup import as_dict, parcel_by_key
+from layers.models import Layer
 from layers.personal import hidden_fields, visible_properties
-from layers.selectors import layers_visible_to
-from layers.wards import fold, resolve_ward
+from layers.selectors import can_view, layers_visible_to
+from layers.wards import all_wards, former_wards_of, fold, resolve_ward, ward_by_code
 
 MAX_QUERY = 100
 
@@ -94,12 +96,17 @@ def _searchable_keys(user, layers) -> dict[int, tuple[str, ...]]:
     return keys
 
 
+def _like(text: str) -> str:
+    """A LIKE pattern for text anywhere (its wildcards escaped)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _label_hits(user, query: str, limit: int) -> list[Hit]:
     """Features whose labels contain the query (any accents), then near spellings if too few."""
     layers = {layer.pk: layer for layer in layers_visible_to(user).filter(kind="vector")}
     keys = _searchable_keys(user, layers.values())
     folded = fold(query)
-    like = "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    like = _like(folded)
     whole = [pk for pk, visible in keys.items() if visible == SEARCHABLE_KEYS]  # the trigram index serves these
     params = {"q": folded, "like": like, "layers": whole, "limit": 5 * limit}
     rows = _label_rows(f"{LABEL_SQL} LIKE %(like)s", params) if whole else []
@@ -124,14 +131,80 @@ def _label_hits(user, query: str, limit: int) -> list[Hit]:
     return hits[:limit]
 
 
+ADDRESS_CANDIDATES = 500  # rows compared in Python after the indexed filter: a long street's share of one number
+
+
+def _ward_codes(user, address: Address) -> set[str] | None:
+    """The ward codes a parcel may be keyed by for the ward named, old or new (None: no ward named)."""
+    if not address.ward:
+        return None
+    codes = set()
+    for ward in address.wards:
+        codes.add(ward.code)
+        if not ward.former:  # a 2025 ward: parcels keep the codes of the former wards it took in
+            codes |= {w.code for w in former_wards_of(user, ward.code)}
+    return codes
+
+
+def _same_street(a: str, b: str) -> bool:
+    """Street keys equal, one perhaps with an unaccented 'duong' (Đường or the name Dương) before it."""
+    return a == b or a.removeprefix("duong ") == b or b.removeprefix("duong ") == a
+
+
+def _same_place(wanted: Address, found: Address | None) -> bool:
+    """Same street and number path (exactly: 12/3A is not 12/3); an alley alone: any house in it."""
+    if found is None or not _same_street(wanted.street_key, found.street_key):
+        return False
+    if wanted.house:
+        return found.number == wanted.number
+    return found.number.startswith(wanted.alley + "/")
+
+
+def address_matches(user, text: str, *, limit: int = 20) -> list[Hit] | None:
+    """Parcels whose address has the structure typed (number path, street, and ward when named, old or new
+    name), by number; None when the text has no street with a number. Personal addresses are never matched."""
+    wanted = parse_address(clean_query(text), all_wards(user))
+    if wanted is None or not wanted.structured:
+        return None
+    layer = Layer.objects.filter(slug=core.PARCELS, kind="vector").first()
+    codes = _ward_codes(user, wanted)
+    if layer is None or not can_view(user, layer) or "address" in hidden_fields(user, layer) or codes == set():
+        return []
+    # Candidates through the folded-label trigram index (street words), narrowed by each number part.
+    likes = [wanted.street_key.removeprefix("duong ")] + fold(wanted.number).split("/")
+    params = {f"l{i}": _like(part) for i, part in enumerate(likes)}
+    where = " AND ".join(f"{LABEL_SQL} LIKE %(l{i})s" for i in range(len(likes)))
+    if codes is not None:
+        where += " AND properties->>'ward_code' = ANY(%(codes)s)"
+    with db.cursor(read=True) as cursor:
+        cursor.execute(
+            "SELECT id, properties->>'address', properties->>'ward_code', properties->>'map_sheet', properties->>'parcel_no', "
+            f"ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) FROM layers_feature "
+            f"WHERE layer_id = %(layer)s::bigint AND {HAS_LABEL} AND {where} LIMIT %(cap)s",
+            {**params, "layer": layer.pk, "codes": sorted(codes or ()), "cap": ADDRESS_CANDIDATES})
+        rows = cursor.fetchall()
+    hits = []
+    for fid, address, ward_code, sheet, number, *bbox in rows:
+        if not (sheet or "").isdigit() or not (number or "").isdigit() or not _same_place(wanted, parse_address(address or "")):
+            continue
+        ward = ward_by_code(user, ward_code or "")
+        hits.append(Hit("parcel", address, f"{ward.name if ward else ward_code} / {sheet} / {number}", layer.slug,
+                        fid, ward_code, int(sheet), int(number), tuple(bbox)))
+    hits.sort(key=lambda h: (h.label, h.feature_id))
+    return hits[:limit]
+
+
 def search(user, text: str, *, limit: int = 10) -> list[Hit]:
-    """Suggestions for the search box, best first: a parcel key, wards, then labelled features."""
+    """Suggestions for the search box, best first: the parcels at an address, a parcel key, wards, then
+    labelled features."""
     query = clean_query(text)
     if len(query) < 2:
         return []
-    hits = _parcel_hits(user, query)
+    hits = address_matches(user, query, limit=limit) or []
+    hits += [h for h in _parcel_hits(user, query) if h.feature_id not in {a.feature_id for a in hits}]
     for ward in resolve_ward(user, query, limit=3):
         detail = f"→ {ward.current_name}" if ward.former and ward.current_code != ward.code else ""
         hits.append(Hit("ward", ward.name, detail, "admin-units", ward_code=ward.code))
-    hits += _label_hits(user, query, limit)
+    seen = {h.feature_id for h in hits if h.feature_id}
+    hits += [h for h in _label_hits(user, query, limit) if h.feature_id not in seen]
     return hits[:limit]
