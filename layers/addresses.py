@@ -89,7 +89,18 @@ def _split(original: str, folded: str) -> list[tuple[str, str]]:
     return parts
 
 
-def _street(original: str, folded: str) -> dict:
+def _trailing_unit(name: str, name_f: str, names: dict) -> tuple[str, str, str]:
+    """A ward (or Thủ Đức) written after the street with no comma or prefix ('... Võ Văn Ngân Linh Chiểu'):
+    (street, folded street, folded unit). A street whose whole name is a ward's (Thảo Điền) keeps it."""
+    bare = name_f.rstrip(" .")
+    for unit in sorted([*names, _THU_DUC], key=len, reverse=True):
+        if bare.endswith(" " + unit) and bare[:-len(unit)].strip():
+            cut = len(bare) - len(unit)
+            return name[:cut].rstrip(), name_f[:cut].rstrip(), unit
+    return name, name_f, ""
+
+
+def _street(original: str, folded: str, names: dict) -> dict:
     """House number, alleys and street name of the first part (empty values where absent)."""
     match = _STREET_RE.match(folded)
     house = _number(match["house"] or match["house_after"] or "")
@@ -98,6 +109,10 @@ def _street(original: str, folded: str) -> dict:
     prefix = _STREET_PREFIX.match(name_f)
     if prefix and not (name_f.startswith("duong") and not name.lower().startswith("đường")):
         name_f, name = name_f[prefix.end():], name[prefix.end():]
+    units = []
+    while (house or alleys) and len(units) < 2 and (found := _trailing_unit(name, name_f, names))[2]:
+        name, name_f, unit = found
+        units.append(unit)
     key = " ".join(re.sub(r"[^\w/]+", " ", name_f).split())
     numbered = _NUMBERED_STREET.match(key.removeprefix("duong "))
     if numbered:
@@ -106,7 +121,8 @@ def _street(original: str, folded: str) -> dict:
     if not re.search(r"[a-z]", key):  # "12/3" alone: a number with no street
         key = name = ""
     return {"house": house, "alley_kind": alleys[-1][0] if alleys else "", "alley": "/".join(a for _k, a in alleys),
-            "street": name.strip(" ,.") if key else "", "street_key": key}
+            "street": name.strip(" ,.") if key else "", "street_key": key,
+            **{("city" if unit == _THU_DUC else "ward"): unit for unit in reversed(units)}}
 
 
 def _unit(folded: str, found: dict, names: dict[str, list[Ward]]) -> None:
@@ -140,7 +156,7 @@ def parse_address(text: str, wards: Iterable[Ward] = ()) -> Address | None:
     parts = _split(original, folded)
     found: dict = {}
     if parts and not _is_unit(parts[0][1], names):
-        found = {k: v for k, v in _street(*parts[0]).items() if v}
+        found = {k: v for k, v in _street(*parts[0], names).items() if v}
         parts = parts[1:]
     for _original, part in parts:
         if part not in _COUNTRY:

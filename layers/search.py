@@ -160,6 +160,23 @@ def _same_place(wanted: Address, found: Address | None) -> bool:
     return found.number.startswith(wanted.alley + "/")
 
 
+def _word(text: str) -> str:
+    """A regular expression for these folded words standing alone ('so 1' not in 'so 12'); any character
+    other than a-z, 0-9, space and slash matches any character (a superset: Python compares exactly after)."""
+    return r"(^|[^0-9a-z])" + re.sub(r"[^0-9a-z /]", ".", text) + r"([^0-9a-z]|$)"
+
+
+def address_candidates_sql(words: int, *, wards: bool) -> str:
+    """Parcels whose folded label holds every pattern w0..w{words-1} (regular expressions the trigram index
+    serves), in the wards' codes if asked: id, address, ward code, sheet, number and bbox, at most %(cap)s."""
+    where = " AND ".join(f"{LABEL_SQL} ~ %(w{i})s" for i in range(words))
+    if wards:
+        where += " AND properties->>'ward_code' = ANY(%(codes)s)"
+    return ("SELECT id, properties->>'address', properties->>'ward_code', properties->>'map_sheet', "
+            "properties->>'parcel_no', ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) FROM layers_feature "
+            f"WHERE layer_id = %(layer)s::bigint AND {HAS_LABEL} AND {where} LIMIT %(cap)s")
+
+
 def address_matches(user, text: str, *, limit: int = 20) -> list[Hit] | None:
     """Parcels whose address has the structure typed (number path, street, and ward when named, old or new
     name), by number; None when the text has no street with a number. Personal addresses are never matched."""
@@ -170,18 +187,12 @@ def address_matches(user, text: str, *, limit: int = 20) -> list[Hit] | None:
     codes = _ward_codes(user, wanted)
     if layer is None or not can_view(user, layer) or "address" in hidden_fields(user, layer) or codes == set():
         return []
-    # Candidates through the folded-label trigram index (street words), narrowed by each number part.
-    likes = [wanted.street_key.removeprefix("duong ")] + fold(wanted.number).split("/")
-    params = {f"l{i}": _like(part) for i, part in enumerate(likes)}
-    where = " AND ".join(f"{LABEL_SQL} LIKE %(l{i})s" for i in range(len(likes)))
-    if codes is not None:
-        where += " AND properties->>'ward_code' = ANY(%(codes)s)"
+    # Candidates through the folded-label trigram index: the street's words and each part of the number.
+    words = [wanted.street_key.removeprefix("duong ")] + fold(wanted.number).split("/")
+    params = {f"w{i}": _word(part) for i, part in enumerate(words)}
     with db.cursor(read=True) as cursor:
-        cursor.execute(
-            "SELECT id, properties->>'address', properties->>'ward_code', properties->>'map_sheet', properties->>'parcel_no', "
-            f"ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) FROM layers_feature "
-            f"WHERE layer_id = %(layer)s::bigint AND {HAS_LABEL} AND {where} LIMIT %(cap)s",
-            {**params, "layer": layer.pk, "codes": sorted(codes or ()), "cap": ADDRESS_CANDIDATES})
+        cursor.execute(address_candidates_sql(len(words), wards=codes is not None),
+                       {**params, "layer": layer.pk, "codes": sorted(codes or ()), "cap": ADDRESS_CANDIDATES})
         rows = cursor.fetchall()
     hits = []
     for fid, address, ward_code, sheet, number, *bbox in rows:
