@@ -16,21 +16,24 @@ MAX_ADDRESS = 200  # characters; longer input is no address (the search box caps
 
 ALLEY_KINDS = {"hem": "hẻm", "h": "hẻm", "kiet": "kiệt", "k": "kiệt", "ngo": "ngõ", "ngach": "ngách"}
 _HOUSE = r"\d{1,5}[a-z]?(?![a-z])(?:\s*/\s*\d{1,5}[a-z]?(?![a-z]))*"  # 12, 5B, 12/3A, 1806/127/2/6
+_NO = r"(?:so nha|nha so|so|sn|s\.)"  # "số nhà 12", "nhà số 12", "số 12", "SN 12", "s. 12"
 _STREET_RE = re.compile(
-    rf"^(?:(?:so|s\.)\s*(?=\d))?(?P<house>{_HOUSE})?[\s,]*"
+    rf"^(?:{_NO}\s*(?=\d))?(?P<house>{_HOUSE})?[\s,]*"
     rf"(?P<alleys>(?:(?:hem|kiet|ngo|ngach|h\.|k\.)\s*(?:so\s*)?{_HOUSE}[\s,]*)*)"
-    rf"(?:(?:so|s\.)\s*(?P<house_after>{_HOUSE})[\s,]+)?(?P<street>.*)$"
+    rf"(?:{_NO}\s*(?P<house_after>{_HOUSE})[\s,]+)?(?P<street>.*)$"
 )
 _ALLEY_RE = re.compile(rf"(?P<kind>hem|kiet|ngo|ngach|h\.|k\.)\s*(?:so\s*)?(?P<number>{_HOUSE})")
 # Where a unit begins inside a part written without commas: "... Võ Văn Ngân phuong Linh Chieu Q.9".
-_UNIT_START = re.compile(r"(?<=\s)(?=(?:phuong|quan|thanh pho|tp|tphcm)(?:\W|\d|$)|[pq]\.|[pq]\d|[pq]\s)")
-_WARD_RE = re.compile(r"^(?:phuong\b|p(?=[\s.\d]|$))\.?\s*(?P<rest>.*)$")
+_UNIT_START = re.compile(r"(?<=\s)(?=(?:phuong|quan|thanh pho|tp|tphcm)(?:\W|\d|$)|[pqf]\.|[pqf]\d|[pq]\s)")
+# "F12", "f.12": how Saigon writes phường 12.
+_WARD_RE = re.compile(r"^(?:phuong\b|p(?=[\s.\d]|$)|f(?=[.\d]))\.?\s*(?P<rest>.*)$")
 _DISTRICT_RE = re.compile(r"^(?:quan\b|q(?=[\s.\d]|$))\.?\s*(?P<rest>.*)$")
 _CITY_RE = re.compile(r"^(?:thanh pho\b|tp(?=[\s.]|$))\.?\s*(?P<rest>.*)$")
 # "Đường"/"Đ."/"đg" before a street's name; "duong" without accents may be the name Dương (Dương Đình Hội).
 _STREET_PREFIX = re.compile(r"^(?:duong|dg\.?|d\.)\s*(?=\S)")
 _NUMBERED_STREET = re.compile(r"^(?:so\s*)?(?P<n>\d{1,4}[a-z]?)$|^d\s*\.?\s*(?P<d>\d{1,4}[a-z]?)$")
 _HCM = {"hcm", "tphcm", "ho chi minh", "sai gon", "sg", "hcmc", "tp hcm"}
+_LABEL = re.compile(r"^(?:dia chi\s*:?|d/c\s*:|dc\s*:)\s*")  # "Địa chỉ: ...", "Đ/c: ..."
 _COUNTRY = {"viet nam", "vietnam", "vn"}
 _THU_DUC = "thu duc"  # a district (to 2021), a city (2021-2025) and, since 2025, also a ward's name
 
@@ -127,8 +130,12 @@ def _street(original: str, folded: str, names: dict) -> dict:
 
 def _unit(folded: str, found: dict, names: dict[str, list[Ward]]) -> None:
     """Record a later part as ward, district or city (the first of each kind wins)."""
+    folded = re.sub(r"\([^)]*\)?", " ", folded).strip()  # "Quận Thủ Đức (cũ)", "phường An Khánh (mới)"
     bare = " ".join(re.sub(r"[^\w]+", " ", folded).split())
     if (m := _WARD_RE.match(folded)) and (rest := " ".join(re.sub(r"[^\w]+", " ", m["rest"]).split())):
+        for old_or_new in (" cu", " moi"):  # "phường Linh Chiểu cũ"
+            if rest not in names and rest.endswith(old_or_new) and rest.removesuffix(old_or_new) in names:
+                rest = rest.removesuffix(old_or_new)
         found.setdefault("ward", rest.removeprefix("so ").lstrip("0") or rest)
     elif (m := _DISTRICT_RE.match(folded)) and (rest := " ".join(re.sub(r"[^\w]+", " ", m["rest"]).split())):
         found.setdefault("district", rest.lstrip("0") or rest)
@@ -153,7 +160,12 @@ def parse_address(text: str, wards: Iterable[Ward] = ()) -> Address | None:
     names: dict[str, list[Ward]] = {}
     for ward in wards:
         names.setdefault(fold(ward.name), []).append(ward)
+    if (label := _LABEL.match(folded)) and label.end() < len(folded):
+        original, folded = original[label.end():], folded[label.end():]
     parts = _split(original, folded)
+    if len(parts) > 1 and not _is_unit(parts[0][1], names) and not _is_unit(parts[1][1], names) \
+            and not _street(*parts[0], names)["street_key"]:  # "12/3A, Võ Văn Ngân": the number, then its street
+        parts = [(parts[0][0] + " " + parts[1][0], parts[0][1] + " " + parts[1][1])] + parts[2:]
     found: dict = {}
     if parts and not _is_unit(parts[0][1], names):
         found = {k: v for k, v in _street(*parts[0], names).items() if v}

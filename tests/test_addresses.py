@@ -105,6 +105,12 @@ TABLE = [
     ("12/3A vo van ngan linh chieu", dict(house="12/3A", street_key="vo van ngan", ward="linh chieu")),
     ("12/3A Võ Văn Ngân Linh Chiểu Thủ Đức", dict(house="12/3A", street_key="vo van ngan", ward="linh chieu", city="thu duc")),
     ("số 9 Thảo Điền Thảo Điền", dict(house="9", street_key="thao dien", ward="thao dien")),
+    ("12/3A, Võ Văn Ngân, Linh Chiểu", dict(house="12/3A", street_key="vo van ngan", ward="linh chieu")),
+    ("Số nhà 12, đường Võ Văn Ngân, F. Linh Chiểu", dict(house="12", street_key="vo van ngan", ward="linh chieu")),
+    ("Địa chỉ: SN 12 Võ Văn Ngân, P. Linh Chiểu (cũ)", dict(house="12", street_key="vo van ngan", ward="linh chieu")),
+    ("Đ/c: 8 Trần Hưng Đạo F12 Q5", dict(house="8", street_key="tran hung dao", ward="12", district="5")),
+    ("12 Võ Văn Ngân, phường Linh Chiểu cũ, Quận Thủ Đức (cũ)",
+     dict(house="12", street_key="vo van ngan", ward="linh chieu", district="thu duc")),
     ("Phường Thảo Điền, Quận 2", dict(ward="thao dien", district="2")),
     ("thao dien", dict(ward="thao dien")),
     ("TP. Thủ Đức", dict(city="thu duc")),
@@ -180,7 +186,18 @@ def alley(demo_city):
     head, road = first.properties["address"].split("/", 1)[0], first.properties["address"].split(" ", 1)[1].split(",")[0]
     same = Feature.objects.filter(layer=demo_city["parcels"])
     return {suffix: same.get(properties__address__startswith=f"{head}/1{suffix} {road},") for suffix in ("", "A", "B")} | {
-        "head": same.get(properties__address__startswith=f"{head} {road},"), "number": head, "road": road}
+        "head": same.get(properties__address__startswith=f"{head} {road},"), "number": head, "road": road,
+        "deep": same.get(properties__address__startswith=f"số 2 hẻm {head}/1 {road},")}
+
+
+def test_one_place_written_two_ways_is_one_place(alley):
+    """'số 2 hẻm 12/1' on the parcel and '12/1/2' typed (and the other way round) are the same house."""
+    number, road = alley["number"], alley["road"]
+    for query in [f"{number}/1/2 {road}", f"số 2, hẻm {number}/1, {road}", f"so nha 2 hem {number}/1 {fold(road)}",
+                  f"{number}/1/2, {road}"]:
+        hits = search(ANON, query)
+        assert hits[0].feature_id == alley["deep"].pk, query
+    assert search(ANON, f"{number}/1A, {road}")[0].feature_id == alley["A"].pk
 
 
 def test_an_address_ranks_its_parcel_first_with_and_without_accents(alley):
