@@ -38,6 +38,17 @@ _COUNTRY = {"viet nam", "vietnam", "vn"}
 _THU_DUC = "thu duc"  # a district (to 2021), a city (2021-2025) and, since 2025, also a ward's name
 
 
+# The districts that became Thủ Đức city in 2021, by their former wards' folded names. "Quận Thủ Đức" is
+# left open: residents still write it for the whole city as well as for the old district.
+FORMER_DISTRICTS = {
+    "2": {"an khanh", "an loi dong", "an phu", "binh an", "binh khanh", "binh trung dong", "binh trung tay",
+          "cat lai", "thanh my loi", "thao dien", "thu thiem"},
+    "9": {"hiep phu", "long binh", "long phuoc", "long thanh my", "long truong", "phu huu", "phuoc binh",
+          "phuoc long a", "phuoc long b", "tan phu", "tang nhon phu a", "tang nhon phu b", "truong thanh"},
+}
+OPEN_AREAS = {_THU_DUC, "hcm"}  # a district or city that allows every ward of the data
+
+
 @dataclass(frozen=True)
 class Address:
     """An address in parts; folded keys for matching, the street as typed for display."""
@@ -56,6 +67,15 @@ class Address:
     def number(self) -> str:
         """The full number path on the street: 'số 5 hẻm 12' and '12/5' are both '12/5'."""
         return "/".join(part for part in (self.alley, self.house) if part)
+
+    @property
+    def area_wards(self) -> set[str] | None:
+        """Folded names of the former wards the district and city allow (None: any; empty: none of ours)."""
+        if self.city and self.city not in OPEN_AREAS:
+            return set()
+        if self.district and self.district not in OPEN_AREAS:
+            return set(FORMER_DISTRICTS.get(self.district, ()))
+        return None
 
     @property
     def structured(self) -> bool:

@@ -135,14 +135,19 @@ ADDRESS_CANDIDATES = 500  # rows compared in Python after the indexed filter: a 
 
 
 def _ward_codes(user, address: Address) -> set[str] | None:
-    """The ward codes a parcel may be keyed by for the ward named, old or new (None: no ward named)."""
-    if not address.ward:
-        return None
-    codes = set()
-    for ward in address.wards:
-        codes.add(ward.code)
-        if not ward.former:  # a 2025 ward: parcels keep the codes of the former wards it took in
-            codes |= {w.code for w in former_wards_of(user, ward.code)}
+    """The ward codes a parcel may be keyed by for the ward, district and city named, old or new names
+    (None: no unit named)."""
+    codes = None
+    if address.ward:
+        codes = set()
+        for ward in address.wards:
+            codes.add(ward.code)
+            if not ward.former:  # a 2025 ward: parcels keep the codes of the former wards it took in
+                codes |= {w.code for w in former_wards_of(user, ward.code)}
+    area = address.area_wards
+    if area is not None:
+        in_area = {w.code for w in all_wards(user) if w.former and fold(w.name) in area}
+        codes = in_area if codes is None else codes & in_area
     return codes
 
 
@@ -166,43 +171,51 @@ def _word(text: str) -> str:
     return r"(^|[^0-9a-z])" + re.sub(r"[^0-9a-z /]", ".", text) + r"([^0-9a-z]|$)"
 
 
-def address_candidates_sql(words: int, *, wards: bool) -> str:
+def address_candidates_sql(words: int) -> str:
     """Parcels whose folded label holds every pattern w0..w{words-1} (regular expressions the trigram index
-    serves), in the wards' codes if asked: id, address, ward code, sheet, number and bbox, at most %(cap)s."""
+    serves): id, address, ward code, sheet, number and bbox, at most %(cap)s."""
     where = " AND ".join(f"{LABEL_SQL} ~ %(w{i})s" for i in range(words))
-    if wards:
-        where += " AND properties->>'ward_code' = ANY(%(codes)s)"
     return ("SELECT id, properties->>'address', properties->>'ward_code', properties->>'map_sheet', "
             "properties->>'parcel_no', ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) FROM layers_feature "
             f"WHERE layer_id = %(layer)s::bigint AND {HAS_LABEL} AND {where} LIMIT %(cap)s")
 
 
-def address_matches(user, text: str, *, limit: int = 20) -> list[Hit] | None:
-    """Parcels whose address has the structure typed (number path, street, and ward when named, old or new
-    name), by number; None when the text has no street with a number. Personal addresses are never matched."""
+def _address_search(user, text: str, limit: int) -> tuple[list[Hit], set[int]] | None:
+    """The parcels at the address typed, and those at the same number and street in another unit than the one
+    named (never to be offered as if they matched); None when the text has no street with a number."""
     wanted = parse_address(clean_query(text), all_wards(user))
     if wanted is None or not wanted.structured:
         return None
     layer = Layer.objects.filter(slug=core.PARCELS, kind="vector").first()
+    if layer is None or not can_view(user, layer) or "address" in hidden_fields(user, layer):
+        return [], set()
     codes = _ward_codes(user, wanted)
-    if layer is None or not can_view(user, layer) or "address" in hidden_fields(user, layer) or codes == set():
-        return []
     # Candidates through the folded-label trigram index: the street's words and each part of the number.
     words = [wanted.street_key.removeprefix("duong ")] + fold(wanted.number).split("/")
-    params = {f"w{i}": _word(part) for i, part in enumerate(words)}
     with db.cursor(read=True) as cursor:
-        cursor.execute(address_candidates_sql(len(words), wards=codes is not None),
-                       {**params, "layer": layer.pk, "codes": sorted(codes or ()), "cap": ADDRESS_CANDIDATES})
+        cursor.execute(address_candidates_sql(len(words)), {
+            **{f"w{i}": _word(part) for i, part in enumerate(words)}, "layer": layer.pk, "cap": ADDRESS_CANDIDATES})
         rows = cursor.fetchall()
-    hits = []
+    hits, elsewhere = [], set()
     for fid, address, ward_code, sheet, number, *bbox in rows:
         if not (sheet or "").isdigit() or not (number or "").isdigit() or not _same_place(wanted, parse_address(address or "")):
+            continue
+        if codes is not None and ward_code not in codes:
+            elsewhere.add(fid)
             continue
         ward = ward_by_code(user, ward_code or "")
         hits.append(Hit("parcel", address, f"{ward.name if ward else ward_code} / {sheet} / {number}", layer.slug,
                         fid, ward_code, int(sheet), int(number), tuple(bbox)))
     hits.sort(key=lambda h: (h.label, h.feature_id))
-    return hits[:limit]
+    return hits[:limit], elsewhere
+
+
+def address_matches(user, text: str, *, limit: int = 20) -> list[Hit] | None:
+    """Parcels whose address has the structure typed (number path, street, and the ward, district or city when
+    named, old or new names), by address; None when the text has no street with a number. Personal
+    addresses are never matched."""
+    found = _address_search(user, text, limit)
+    return None if found is None else found[0]
 
 
 def search(user, text: str, *, limit: int = 10) -> list[Hit]:
@@ -211,11 +224,11 @@ def search(user, text: str, *, limit: int = 10) -> list[Hit]:
     query = clean_query(text)
     if len(query) < 2:
         return []
-    hits = address_matches(user, query, limit=limit) or []
+    hits, elsewhere = _address_search(user, query, limit) or ([], set())
     hits += [h for h in _parcel_hits(user, query) if h.feature_id not in {a.feature_id for a in hits}]
     for ward in resolve_ward(user, query, limit=3):
         detail = f"→ {ward.current_name}" if ward.former and ward.current_code != ward.code else ""
         hits.append(Hit("ward", ward.name, detail, "admin-units", ward_code=ward.code))
-    seen = {h.feature_id for h in hits if h.feature_id}
+    seen = {h.feature_id for h in hits if h.feature_id} | elsewhere  # the same house in another unit is no match
     hits += [h for h in _label_hits(user, query, limit) if h.feature_id not in seen]
     return hits[:limit]
