@@ -15,7 +15,7 @@ from layers.wards import Ward, fold
 MAX_ADDRESS = 200  # characters; longer input is no address (the search box caps at 100 already)
 
 ALLEY_KINDS = {"hem": "hẻm", "h": "hẻm", "kiet": "kiệt", "k": "kiệt", "ngo": "ngõ", "ngach": "ngách"}
-_HOUSE = r"\d{1,5}[a-z]?(?![a-z])(?:\s*/\s*\d{1,5}[a-z]?(?![a-z]))*"  # 12, 5B, 12/3A, 1806/127/2/6
+_HOUSE = r"\d{1,5}(?!\d)[a-z]?(?![a-z])(?:\s*/\s*\d{1,5}(?!\d)[a-z]?(?![a-z]))*"  # 12, 5B, 12/3A, 1806/127/2/6
 _NO = r"(?:so nha|nha so|so|sn|s\.)"  # "số nhà 12", "nhà số 12", "số 12", "SN 12", "s. 12"
 _STREET_RE = re.compile(
     rf"^(?:{_NO}\s*(?=\d))?(?P<house>{_HOUSE})?[\s,]*"
@@ -112,6 +112,12 @@ def _split(original: str, folded: str) -> list[tuple[str, str]]:
     return parts
 
 
+def _ward_key(folded: str) -> str:
+    """A ward's name as compared: without 'phường' and a number's leading zeros ('Phường 05' -> '5')."""
+    name = folded.removeprefix("phuong ").removeprefix("so ")
+    return name.lstrip("0") or name if name.isdigit() else name
+
+
 def _trailing_unit(name: str, name_f: str, names: dict) -> tuple[str, str, str]:
     """A ward (or Thủ Đức) written after the street with no comma or prefix ('... Võ Văn Ngân Linh Chiểu'):
     (street, folded street, folded unit). A street whose whole name is a ward's (Thảo Điền) keeps it."""
@@ -156,7 +162,7 @@ def _unit(folded: str, found: dict, names: dict[str, list[Ward]]) -> None:
         for old_or_new in (" cu", " moi"):  # "phường Linh Chiểu cũ"
             if rest not in names and rest.endswith(old_or_new) and rest.removesuffix(old_or_new) in names:
                 rest = rest.removesuffix(old_or_new)
-        found.setdefault("ward", rest.removeprefix("so ").lstrip("0") or rest)
+        found.setdefault("ward", _ward_key(rest))
     elif (m := _DISTRICT_RE.match(folded)) and (rest := " ".join(re.sub(r"[^\w]+", " ", m["rest"]).split())):
         found.setdefault("district", rest.lstrip("0") or rest)
     elif bare in _HCM or bare.replace(" ", "") in _HCM:
@@ -179,7 +185,7 @@ def parse_address(text: str, wards: Iterable[Ward] = ()) -> Address | None:
         return None
     names: dict[str, list[Ward]] = {}
     for ward in wards:
-        names.setdefault(fold(ward.name), []).append(ward)
+        names.setdefault(_ward_key(fold(ward.name)), []).append(ward)
     if (label := _LABEL.match(folded)) and label.end() < len(folded):
         original, folded = original[label.end():], folded[label.end():]
     parts = _split(original, folded)

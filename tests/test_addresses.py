@@ -111,6 +111,7 @@ TABLE = [
     ("Đ/c: 8 Trần Hưng Đạo F12 Q5", dict(house="8", street_key="tran hung dao", ward="12", district="5")),
     ("12 Võ Văn Ngân, phường Linh Chiểu cũ, Quận Thủ Đức (cũ)",
      dict(house="12", street_key="vo van ngan", ward="linh chieu", district="thu duc")),
+    ("123456 Võ Văn Ngân", dict(street_key="123456 vo van ngan")),  # six digits: no house number
     ("Phường Thảo Điền, Quận 2", dict(ward="thao dien", district="2")),
     ("thao dien", dict(ward="thao dien")),
     ("TP. Thủ Đức", dict(city="thu duc")),
@@ -145,6 +146,14 @@ def test_addresses_parse_into_their_parts(wards):
     """Every row of the table at once (each test's set-up costs seconds here): all mismatches are listed."""
     wrong = {text: diff for text, expected in TABLE if (diff := _mismatch(parse_address(text, wards), expected))}
     assert wrong == {}
+
+
+def test_numbered_wards_named_with_their_prefix_are_recognised(wards):
+    from dataclasses import replace
+
+    numbered = [replace(wards[0], code="26734", name="Phường 12"), replace(wards[0], code="26737", name="Phường 05")]
+    assert [w.code for w in parse_address("8 Trần Hưng Đạo, F12", numbered).wards] == ["26734"]
+    assert [w.code for w in parse_address("8 Trần Hưng Đạo, phuong 5", numbered).wards] == ["26737"]
 
 
 def test_number_paths_and_display():
