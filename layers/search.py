@@ -1,13 +1,14 @@
-"""The search box: wards, parcels as 'ward / sheet / number', addresses and feature labels.
+"""The search box: addresses, wards, parcels as 'ward / sheet / number', and feature labels.
 
-Diacritic-insensitive (gisportal_fold) and typo-tolerant (pg_trgm word similarity over the
-feature_label_trgm index). Input is only ever a parameter; its length is capped.
+An address as residents write it (layers.addresses) puts the parcel at that number, street and unit first;
+then everything is diacritic-insensitive (gisportal_fold) and typo-tolerant (pg_trgm word similarity over
+the feature_label_trgm index). Input is only ever a parameter; its length is capped.
 """
 import difflib
 import re
 from dataclasses import dataclass
 
-from django.db import OperationalError, transaction
+from django.db import OperationalError
 
 from layers import core, db
 from layers.addresses import Address, parse_address

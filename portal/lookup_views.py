@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from layers.errors import NotFound
+from layers.addresses import parse_address
 from layers.lookup import parcel_by_key
 from layers.search import address_matches, clean_query
 from layers.wards import Ward, all_wards, former_wards_of, resolve_ward
@@ -51,8 +52,8 @@ def lookup_page(request: HttpRequest) -> HttpResponse:
     """'Tra cứu thông tin quy hoạch': ward + map sheet + parcel number → the parcel's page."""
     ward_text = clean_query(request.GET.get("ward", ""))
     sheet_text, number_text = request.GET.get("sheet", "")[:20], request.GET.get("parcel", "")[:20]
-    if "address" in request.GET and not (ward_text or sheet_text or number_text):
-        return address_lookup(request, clean_query(request.GET["address"]))
+    if not (sheet_text or number_text) and ("address" in request.GET or _is_address(ward_text)):
+        return address_lookup(request, clean_query(request.GET.get("address") or ward_text))  # an address in either box
     context = {"ward_text": ward_text, "sheet_text": sheet_text, "number_text": number_text,
                "wards": all_wards(request.user), "errors": {}, "choices": []}
     if not (ward_text or sheet_text or number_text):
@@ -94,6 +95,12 @@ ADDRESS_TEXTS = {
     "several": ("Nhiều thửa đất khớp với địa chỉ “%(address)s”. Hãy chọn thửa của bạn:",
                 "Several parcels match the address “%(address)s”. Choose yours:"),
 }
+
+
+def _is_address(text: str) -> bool:
+    """Whether the text is an address with a number and a street (no ward name is)."""
+    address = parse_address(text) if text else None
+    return bool(address and address.structured)
 
 
 def _address_text(key: str, **values) -> str:

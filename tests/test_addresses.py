@@ -7,7 +7,7 @@ from django.urls import reverse
 from layers.addresses import FORMER_DISTRICTS, MAX_ADDRESS, parse_address
 from layers.models import Feature
 from layers.search import address_matches, search
-from layers.wards import all_wards, fold, former_wards_of, ward_by_code
+from layers.wards import all_wards, fold, former_wards_of
 
 pytestmark = pytest.mark.django_db
 ANON = None
@@ -277,10 +277,13 @@ def test_the_lookup_goes_to_the_parcel_at_an_address(client, alley):
     parcel = alley["A"]
     street, ward = _street_and_ward(parcel)
     p = parcel.properties
-    response = client.get(reverse("lookup"), {"address": fold(f"{street}, p. {ward}")})
-    assert response.status_code == 302
-    assert response["Location"].endswith(reverse("parcel", kwargs={"ward": p["ward_code"], "sheet": p["map_sheet"],
-                                                                   "number": p["parcel_no"]}))
+    url = reverse("parcel", kwargs={"ward": p["ward_code"], "sheet": p["map_sheet"], "number": p["parcel_no"]})
+    for params in [{"address": fold(f"{street}, p. {ward}")}, {"address": f"{street}, phường {ward}", "ward": ""},
+                   {"ward": f"{street}, P. {ward}"}]:  # typed in the ward box, the address is understood too
+        response = client.get(reverse("lookup"), params)
+        assert response.status_code == 302 and response["Location"].endswith(url), params
+    ward_form = client.get(reverse("lookup"), {"ward": ward, "sheet": p["map_sheet"], "parcel": p["parcel_no"]})
+    assert ward_form.status_code in (200, 302) and url in (ward_form.get("Location") or ward_form.content.decode())
 
 
 def test_the_lookup_offers_the_choices_of_an_alley_and_never_guesses(client, alley):
