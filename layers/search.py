@@ -6,7 +6,7 @@ the feature_label_trgm index). Input is only ever a parameter; its length is cap
 """
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import OperationalError
 
@@ -18,7 +18,7 @@ from layers.lookup import as_dict, parcel_by_key
 from layers.models import Layer
 from layers.personal import hidden_fields, visible_properties
 from layers.selectors import can_view, layers_visible_to
-from layers.wards import all_wards, former_wards_of, fold, resolve_ward, ward_by_code
+from layers.wards import all_wards, fold, resolve_ward, ward_by_code
 
 MAX_QUERY = 100
 
@@ -135,21 +135,49 @@ def _label_hits(user, query: str, limit: int) -> list[Hit]:
 ADDRESS_CANDIDATES = 500  # rows compared in Python after the indexed filter: a long street's share of one number
 
 
-def _ward_codes(user, address: Address) -> set[str] | None:
-    """The ward codes a parcel may be keyed by for the ward, district and city named, old or new names
-    (None: no unit named)."""
-    codes = None
+@dataclass
+class _Units:
+    """The units an address names, as ward codes (None: not named)."""
+
+    former: set[str] | None = None  # former wards named, or the parcel keys of the ward named
+    current: set[str] = field(default_factory=set)  # 2025 wards named: a parcel matches where it lies
+    area: set[str] | None = None  # the former wards the district and city allow
+
+
+def _units(user, address: Address) -> _Units:
+    """The ward, district and city named, old or new names, as ward codes."""
+    units = _Units()
     if address.ward:
-        codes = set()
-        for ward in address.wards:
-            codes.add(ward.code)
-            if not ward.former:  # a 2025 ward: parcels keep the codes of the former wards it took in
-                codes |= {w.code for w in former_wards_of(user, ward.code)}
-    area = address.area_wards
-    if area is not None:
-        in_area = {w.code for w in all_wards(user) if w.former and fold(w.name) in area}
-        codes = in_area if codes is None else codes & in_area
-    return codes
+        units.former = {w.code for w in address.wards if w.former}
+        units.current = {w.code for w in address.wards if not w.former}
+    if (area := address.area_wards) is not None:
+        units.area = {w.code for w in all_wards(user) if w.former and fold(w.name) in area}
+    return units
+
+
+# Parcels (by id) lying in one of the 2025 wards given: a new ward is where a parcel lies, since some former
+# wards were split between two new ones.
+_IN_CURRENT_WARDS_SQL = """
+SELECT p.id FROM layers_feature p JOIN layers_feature w
+  ON w.layer_id = %(admin)s::bigint AND w.properties->>'level' = 'ward' AND w.properties->>'valid_to' IS NULL
+ AND w.properties->>'code' = ANY(%(codes)s) AND w.geom && p.geom AND ST_Intersects(w.geom, ST_PointOnSurface(p.geom))
+WHERE p.layer_id = %(parcels)s::bigint AND p.id = ANY(%(ids)s)
+"""
+
+
+def _unit_matches(user, units: _Units, layer: Layer, rows: list[tuple]) -> set[int]:
+    """The ids of the rows (id, ward code) in the units named."""
+    ok = {fid for fid, code in rows if units.area is None or code in units.area}
+    if units.former is None:
+        return ok
+    inside = set()
+    admin = Layer.objects.filter(slug=core.ADMIN_UNITS).first()
+    if units.current and admin is not None and can_view(user, admin) and ok:
+        with db.cursor(read=True) as cursor:
+            cursor.execute(_IN_CURRENT_WARDS_SQL, {"admin": admin.pk, "codes": sorted(units.current),
+                                                   "parcels": layer.pk, "ids": sorted(ok)})
+            inside = {row[0] for row in cursor.fetchall()}
+    return {fid for fid, code in rows if fid in ok and (code in units.former or fid in inside)}
 
 
 def _same_street(a: str, b: str) -> bool:
@@ -190,19 +218,18 @@ def _address_search(user, text: str, limit: int) -> tuple[list[Hit], set[int]] |
     layer = Layer.objects.filter(slug=core.PARCELS, kind="vector").first()
     if layer is None or not can_view(user, layer) or "address" in hidden_fields(user, layer):
         return [], set()
-    codes = _ward_codes(user, wanted)
     # Candidates through the folded-label trigram index: the street's words and each part of the number.
     words = [wanted.street_key.removeprefix("duong ")] + fold(wanted.number).split("/")
     with db.cursor(read=True) as cursor:
         cursor.execute(address_candidates_sql(len(words)), {
             **{f"w{i}": _word(part) for i, part in enumerate(words)}, "layer": layer.pk, "cap": ADDRESS_CANDIDATES})
         rows = cursor.fetchall()
-    hits, elsewhere = [], set()
-    for fid, address, ward_code, sheet, number, *bbox in rows:
-        if not (sheet or "").isdigit() or not (number or "").isdigit() or not _same_place(wanted, parse_address(address or "")):
-            continue
-        if codes is not None and ward_code not in codes:
-            elsewhere.add(fid)
+    same = [row for row in rows if (row[3] or "").isdigit() and (row[4] or "").isdigit()
+            and _same_place(wanted, parse_address(row[1] or ""))]
+    in_units = _unit_matches(user, _units(user, wanted), layer, [(row[0], row[2]) for row in same])
+    hits, elsewhere = [], {row[0] for row in same} - in_units
+    for fid, address, ward_code, sheet, number, *bbox in same:
+        if fid not in in_units:
             continue
         ward = ward_by_code(user, ward_code or "")
         hits.append(Hit("parcel", address, f"{ward.name if ward else ward_code} / {sheet} / {number}", layer.slug,
