@@ -12,11 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from layers.errors import NotFound
-from layers.addresses import parse_address
 from layers.lookup import parcel_by_key
-from layers.search import address_matches, clean_query
+from layers.search import clean_query
 from layers.wards import Ward, all_wards, former_wards_of, resolve_ward
-from portal.language import english
+from portal.address_lookup import address_lookup, is_address
 
 MAX_SHEET = 9999
 MAX_PARCEL = 999999
@@ -52,7 +51,7 @@ def lookup_page(request: HttpRequest) -> HttpResponse:
     """'Tra cứu thông tin quy hoạch': ward + map sheet + parcel number → the parcel's page."""
     ward_text = clean_query(request.GET.get("ward", ""))
     sheet_text, number_text = request.GET.get("sheet", "")[:20], request.GET.get("parcel", "")[:20]
-    if not (sheet_text or number_text) and ("address" in request.GET or _is_address(ward_text)):
+    if not (sheet_text or number_text) and ("address" in request.GET or is_address(ward_text)):
         return address_lookup(request, clean_query(request.GET.get("address") or ward_text))  # an address in either box
     context = {"ward_text": ward_text, "sheet_text": sheet_text, "number_text": number_text,
                "wards": all_wards(request.user), "errors": {}, "choices": []}
@@ -82,46 +81,3 @@ def lookup_page(request: HttpRequest) -> HttpResponse:
         "number": number, "sheet": sheet, "ward": exact[0].name}
     context["suggestions"] = [w for w in wards if w not in exact]
     return render(request, "portal/lookup.html", context, status=404)
-
-
-# The address path's answers, Vietnamese first (one pair each, chosen by the page's language).
-ADDRESS_TEXTS = {
-    "shape": ("Hãy nhập số nhà và tên đường, ví dụ “12/3A Võ Văn Ngân, phường Linh Chiểu”.",
-              "Enter a house number and a street, e.g. “12/3A Võ Văn Ngân, phường Linh Chiểu”."),
-    "none": ("Không có thửa đất nào có địa chỉ “%(address)s”. Hãy kiểm tra số nhà, tên đường và phường, "
-             "hoặc tra cứu theo tờ bản đồ và số thửa.",
-             "No parcel has the address “%(address)s”. Check the house number, street and ward, "
-             "or look up by map sheet and parcel number."),
-    "several": ("Nhiều thửa đất khớp với địa chỉ “%(address)s”. Hãy chọn thửa của bạn:",
-                "Several parcels match the address “%(address)s”. Choose yours:"),
-}
-
-
-def _is_address(text: str) -> bool:
-    """Whether the text is an address with a number and a street (no ward name is)."""
-    address = parse_address(text) if text else None
-    return bool(address and address.structured)
-
-
-def _address_text(key: str, **values) -> str:
-    vi, en = ADDRESS_TEXTS[key]
-    return (en if english() else vi) % values
-
-
-def address_lookup(request: HttpRequest, address_text: str) -> HttpResponse:
-    """An address as residents write it → the parcel when exactly one matches its structure; several → the
-    choices; none → says so (never a guess)."""
-    context = {"address_text": address_text, "wards": all_wards(request.user), "errors": {}, "choices": []}
-    matches = address_matches(request.user, address_text, limit=50) if address_text else None
-    if matches is None:
-        context["errors"]["address"] = _address_text("shape")
-        return render(request, "portal/lookup.html", context, status=400)
-    if len(matches) == 1:
-        return redirect(parcel_url(matches[0].ward_code, matches[0].sheet, matches[0].number))
-    if not matches:
-        context["errors"]["address_not_found"] = _address_text("none", address=address_text)
-        return render(request, "portal/lookup.html", context, status=404)
-    context["address_intro"] = _address_text("several", address=address_text)
-    context["address_choices"] = [{"label": h.label, "detail": h.detail, "url": parcel_url(h.ward_code, h.sheet, h.number)}
-                                  for h in matches]
-    return render(request, "portal/lookup.html", context)
