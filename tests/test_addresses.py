@@ -304,10 +304,12 @@ def test_the_lookup_offers_the_choices_of_an_alley_and_never_guesses(client, all
     assert none.status_code == 404 and "Không có thửa đất nào" in none.content.decode()
     vietnamese = client.get(reverse("lookup"), {"address": "!!!"}, **HTML)
     assert vietnamese.status_code == 400 and "Hãy nhập số nhà và tên đường" in vietnamese.content.decode()
+    assert 'name="address"' in vietnamese.content.decode() and "Hoặc theo địa chỉ" in vietnamese.content.decode()
     assert client.get(reverse("lookup"), {"address": "x" * 5000}, **HTML).status_code == 400
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     english = client.get(reverse("lookup"), {"address": "!!!"}, **HTML)
     assert english.status_code == 400 and "Enter a house number and a street" in english.content.decode()
+    assert "Or by address" in english.content.decode() and "Hoặc theo địa chỉ" not in english.content.decode()
 
 
 def test_a_personal_address_is_never_matched(alley, django_user_model):
