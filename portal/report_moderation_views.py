@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from layers.errors import DomainError, InvalidParameter
-from portal import report_codes
+from portal import codes
 from portal.report_input import parse_moderation
 from portal.report_models import Category, Status
 from portal.report_places import ward_outlines
@@ -41,7 +41,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
         return personal[report.moderation_layer_id]
 
     items = [{
-        "report": r, "code_display": report_codes.display(r.code),
+        "report": r, "code_display": codes.display(r.code),
         "category_label": choice_label(categories[r.category]), "status_label": choice_label(statuses[r.status]),
         "contact": r.contact if r.contact and shows_contact(r) else "",
         "contact_hidden": bool(r.contact) and not shows_contact(r),
@@ -49,7 +49,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
         "fixed_feature": r.fixed_feature_id or r.feature_id or "",
     } for r in reports]
     points = [{"code": r.code, "lon": r.point.x, "lat": r.point.y, "status": r.status,
-               "label": f"{report_codes.display(r.code)} · {choice_label(categories[r.category])}"} for r in reports]
+               "label": f"{codes.display(r.code)} · {choice_label(categories[r.category])}"} for r in reports]
     return render(request, "portal/report_queue.html", {
         "t": texts(), "items": items, "points": points, "status": status, "wards": ward_outlines(),
         "statuses": [(value, choice_label(label)) for value, label in Status.choices],

@@ -12,7 +12,7 @@ from layers.errors import BadRequest, DomainError
 from layers.models import Feature
 from layers.params import parse_json
 from layers.permissions import can_moderate_reports
-from portal import report_codes
+from portal import codes
 from portal.language import english
 from portal.lookup_views import parcel_url
 from portal.report_input import HoneypotFilled, ReportInput, decode_base64_photo, parse_report
@@ -97,7 +97,7 @@ def reports_api(request: HttpRequest) -> JsonResponse:
     admit_report(request)
     report = report_create(report=_api_input(request))
     url = reverse("report-status", args=[report.code])
-    return JsonResponse({"code": report.code, "code_display": report_codes.display(report.code),
+    return JsonResponse({"code": report.code, "code_display": codes.display(report.code),
                          "status": report.status, "status_url": request.build_absolute_uri(url)},
                         status=201, headers={"Location": url})
 
@@ -127,7 +127,7 @@ def public_view(report: Report) -> dict:
     """What anyone may read about a report: never the contact, never who moderated, the text once published."""
     status_labels = dict(Status.choices)
     return {
-        "code": report.code, "code_display": report_codes.display(report.code),
+        "code": report.code, "code_display": codes.display(report.code),
         "status": report.status, "status_label": choice_label(status_labels[report.status]),
         "category": report.category, "category_label": choice_label(dict(Category.choices)[report.category]),
         "target": report.target_kind, "layer": report.layer.slug if report.layer and report.layer.is_public else None,

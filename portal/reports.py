@@ -9,7 +9,7 @@ from layers.errors import DomainError, InvalidParameter, NotFound
 from layers.models import FeatureVersion, Layer
 from layers.permissions import can_moderate_reports, can_see_personal, report_moderation_areas
 from layers.selectors import layer_for
-from portal import report_codes
+from portal import codes
 from portal.report_input import ReportInput
 from portal.report_models import Category, Report, ReportModeration, Status
 from portal.report_places import resolve_place
@@ -49,7 +49,7 @@ def report_create(*, report: ReportInput) -> Report:
 
 def _save_with_new_code(row: Report) -> None:
     for _ in range(5):  # 40 random bits: a collision is rare, five in a row impossible in practice
-        row.code = report_codes.new_code()
+        row.code = codes.new_code()
         try:
             with transaction.atomic():
                 row.save()
@@ -61,7 +61,7 @@ def _save_with_new_code(row: Report) -> None:
 
 def report_by_code(typed: str) -> Report:
     """The report with this receipt code (as typed: dashes, spaces, case forgiven); 404 for unknown or tampered."""
-    code = report_codes.normalize(typed)
+    code = codes.normalize(typed)
     report = Report.objects.filter(code=code).select_related("layer", "fixed_layer").first() if code else None
     if report is None:
         raise ReportNotFound()

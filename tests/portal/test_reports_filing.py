@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from layers.models import Layer
-from portal import report_codes
+from portal import codes
 from portal.report_models import Report, Status
 from tests.portal.conftest import jpeg_bytes, stored_files
 
@@ -44,7 +44,7 @@ def test_form_files_a_parcel_report_and_shows_the_receipt(client, parcel, media)
     assert response.status_code == 302
     report = Report.objects.get()
     assert response["Location"].endswith(f"/phan-anh/{report.code}/?moi=1")
-    assert report_codes.normalize(report.code) == report.code
+    assert codes.normalize(report.code) == report.code
     assert (report.target_kind, report.layer.slug, report.feature_id) == ("parcel", "parcels", parcel.pk)
     assert report.moderation_layer.slug == "parcels"
     assert parcel.geom.covers(report.point)
@@ -52,7 +52,7 @@ def test_form_files_a_parcel_report_and_shows_the_receipt(client, parcel, media)
     assert report.contact == "0903 123 456" and report.status == Status.RECEIVED and not report.text_public
     assert [p.name for p in stored_files(media)] == [f"{report.code}.jpg"]
     receipt = client.get(response["Location"]).content.decode()
-    assert report_codes.display(report.code) in receipt
+    assert codes.display(report.code) in receipt
     assert "Diện tích trên bản đồ" not in receipt  # not public before moderation
     assert "0903" not in receipt
     p = parcel.properties

@@ -8,7 +8,7 @@ from django.test import Client
 
 from layers.models import FeatureVersion, LayerGrant
 from layers.permissions import can_moderate_reports
-from portal import report_codes
+from portal import codes
 from portal.report_input import ReportInput
 from portal.report_models import Report, ReportModeration
 from portal.reports import report_create
@@ -173,7 +173,7 @@ def test_status_page_of_unknown_or_tampered_codes_is_404(client, reports):
     for typed in (tampered, "AAAAAAAAA", "nope", "x" * 50):
         assert client.get(f"/phan-anh/{typed}/").status_code == 404
         assert client.get(f"/api/reports/{typed}").status_code == 404
-    typed = report_codes.display(code).lower()
+    typed = codes.display(code).lower()
     assert client.get(f"/phan-anh/{typed}/")["Location"].endswith(f"/phan-anh/{code}/")
     assert client.get(f"/phan-anh/theo-doi/?ma={typed}")["Location"].endswith(f"/phan-anh/{code}/")
 

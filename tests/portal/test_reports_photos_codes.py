@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from layers.errors import DomainError
-from portal import report_codes
+from portal import codes
 from portal.report_photos import clean_photo
 from tests.portal.conftest import jpeg_bytes
 
@@ -72,25 +72,25 @@ def test_non_images_and_truncated_images_are_refused(data):
 
 
 def test_codes_check_themselves():
-    codes = {report_codes.new_code() for _ in range(200)} | {"MXVZ0SJ82"[:8] + (report_codes.check_character("MXVZ0SJ8") or "")}
-    codes = {c for c in codes if len(c) == report_codes.LENGTH}
-    assert len(codes) >= 200
-    for code in codes:
-        assert report_codes.normalize(code) == code
-        assert report_codes.normalize(report_codes.display(code).lower()) == code  # typed with a dash, lower case
+    fresh = {codes.new_code() for _ in range(200)} | {"MXVZ0SJ82"[:8] + (codes.check_character("MXVZ0SJ8") or "")}
+    fresh = {c for c in fresh if len(c) == codes.LENGTH}
+    assert len(fresh) >= 200
+    for code in fresh:
+        assert codes.normalize(code) == code
+        assert codes.normalize(codes.display(code).lower()) == code  # typed with a dash, lower case
         assert all(c not in code for c in "ILOU")
         for i in range(len(code)):  # every single wrong character is caught
-            for other in report_codes.ALPHABET:
+            for other in codes.ALPHABET:
                 if other != code[i]:
-                    assert report_codes.normalize(code[:i] + other + code[i + 1:]) is None
+                    assert codes.normalize(code[:i] + other + code[i + 1:]) is None
         for i in range(len(code) - 1):  # and every swap of two neighbours
             if code[i] != code[i + 1]:
-                assert report_codes.normalize(code[:i] + code[i + 1] + code[i] + code[i + 2:]) is None
+                assert codes.normalize(code[:i] + code[i + 1] + code[i] + code[i + 2:]) is None
 
 
 @pytest.mark.parametrize("typed", ["", "ABC", "0" * 9 + "0", "x" * 40, "ABCD-EFGH!", None, 12345])
 def test_malformed_codes_are_none(typed):
-    assert report_codes.normalize(typed) is None
+    assert codes.normalize(typed) is None
 
 
 @pytest.mark.parametrize("mode,fmt", [("CMYK", "JPEG"), ("LA", "PNG"), ("P", "PNG"), ("1", "PNG"), ("I;16", "PNG"),

@@ -1,4 +1,5 @@
-"""Receipt codes: 8 random Crockford base-32 characters and a check character (a weighted sum modulo 37).
+"""The platform's typable codes (reports' receipts, sheets' verification codes): 8 random Crockford base-32
+characters and a check character (a weighted sum modulo 37). One scheme, one reader, for every code a person types.
 
 Typable and read aloud over the phone: no I, L, O or U; lower case, spaces and dashes are forgiven, and
 O/I/L typed for 0/1/1 are read as meant. The check character catches every single wrong character and
@@ -37,14 +38,20 @@ def new_code() -> str:
             return body + check
 
 
-def normalize(typed: str) -> str | None:
-    """The code as stored, or None when what was typed is not a valid code (wrong length, characters, check)."""
+def well_formed(typed: str) -> str | None:
+    """What was typed as a code of the right length and characters (its check not yet tried), or None."""
     if not isinstance(typed, str) or len(typed) > MAX_TYPED:
         return None
     code = "".join(typed.split()).replace("-", "").upper().translate(_TYPED)
     if len(code) != LENGTH or any(c not in ALPHABET for c in code):
         return None
-    return code if _weighted(code) == 0 else None
+    return code
+
+
+def normalize(typed: str) -> str | None:
+    """The code as stored, or None when what was typed is not a valid code (wrong length, characters, check)."""
+    code = well_formed(typed)
+    return code if code is not None and _weighted(code) == 0 else None
 
 
 def display(code: str) -> str:
