@@ -172,10 +172,8 @@ def planner_edits(desk, parcel) -> int:
     return result["body"]["version"]
 
 
-def file_report(page, live_server, photo_path, text: str) -> str:
-    """From the parcel page's link: the form for this parcel, a category, text and photo; the receipt code."""
-    with page.expect_navigation():
-        page.click("[data-testid=report-link]")
+def file_report(page, photo_path, text: str) -> str:
+    """On the form for the parcel: a category, the text and a photo; the receipt code."""
     page.select_option("#report-category", "land_use")
     page.fill("#report-text", text)
     page.set_input_files("#report-photo", str(photo_path))
@@ -237,6 +235,10 @@ def test_a_resident_on_a_phone_from_search_to_an_answered_report(
     assert text.index("Số thửa") < text.index("Ký hiệu ô")
     assert sheet.locator("a.planning-link").get_attribute("href") == parcel_path
     assert sheet.locator("a.sheet-link").get_attribute("href") == parcel_path + "phieu.pdf"
+    report_form = f"/phan-anh/?layer=parcels&feature={parcel.pk}"
+    assert sheet.locator(".result[data-layer=parcels] a.report-link").get_attribute("href") == report_form
+    zone_report = sheet.locator(".result[data-layer=planning-zones] a.report-link").first.get_attribute("href")
+    assert zone_report.startswith("/phan-anh/?layer=planning-zones&feature=")  # a zone can be reported too
     sheet_box = sheet.bounding_box()
     assert [c["name"] for c in page.evaluate(CONTROL_BOXES) if overlaps(c, sheet_box)] == []
     assert sheet_box["x"] >= 0 and sheet_box["x"] + sheet_box["width"] <= PHONE["width"]
@@ -278,8 +280,13 @@ def test_a_resident_on_a_phone_from_search_to_an_answered_report(
     photo = tmp_path / "anh.jpg"
     photo.write_bytes(gps_jpeg())
     page.goto(live_server.url + parcel_path)
+    assert page.locator("[data-testid=report-link]").get_attribute("href") == report_form  # the same form
+    open_map_at(page, live_server, parcel)
+    with page.expect_navigation():
+        tap_parcel(page, parcel).locator(".result[data-layer=parcels] a.report-link").click()
+    assert page.inner_text("[data-testid=report-target]") == f"parcels #{parcel.pk}"
     report_text = "Thửa đất nhà tôi là đất ở, bản đồ ghi sai loại đất."
-    code = file_report(page, live_server, photo, report_text)
+    code = file_report(page, photo, report_text)
     assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4,}", code), code
     status_url = page.url
     page.reload()
