@@ -1,7 +1,8 @@
 """Issue 16's story, end to end, as one resident on a 360 px phone (touch, Vietnamese) would live it:
 
 1. types their address without accents (and the parcel key) in the map's search box: their parcel comes first;
-2. taps the parcel on the map: a bottom sheet, the parcel's facts first, links to its page and sheet, no control over it;
+2. taps the parcel on the map: a bottom sheet, the parcel's facts first, links to its page, sheet and the report
+   form, no control over it;
 3. downloads the planning information sheet (a PDF naming the parcel and its current ward) and prints the page;
 4. scans the sheet's QR code: verified, unchanged; a planner edits the parcel: changed, the re-issue the same;
 5. reports an error with a photo, follows it by its receipt code while a planner answers it, linking the edit;
@@ -10,19 +11,21 @@
 import io
 import re
 import unicodedata
+from urllib.parse import parse_qs, urlsplit
 
 import pypdf
 import pytest
 import zxingcpp
 from django.contrib.auth.models import User
 from PIL import Image
+from playwright.sync_api import expect
 
 from layers.models import Feature, LayerGrant
 from portal.report_models import Report
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 360, "height": 740}
-WARD, SHEET, NUMBER = "27088", 19, 1  # Thảo Điền 19/1 (the small demo city has one parcel a sheet; other wards too)
+WARD, SHEET, NUMBER = "27088", 19, 1  # Thảo Điền 19/1 (the small demo has one parcel a sheet; other wards too)
 PLANNER, PASSWORD = "story-planner", "story-pass-789"
 NO_SIDEWAYS = "() => document.documentElement.scrollWidth <= window.innerWidth"
 # Boxes of what floats over the map (visible ones only), as in test_map_phone.
@@ -31,7 +34,8 @@ CONTROL_BOXES = """() => [...document.querySelectorAll(
     .filter(e => { const s = getComputedStyle(e); const r = e.getBoundingClientRect();
                    return s.visibility !== 'hidden' && s.display !== 'none' && r.width > 0 && r.height > 0
                           && e.closest('[hidden]') === null; })
-    .map(e => { const r = e.getBoundingClientRect(); return {name: e.className, x: r.x, y: r.y, width: r.width, height: r.height}; })"""
+    .map(e => { const r = e.getBoundingClientRect();
+                return {name: e.className, x: r.x, y: r.y, width: r.width, height: r.height}; })"""
 
 
 def plain(text: str) -> str:
@@ -87,6 +91,7 @@ def phone(browser, live_server):
     tab.set_default_timeout(20_000)
     errors = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.on("console", lambda message: message.type == "error" and errors.append(message.text))
     tab.errors = errors
     yield tab
     context.close()
@@ -115,11 +120,14 @@ def search_first_hit(page, live_server, query: str) -> dict:
     page.wait_for_function("() => window.gisportalMap !== undefined")
     box = page.locator("#map-search-input")
     box.fill("")
-    with page.expect_response(lambda r: "/api/search?" in r.url and r.status == 200) as answer:
-        box.type(query)  # keystrokes, as on a phone keyboard
+    # Keystrokes, as on a phone keyboard; the box asks as it pauses: wait for the answer to the whole query.
+    with page.expect_response(lambda r: "/api/search?" in r.url and parse_qs(urlsplit(r.url).query).get("q") == [query]
+                              and r.status == 200) as answer:
+        box.type(query)
     hits = answer.value.json()["results"]
-    page.locator("#map-search-results li").first.wait_for()
     assert hits, query
+    first = page.locator("#map-search-results li").first
+    expect(first).to_contain_text(hits[0]["label"])  # the list shows this answer (not one to a shorter query)
     return hits[0]
 
 
@@ -163,8 +171,9 @@ def planner_edits(desk, parcel) -> int:
         const headers = {"Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json"};
         const current = await (await fetch(url, {headers, credentials: "same-origin"})).json();
         const properties = {...current.properties, land_use: current.properties.land_use === "ODT" ? "TMD" : "ODT"};
+        const body = {properties, version: current.version, comment: "Phản ánh của người dân: sửa loại đất"};
         const response = await fetch(url, {method: "PUT", headers, credentials: "same-origin",
-            body: JSON.stringify({properties, version: current.version, comment: "Phản ánh của người dân: sửa loại đất"})});
+                                           body: JSON.stringify(body)});
         return {status: response.status, body: await response.json(), before: current.version};
     }""", parcel.pk)
     assert result["status"] == 200, result
@@ -298,7 +307,8 @@ def test_a_resident_on_a_phone_from_search_to_an_answered_report(
     page.goto(status_url)
     assert "Đã khắc phục" in page.inner_text("[data-testid=report-status]")
     assert page.inner_text("[data-testid=report-answer]") == answer
-    assert f"{version}" in page.inner_text("[data-testid=report-fixed]")
+    fixed = " ".join(page.inner_text("[data-testid=report-fixed]").split())
+    assert f"đối tượng {parcel.pk}, phiên bản {version}" in fixed, fixed
     assert "0903" not in page.content() and PLANNER not in page.content()
     stored = Report.objects.get()
     assert stored.fixed_version == version and stored.photo
