@@ -332,4 +332,11 @@ def test_a_resident_on_a_phone_from_search_to_an_answered_report(
             "links => links.map(a => a.getAttribute('href')).sort()")
     assert choices["An Khánh"] == choices["An Khanh"] == choices["an khanh"], choices
     assert parcel_path in choices["An Khanh"] and len(choices["An Khanh"]) > 1  # Thảo Điền's parcel among them
+    # The lookup form's address field, typed with accents and without: the same parcel.
+    for address in (p["address"], plain(p["address"])):
+        page.goto(live_server.url + "/tra-cuu/")
+        page.fill("#address", address)
+        with page.expect_navigation():
+            page.locator("form.lookup-form:has(#address) button[type=submit]").click()
+        assert page.url == live_server.url + parcel_path, (address, page.url)
     assert page.errors == []
