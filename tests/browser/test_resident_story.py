@@ -258,8 +258,9 @@ def test_a_resident_on_a_phone_from_search_to_an_answered_report(
     pdf = open(download.value.path(), "rb").read()
     assert pdf.startswith(b"%PDF-")
     words = compact(pdf_text(pdf))
-    assert compact(f"{SHEET}") in words and compact(f"{NUMBER}") in words
-    assert "ThảoĐiền" in words and "AnKhánh" in words, words[:400]  # former ward and the 2025 ward it lies in
+    assert f"Thửađấtsố{NUMBER}Tờbảnđồsố{SHEET}" in words, words[:600]  # the parcel's key
+    assert re.search(r"Phường/xã\(trước01/07/2025\).{0,20}ThảoĐiền", words)  # its former ward
+    assert re.search(r"Đơnvịhànhchínhhiệnnay.{0,20}AnKhánh", words), words[:600]  # the 2025 ward it lies in
     # The parcel page printed: no controls, a drawn map.
     page.goto(live_server.url + parcel_path)
     page.wait_for_function("() => window.gisportalParcelMap !== undefined")
