@@ -16,12 +16,14 @@ from urllib.parse import parse_qs, urlsplit
 import pypdf
 import pytest
 import zxingcpp
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from PIL import Image
 from playwright.sync_api import expect
 
 from layers.models import Feature, LayerGrant
 from portal.report_models import Report
+from portal.sheet_models import IssuedSheet
+from portal.sheets import content_hash, sheet_reissue
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 360, "height": 740}
@@ -285,6 +287,8 @@ def test_a_resident_on_a_phone_from_search_to_an_answered_report(
     reissued = page.request.get(url.rstrip("/") + "/phieu.pdf")
     assert reissued.status == 200 and reissued.headers["content-type"] == "application/pdf"
     assert pdf_text(reissued.body()) == pdf_text(pdf)  # the same sheet: same facts, code and time of issue
+    issued = IssuedSheet.objects.get(code=reissued.headers["x-sheet-code"])
+    assert said_hash == issued.content_hash == content_hash(sheet_reissue(user=AnonymousUser(), sheet=issued).content)
 
     # 5. A report from the parcel page, with a photo carrying GPS; the receipt; the planner answers; the status.
     photo = tmp_path / "anh.jpg"
