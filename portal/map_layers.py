@@ -14,6 +14,7 @@ from layers import styling
 from layers.models import BasemapRole, Category, Layer
 from layers.schemas import display_fields
 from layers.tileurls import tile_url_template
+from portal.language import english
 
 _HEX_COLOUR = styling.HEX_COLOUR
 _FALLBACK_COLOUR = styling.FALLBACK_COLOUR
@@ -157,6 +158,7 @@ def map_strings() -> dict:
         "zoom_out": gettext("Zoom out"),
         "planning_info": gettext("Planning information for this parcel"),
         "sheet_pdf": gettext("Planning information sheet (PDF)"),
+        "report_error": "Report wrong data" if english() else "Phản ánh sai sót",  # as the parcel page says it
         "no_results": gettext("Nothing found. Try a ward name, or ward / sheet / number."),
         "as_of_note": gettext("The map shows the layers as they were at the end of %(date)s."),
     }
@@ -165,7 +167,7 @@ def map_strings() -> dict:
 def map_urls() -> dict:
     """Server endpoints map.js calls, when their routes exist (others build them)."""
     urls = {}
-    for key, name in (("features_at", "features-at"), ("search", "search-api")):
+    for key, name in (("features_at", "features-at"), ("search", "search-api"), ("report_form", "report-form")):
         try:
             urls[key] = reverse(name)
         except NoReverseMatch:

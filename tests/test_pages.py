@@ -79,7 +79,8 @@ def test_frame_navigation_and_click_to_see_endpoint(client, parcels):
     assert '<nav class="site-nav" aria-label="Điều hướng chính">' in html
     assert '<a href="/" aria-current="page">Bản đồ</a>' in html
     assert '<a class="skip-link" href="#main">' in html and '<main id="main"' in html
-    assert json_script(html, "map-urls") == {"features_at": "/api/at", "search": "/api/search"}
+    assert json_script(html, "map-urls") == {"features_at": "/api/at", "search": "/api/search",
+                                             "report_form": "/phan-anh/"}
     assert json_script(html, "map-strings")["zoom_in"] == "Phóng to"
 
 

@@ -56,17 +56,29 @@
 
   function sameSite(url) { return typeof url === "string" && /^\/(?!\/)/.test(url); }
 
-  function links(box, url, strings) {
-    // The parcel's planning page and its printable planning information sheet (same-site links only).
-    if (!sameSite(url)) return;
+  function links(box, url, strings, report) {
+    // The parcel's planning page and its printable planning information sheet (same-site links only), and
+    // the report form for this feature (a resident tells the office the data is wrong; no account needed).
     var row = element("p", "result-links");
-    var page = element("a", "planning-link", strings.planning_info);
-    page.setAttribute("href", url);
-    var sheet = element("a", "sheet-link", strings.sheet_pdf);
-    sheet.setAttribute("href", url.replace(/\/?$/, "/") + "phieu.pdf");
-    row.appendChild(page);
-    row.appendChild(sheet);
-    box.appendChild(row);
+    if (sameSite(url)) {
+      var page = element("a", "planning-link", strings.planning_info);
+      page.setAttribute("href", url);
+      var sheet = element("a", "sheet-link", strings.sheet_pdf);
+      sheet.setAttribute("href", url.replace(/\/?$/, "/") + "phieu.pdf");
+      row.appendChild(page);
+      row.appendChild(sheet);
+    }
+    if (sameSite(report)) {
+      var tell = element("a", "report-link", strings.report_error);
+      tell.setAttribute("href", report);
+      row.appendChild(tell);
+    }
+    if (row.childNodes.length) box.appendChild(row);
+  }
+
+  function reportUrl(formUrl, slug, id) {
+    if (!sameSite(formUrl) || typeof id !== "number") return null;
+    return formUrl + "?" + new URLSearchParams({ layer: slug, feature: String(id) });
   }
 
   // Popup or sheet content from the tile's own attributes (only when the server query is not available).
@@ -87,7 +99,7 @@
     return parcels.concat(results.filter(function (r) { return parcels.indexOf(r) === -1; }));
   }
 
-  function serverContent(results, layersBySlug, strings) {
+  function serverContent(results, layersBySlug, strings, formUrl) {
     var box = element("div", "feature-popup");
     if (!results.length) {
       box.appendChild(element("p", "", strings.nothing_here || ""));
@@ -105,7 +117,7 @@
           return { label: row.label, value: value };
         }));
         section.appendChild(list.childNodes.length ? list : element("p", "", strings.no_fields || ""));
-        links(section, feature.url, strings);
+        links(section, feature.url, strings, reportUrl(formUrl, result.layer, feature.id));
       });
       box.appendChild(section);
     });
@@ -268,7 +280,7 @@
     this.map.closePopup();
   };
 
-  // options: {url, strings, visibleSlugs(), layersBySlug, asOf()}; returns the shower (map.js closes it on time travel).
+  // options: {url, strings, visibleSlugs(), layersBySlug, asOf(), reportUrl?}; returns the shower (map.js closes it on time travel).
   function wire(map, options) {
     var strings = options.strings, latest = 0;
     var shower = new Shower(map, strings);
@@ -286,7 +298,7 @@
         })
         .then(function (answer) {
           if (request !== latest) return; // a newer click owns the result
-          shower.update(answer.ok ? serverContent(answer.body.results || [], options.layersBySlug, strings)
+          shower.update(answer.ok ? serverContent(answer.body.results || [], options.layersBySlug, strings, options.reportUrl)
             : element("p", "feature-popup", errorText(answer.body, strings)));
         })
         .catch(function () {

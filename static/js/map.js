@@ -388,7 +388,7 @@
       var layersBySlug = {};
       mapLayers.forEach(function (layer) { layersBySlug[layer.slug] = layer; });
       clickShower = window.gisportalClick.wire(map, {
-        url: apiUrls.features_at, strings: strings, layersBySlug: layersBySlug,
+        url: apiUrls.features_at, strings: strings, layersBySlug: layersBySlug, reportUrl: apiUrls.report_form,
         asOf: function () { return asOf; },
         visibleSlugs: function () {
           return mapLayers.filter(function (layer) {

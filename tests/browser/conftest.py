@@ -56,22 +56,35 @@ def _short_db_connections() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def browser_context(_short_db_connections, live_server) -> Iterator:
-    """One headless chromium for the session, in a new empty profile that is removed afterwards.
-
-    It asks for live_server so that it closes first, before the server stops.
-    """
+def _playwright(_short_db_connections, live_server) -> Iterator:
+    """Playwright's sync driver for the session, with the async guard lifted for its span (module docstring)."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium) to run browser tests")
     from playwright.sync_api import sync_playwright
 
-    profile = tempfile.mkdtemp(prefix="gisportal-chromium-")
     saved_guard = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # see the module docstring
     playwright = sync_playwright().start()
     try:
+        yield playwright
+    finally:
+        playwright.stop()
+        if saved_guard is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = saved_guard
+
+
+@pytest.fixture(scope="session")
+def browser_context(_playwright) -> Iterator:
+    """One headless chromium for the session, in a new empty profile that is removed afterwards.
+
+    It asks for live_server (through _playwright) so that it closes first, before the server stops.
+    """
+    profile = tempfile.mkdtemp(prefix="gisportal-chromium-")
+    try:
         # launch_persistent_context is Playwright's way of passing --user-data-dir (it rejects the raw flag).
-        context = playwright.chromium.launch_persistent_context(
+        context = _playwright.chromium.launch_persistent_context(
             profile, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS,
             viewport={"width": 1280, "height": 800}, locale="vi-VN", service_workers="block",
         )
@@ -80,12 +93,17 @@ def browser_context(_short_db_connections, live_server) -> Iterator:
         finally:
             context.close()
     finally:
-        playwright.stop()
         shutil.rmtree(profile, ignore_errors=True)
-        if saved_guard is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = saved_guard
+
+
+@pytest.fixture(scope="session")
+def browser(_playwright) -> Iterator:
+    """A second chromium for tests that need contexts of their own (a phone with touch, two people at once)."""
+    instance = _playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+    try:
+        yield instance
+    finally:
+        instance.close()
 
 
 class PageRequests:

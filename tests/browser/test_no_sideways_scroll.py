@@ -52,12 +52,28 @@ def _samples(demo_city) -> dict[str, list[str]]:
 
     run = IngestRun.objects.order_by("id").first()
     return {
+        "code": _codes(parcel),
         **FIXED,
         "layer": ["parcels", "planning-zones", "elevation"], "collection_id": ["parcels", "planning-zones"],
         "feature_id": [str(parcel.pk)], "record_id": ["parcels"],
         "ward": [p["ward_code"]], "sheet": [str(p["map_sheet"])], "number": [str(p["parcel_no"])],
         "run_id": [str(run.pk)] if run else [],
     }
+
+
+def _codes(parcel) -> list[str]:
+    """A planning information sheet's code and a report's receipt code (/xac-minh/{code}/, /phan-anh/{code}/)."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from portal.report_input import parse_report
+    from portal.reports import report_create
+    from portal.sheets import sheet_issue
+
+    issued, _ = sheet_issue(user=AnonymousUser(), parcel=parcel, language="vi")
+    report = report_create(report=parse_report(
+        {"category": "other", "text": "Ranh giới thửa đất lệch so với thực địa.", "layer": "parcels",
+         "feature": str(parcel.pk)}, None))
+    return [issued.code, report.code]
 
 
 def _states(demo_city) -> list[str]:
@@ -158,9 +174,12 @@ def test_no_page_scrolls_sideways_at_360_px(page, live_server, demo_city, django
     client = Client()
     if user is not None:
         client.force_login(user)
-    pages = _html_pages(client, _samples(demo_city), _states(demo_city))
+    samples = _samples(demo_city)
+    pages = _html_pages(client, samples, _states(demo_city))
+    sheet_code, report_code = samples["code"]
     expected = {"/", "/tra-cuu/", "/data/", "/data/parcels/", "/data/elevation/", "/ogc/collections",
-                "/ogc/collections/parcels", "/ogc/docs", "/records/"}
+                "/ogc/collections/parcels", "/ogc/docs", "/records/", f"/xac-minh/{sheet_code}/",
+                f"/phan-anh/{report_code}/"}
     if role != "anonymous":
         expected |= {"/edit/", "/data/tokens/", "/history/parcels/diff/"}
     if role == "admin":
