@@ -7,9 +7,9 @@ text (titles, slugs) is escaped by the serializer, never pasted into markup.
 """
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 
 from django.http import HttpRequest, HttpResponse
+from lxml import etree
 
 from layers import changes
 from layers.changes import Transaction
@@ -27,7 +27,6 @@ DEFAULT_ENTRIES, MAX_ENTRIES = 50, 200
 LISTED = 20  # a transaction of at most this many changes lists them in its entry
 TAG_DATE = "2025"  # the tag: URI's date (RFC 4151): fixed, so entry ids never change
 KINDS = {"insert": ("thêm mới", "inserted"), "update": ("cập nhật", "updated"), "delete": ("xóa", "deleted")}
-ET.register_namespace("", ATOM_NS)
 
 
 def _vi_number(n: int) -> str:
@@ -54,14 +53,14 @@ def _tag(request: HttpRequest, slug: str, *rest) -> str:
     return f"tag:{host},{TAG_DATE}:data/{slug}/changes" + "".join(f"/{part}" for part in rest)
 
 
-def _sub(parent: ET.Element, name: str, text: str | None = None, **attrs) -> ET.Element:
-    element = ET.SubElement(parent, f"{{{ATOM_NS}}}{name}", {k: str(v) for k, v in attrs.items()})
+def _sub(parent: etree._Element, name: str, text: str | None = None, **attrs) -> etree._Element:
+    element = etree.SubElement(parent, f"{{{ATOM_NS}}}{name}", {k: str(v) for k, v in attrs.items()})
     if text is not None:
         element.text = text
     return element
 
 
-def _entry(feed: ET.Element, request: HttpRequest, layer, tx: Transaction, listed: list[tuple]) -> None:
+def _entry(feed: etree._Element, request: HttpRequest, layer, tx: Transaction, listed: list[tuple]) -> None:
     entry = _sub(feed, "entry")
     _sub(entry, "id", _tag(request, layer.slug, tx.xact))
     _sub(entry, "title", entry_title(tx))
@@ -85,7 +84,9 @@ def _entry(feed: ET.Element, request: HttpRequest, layer, tx: Transaction, liste
 
 def atom_document(request: HttpRequest, layer, transactions: list[Transaction]) -> bytes:
     """The Atom 1.0 feed of these transactions (newest first) as UTF-8 XML."""
-    feed = ET.Element(f"{{{ATOM_NS}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "vi"})
+    # The default namespace is the element's own (lxml), never ElementTree's global prefix registry: a library that
+    # registers prefixes there (WeasyPrint does, for the sheets' PDF metadata) turned every <entry> into <ns0:entry>.
+    feed = etree.Element(f"{{{ATOM_NS}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "vi"}, nsmap={None: ATOM_NS})
     _sub(feed, "id", _tag(request, layer.slug))
     _sub(feed, "title", f"Thay đổi của lớp {layer.title_vi} / Changes to layer {layer.title_en}")
     newest = transactions[0].time if transactions else layer.last_changed or layer.created_at
@@ -98,7 +99,7 @@ def atom_document(request: HttpRequest, layer, transactions: list[Transaction]) 
                                          per=LISTED, hidden=personal_fields(layer))
     for tx in transactions:
         _entry(feed, request, layer, tx, listed.get(tx.xact, []))
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return etree.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
 @public_api

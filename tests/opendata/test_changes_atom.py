@@ -69,3 +69,14 @@ def test_entry_titles_count_in_each_language_s_own_digits():
     big = Transaction(7, Position(7, 1), Position(7, 300_000), {"insert": 300_000, "update": 0, "delete": 2}, 12,
                       dt.datetime(2025, 7, 1, tzinfo=dt.timezone.utc))
     assert entry_title(big) == "Nhập dữ liệu lần 12: 300.000 thêm mới, 2 xóa / Ingest run 12: 300,000 inserted, 2 deleted"
+
+
+def test_the_feed_keeps_its_default_namespace_whatever_else_registers_prefixes(client, demo_city):
+    """ElementTree's prefix registry is global: WeasyPrint (the sheets' PDFs) registers '' when imported."""
+    from xml.etree.ElementTree import register_namespace
+
+    import weasyprint.pdf.metadata  # noqa: F401
+
+    register_namespace("", "")  # as WeasyPrint does, whatever the import order
+    body = client.get("/data/planning-zones/changes.atom").content
+    assert b'<feed xmlns="http://www.w3.org/2005/Atom"' in body and b"ns0:" not in body
