@@ -1,4 +1,6 @@
-"""Benchmark databases: one per demo-city size in the private cluster, built once and reused."""
+"""Benchmark databases: one per demo-city size in the private cluster, built once and reused while the demo
+generator that built them is unchanged."""
+import hashlib
 import os
 import subprocess
 import sys
@@ -34,6 +36,23 @@ def parcel_count(name: str) -> int:
                      "WHERE l.slug = 'parcels'", name) or 0)
 
 
+def demo_revision() -> str:
+    """A digest of the demo generator and its ward table: a database another generator built is rebuilt (the 2025
+    crosswalk changed ward codes and boundaries; an old city would measure a city that no longer exists)."""
+    files = sorted((ROOT / "demo").glob("*.py")) + [ROOT / "layers" / "data" / "ward_crosswalk_2025.csv"]
+    return hashlib.sha256(b"".join(path.read_bytes() for path in files)).hexdigest()[:16]
+
+
+def _built_by(name: str) -> str:
+    """The demo revision recorded on the database when its city was built (its comment)."""
+    return _psql(f"SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = '{name}'")
+
+
+def is_current(name: str, parcels: int) -> bool:
+    """The database holds a whole city of about that size from today's generator."""
+    return parcel_count(name) >= parcels * 0.95 and _built_by(name) == f"demo {demo_revision()}"
+
+
 def ensure_demo_db(parcels: int, seed: int = 2021) -> dict[str, str]:
     """A database holding the demo city with about `parcels` parcels (created on first use)."""
     if "DATABASE_URL" in os.environ:
@@ -44,10 +63,11 @@ def ensure_demo_db(parcels: int, seed: int = 2021) -> dict[str, str]:
         _psql(f"CREATE DATABASE {name}")
     env = bench_env(name)
     manage(env, "migrate", "--noinput", "-v0")
-    if parcel_count(name) < parcels * 0.95:
+    if not is_current(name, parcels):
         started = time.perf_counter()
-        print(f"  building {name}: demo city with {parcels:,} parcels (once) …", flush=True)
+        print(f"  building {name}: demo city with {parcels:,} parcels (once per demo revision) …", flush=True)
         manage(env, "make_demo_city", "--parcels", str(parcels), "--seed", str(seed))
+        _psql(f"COMMENT ON DATABASE {name} IS 'demo {demo_revision()}'")
         print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
     return env
 

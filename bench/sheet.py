@@ -3,7 +3,7 @@ different demo parcels (half of them across two or more planning zones); target 
 BENCH_SMOKE=1: the 2,000-parcel database and 4 sheets."""
 import json
 
-from bench.demo_db import bench_env, ensure_demo_db, manage, parcel_count, run_worker
+from bench.demo_db import bench_env, ensure_demo_db, is_current, manage, parcel_count, run_worker
 from bench.report import conditions, finish, smoke_or, verdict
 
 SIZE = smoke_or(100_000, 2_000)
@@ -18,7 +18,7 @@ def _env(size: int) -> dict[str, str]:
 
     name = f"{os.environ.get('GISPORTAL_BENCH_DB', 'gisportal_bench')}_{size // 1000}k"
     try:
-        if parcel_count(name) >= size * 0.95:
+        if is_current(name, size):
             manage(bench_env(name), "migrate", "layers", "--noinput", "-v0")
             return bench_env(name)
     except RuntimeError:  # no such database yet

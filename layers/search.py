@@ -1,21 +1,24 @@
-"""The search box: wards, parcels as 'ward / sheet / number', addresses and feature labels.
+"""The search box: addresses, wards, parcels as 'ward / sheet / number', and feature labels.
 
-Diacritic-insensitive (gisportal_fold) and typo-tolerant (pg_trgm word similarity over the
-feature_label_trgm index). Input is only ever a parameter; its length is capped.
+An address as residents write it (layers.addresses) puts the parcel at that number, street and unit first;
+then everything is diacritic-insensitive (gisportal_fold) and typo-tolerant (pg_trgm word similarity over
+the feature_label_trgm index). Input is only ever a parameter; its length is capped.
 """
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from django.db import OperationalError, transaction
+from django.db import OperationalError
 
-from layers import db
+from layers import core, db
+from layers.addresses import Address, parse_address
 from layers.core import SEARCHABLE_KEYS
 from layers.errors import NotFound
 from layers.lookup import as_dict, parcel_by_key
+from layers.models import Layer
 from layers.personal import hidden_fields, visible_properties
-from layers.selectors import layers_visible_to
-from layers.wards import fold, resolve_ward
+from layers.selectors import can_view, layers_visible_to
+from layers.wards import all_wards, fold, resolve_ward, ward_by_code
 
 MAX_QUERY = 100
 
@@ -94,12 +97,17 @@ def _searchable_keys(user, layers) -> dict[int, tuple[str, ...]]:
     return keys
 
 
+def _like(text: str) -> str:
+    """A LIKE pattern for text anywhere (its wildcards escaped)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _label_hits(user, query: str, limit: int) -> list[Hit]:
     """Features whose labels contain the query (any accents), then near spellings if too few."""
     layers = {layer.pk: layer for layer in layers_visible_to(user).filter(kind="vector")}
     keys = _searchable_keys(user, layers.values())
     folded = fold(query)
-    like = "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    like = _like(folded)
     whole = [pk for pk, visible in keys.items() if visible == SEARCHABLE_KEYS]  # the trigram index serves these
     params = {"q": folded, "like": like, "layers": whole, "limit": 5 * limit}
     rows = _label_rows(f"{LABEL_SQL} LIKE %(like)s", params) if whole else []
@@ -124,14 +132,131 @@ def _label_hits(user, query: str, limit: int) -> list[Hit]:
     return hits[:limit]
 
 
+ADDRESS_CANDIDATES = 500  # rows compared in Python after the indexed filter: a long street's share of one number
+
+
+@dataclass
+class _Units:
+    """The units an address names, as ward codes (None: not named)."""
+
+    former: set[str] | None = None  # former wards named, or the parcel keys of the ward named
+    current: set[str] = field(default_factory=set)  # 2025 wards named: a parcel matches where it lies
+    area: set[str] | None = None  # the former wards the district and city allow
+
+
+def _units(user, address: Address) -> _Units:
+    """The ward, district and city named, old or new names, as ward codes."""
+    units = _Units()
+    if address.ward:
+        units.former = {w.code for w in address.wards if w.former}
+        units.current = {w.code for w in address.wards if not w.former}
+    if (area := address.area_wards) is not None:
+        units.area = {w.code for w in all_wards(user) if w.former and fold(w.name) in area}
+    return units
+
+
+# Parcels (by id) lying in one of the 2025 wards given: a new ward is where a parcel lies, since some former
+# wards were split between two new ones.
+_IN_CURRENT_WARDS_SQL = """
+SELECT p.id FROM layers_feature p JOIN layers_feature w
+  ON w.layer_id = %(admin)s::bigint AND w.properties->>'level' = 'ward' AND w.properties->>'valid_to' IS NULL
+ AND w.properties->>'code' = ANY(%(codes)s) AND w.geom && p.geom AND ST_Intersects(w.geom, ST_PointOnSurface(p.geom))
+WHERE p.layer_id = %(parcels)s::bigint AND p.id = ANY(%(ids)s)
+"""
+
+
+def _unit_matches(user, units: _Units, layer: Layer, rows: list[tuple]) -> set[int]:
+    """The ids of the rows (id, ward code) in the units named."""
+    ok = {fid for fid, code in rows if units.area is None or code in units.area}
+    if units.former is None:
+        return ok
+    inside = set()
+    admin = Layer.objects.filter(slug=core.ADMIN_UNITS).first()
+    if units.current and admin is not None and can_view(user, admin) and ok:
+        with db.cursor(read=True) as cursor:
+            cursor.execute(_IN_CURRENT_WARDS_SQL, {"admin": admin.pk, "codes": sorted(units.current),
+                                                   "parcels": layer.pk, "ids": sorted(ok)})
+            inside = {row[0] for row in cursor.fetchall()}
+    return {fid for fid, code in rows if fid in ok and (code in units.former or fid in inside)}
+
+
+def _same_street(a: str, b: str) -> bool:
+    """Street keys equal, one perhaps with an unaccented 'duong' (Đường or the name Dương) before it."""
+    return a == b or a.removeprefix("duong ") == b or b.removeprefix("duong ") == a
+
+
+def _same_place(wanted: Address, found: Address | None) -> bool:
+    """Same street and number path (exactly: 12/3A is not 12/3); an alley alone: any house in it."""
+    if found is None or not _same_street(wanted.street_key, found.street_key):
+        return False
+    if wanted.house:
+        return found.number == wanted.number
+    return found.number.startswith(wanted.alley + "/")
+
+
+def _word(text: str) -> str:
+    """A regular expression for these folded words standing alone ('so 1' not in 'so 12'); any character
+    other than a-z, 0-9, space and slash matches any character (a superset: Python compares exactly after)."""
+    return r"(^|[^0-9a-z])" + re.sub(r"[^0-9a-z /]", ".", text) + r"([^0-9a-z]|$)"
+
+
+def address_candidates_sql(words: int) -> str:
+    """Parcels whose folded label holds every pattern w0..w{words-1} (regular expressions the trigram index
+    serves): id, address, ward code, sheet, number and bbox, at most %(cap)s."""
+    where = " AND ".join(f"{LABEL_SQL} ~ %(w{i})s" for i in range(words))
+    return ("SELECT id, properties->>'address', properties->>'ward_code', properties->>'map_sheet', "
+            "properties->>'parcel_no', ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) FROM layers_feature "
+            f"WHERE layer_id = %(layer)s::bigint AND {HAS_LABEL} AND {where} LIMIT %(cap)s")
+
+
+def _address_search(user, text: str, limit: int) -> tuple[list[Hit], set[int]] | None:
+    """The parcels at the address typed, and those at the same number and street in another unit than the one
+    named (never to be offered as if they matched); None when the text has no street with a number."""
+    wanted = parse_address(clean_query(text), all_wards(user))
+    if wanted is None or not wanted.structured:
+        return None
+    layer = Layer.objects.filter(slug=core.PARCELS, kind="vector").first()
+    if layer is None or not can_view(user, layer) or "address" in hidden_fields(user, layer):
+        return [], set()
+    # Candidates through the folded-label trigram index: the street's words and each part of the number.
+    words = [wanted.street_key.removeprefix("duong ")] + fold(wanted.number).split("/")
+    with db.cursor(read=True) as cursor:
+        cursor.execute(address_candidates_sql(len(words)), {
+            **{f"w{i}": _word(part) for i, part in enumerate(words)}, "layer": layer.pk, "cap": ADDRESS_CANDIDATES})
+        rows = cursor.fetchall()
+    same = [row for row in rows if (row[3] or "").isdigit() and (row[4] or "").isdigit()
+            and _same_place(wanted, parse_address(row[1] or ""))]
+    in_units = _unit_matches(user, _units(user, wanted), layer, [(row[0], row[2]) for row in same])
+    hits, elsewhere = [], {row[0] for row in same} - in_units
+    for fid, address, ward_code, sheet, number, *bbox in same:
+        if fid not in in_units:
+            continue
+        ward = ward_by_code(user, ward_code or "")
+        hits.append(Hit("parcel", address, f"{ward.name if ward else ward_code} / {sheet} / {number}", layer.slug,
+                        fid, ward_code, int(sheet), int(number), tuple(bbox)))
+    hits.sort(key=lambda h: (h.label, h.feature_id))
+    return hits[:limit], elsewhere
+
+
+def address_matches(user, text: str, *, limit: int = 20) -> list[Hit] | None:
+    """Parcels whose address has the structure typed (number path, street, and the ward, district or city when
+    named, old or new names), by address; None when the text has no street with a number. Personal
+    addresses are never matched."""
+    found = _address_search(user, text, limit)
+    return None if found is None else found[0]
+
+
 def search(user, text: str, *, limit: int = 10) -> list[Hit]:
-    """Suggestions for the search box, best first: a parcel key, wards, then labelled features."""
+    """Suggestions for the search box, best first: the parcels at an address, a parcel key, wards, then
+    labelled features."""
     query = clean_query(text)
     if len(query) < 2:
         return []
-    hits = _parcel_hits(user, query)
+    hits, elsewhere = _address_search(user, query, limit) or ([], set())
+    hits += [h for h in _parcel_hits(user, query) if h.feature_id not in {a.feature_id for a in hits}]
     for ward in resolve_ward(user, query, limit=3):
         detail = f"→ {ward.current_name}" if ward.former else ""  # both names for a split ward
         hits.append(Hit("ward", ward.name, detail, "admin-units", ward_code=ward.code))
-    hits += _label_hits(user, query, limit)
+    seen = {h.feature_id for h in hits if h.feature_id} | elsewhere  # the same house in another unit is no match
+    hits += [h for h in _label_hits(user, query, limit) if h.feature_id not in seen]
     return hits[:limit]

@@ -17,6 +17,7 @@ from layers.search import clean_query
 from layers.wards import (
     Ward, all_wards, current_ward_at, current_ward_by_code, former_wards_of, is_exact, resolve_ward, ward_by_code,
 )
+from portal.address_lookup import address_lookup, is_address
 
 MAX_SHEET = 9999
 MAX_PARCEL = 999999
@@ -62,6 +63,8 @@ def lookup_page(request: HttpRequest) -> HttpResponse:
     """'Tra cứu thông tin quy hoạch': ward + map sheet + parcel number → the parcel's page."""
     ward_text = clean_query(request.GET.get("ward", ""))
     sheet_text, number_text = request.GET.get("sheet", "")[:20], request.GET.get("parcel", "")[:20]
+    if not (sheet_text or number_text) and ("address" in request.GET or is_address(ward_text)):
+        return address_lookup(request, clean_query(request.GET.get("address") or ward_text))  # an address in either box
     context = {"ward_text": ward_text, "sheet_text": sheet_text, "number_text": number_text,
                "wards": all_wards(request.user), "errors": {}, "choices": []}
     if not (ward_text or sheet_text or number_text):
