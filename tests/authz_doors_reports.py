@@ -17,7 +17,7 @@ from django.test import override_settings
 from portal import report_codes
 from portal.report_models import Report, ReportModeration, Status
 from tests import authz_matrix as m
-from tests.authz_doors import Cell, check, get, seen, send
+from tests.authz_doors import Cell, check, seen, send
 
 LIMITS = {"GISPORTAL_REPORTS_PER_IP": 100_000, "GISPORTAL_REPORTS_PER_DEVICE": 100_000}
 QUEUE = "/phan-anh/quan-ly/"
@@ -190,6 +190,14 @@ def door_report_photo(cell: Cell) -> None:
 # ---- the catalog's thumbnails ----------------------------------------------------------------------------
 
 def door_thumbnail(cell: Cell) -> None:
-    data = get(cell, f"/tiles/thumbnail/{cell.slug}.png", seen(cell))
+    """A preview to whoever sees the layer (a missing layer's 404 else); a restricted layer's never in a shared
+    cache (it is drawn from data the public may not see)."""
+    path = f"/tiles/thumbnail/{cell.slug}.png"
+    response = send(cell.client, "GET", path)
+    data = check(cell, response, seen(cell), ghost=("GET", path, None, {}))
     if cell.sees:
         assert data.startswith(b"\x89PNG"), f"{cell.name}: {data[:20]!r}"
+        cache = response.get("Cache-Control", "")
+        assert ("public" in cache) == cell.state.public, f"{cell.name}: Cache-Control {cache!r}"
+        if not cell.state.public:
+            assert "Cookie" in response.get("Vary", ""), f"{cell.name}: Vary {response.get('Vary')!r}"
