@@ -103,3 +103,34 @@ def test_contact_details_never_leave_through_a_public_door_nor_to_a_planner_with
         assert CONTACT not in body and "plain-planner" not in body, path
     client.force_login(_planner(demo_city, "personal-planner", personal=True))
     assert CONTACT in client.get("/phan-anh/quan-ly/").content.decode(), "a planner with the grant sees it"
+
+
+def test_a_catalog_thumbnail_is_never_coloured_by_a_personal_field(client, settings, tmp_path):
+    """A style naming a personal field (the owner) is drawn as the layer's unstyled preview: no owner's colour."""
+    import io
+
+    from django.contrib.auth.models import User as Users
+    from PIL import Image
+
+    from tests.authz_matrix import State, schema
+    from tests.factories import make_feature, make_parcel_layer, square
+
+    layer = make_parcel_layer(slug="thumb-pii", is_public=True, schema=schema(State("thp", True, True)))
+    for i, owner in enumerate(("Nguyễn Văn Thumbred", "Trần Thị Thumbgreen")):
+        make_feature(layer, square(106.70 + i * 0.001, 10.80), {"ward_code": "26794", "map_sheet": 1, "parcel_no": i + 1,
+                                                                "land_use": "ODT", "chu_su_dung": owner})
+    client.force_login(Users.objects.create_superuser("thumb-admin"))
+
+    def pixels(style: dict) -> set:
+        layer.style = style
+        layer.save(update_fields=["style"])
+        response = client.get(f"/tiles/thumbnail/{layer.slug}.png")
+        assert response.status_code == 200, response.content[:200]
+        with Image.open(io.BytesIO(b"".join(response.streaming_content) if response.streaming
+                                   else response.content)) as image:
+            return set(image.convert("RGB").getdata())
+
+    plain = pixels({})
+    owned = pixels({"attribute": "chu_su_dung", "colors": {"Nguyễn Văn Thumbred": "#ff0000",
+                                                           "Trần Thị Thumbgreen": "#00ff00"}})
+    assert owned == plain and (255, 0, 0) not in owned and (0, 255, 0) not in owned
