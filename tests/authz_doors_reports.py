@@ -103,6 +103,8 @@ def door_report_queue(cell: Cell) -> None:
         (shows if listed else hides).append(_text(cell, where))
         (shows if listed and cell.role in m.DATA_ADMINS else hides).append(_contact(cell, where))
     check(cell, response, 200, shows=shows, hides=hides)
+    cache = response.get("Cache-Control", "")
+    assert "no-store" in cache and "private" in cache, f"{cell.name}: the queue's Cache-Control {cache!r}"
 
 
 def _moderate(cell: Cell, where: str, body: dict) -> None:
