@@ -294,3 +294,17 @@ def test_moderation_form_fields(api, django_user_model, fields):
     if response.status_code != 302:
         _refusal_says_why(response)
         assert report.status == "received" and not report.moderations.exists(), fields
+
+
+@given(st.dictionaries(st.sampled_from(FIELDS + ("website",)), CONTROLS | st.text(max_size=40)
+                       | st.sampled_from(["area", "parcels", "106.7", "10.8", "NaN", "inf", "9" * 40]), max_size=8))
+def test_the_form_door(api, fields):
+    """The form (/phan-anh/) reads the same fields through the same parser: filed (302) or refused with a page
+    that says why, and nothing stored."""
+    client, _, _ = api
+    before = Report.objects.count()
+    response = client.post("/phan-anh/", fields, HTTP_ACCEPT="text/html")
+    assert response.status_code in (302, 400, 404, 413), (fields, response.status_code)
+    if response.status_code != 302:
+        assert says_why_in_vi_and_en(response, response.content), response.content[:300]
+        assert Report.objects.count() == before, fields
