@@ -1,7 +1,7 @@
 """The authorization matrix's doors of issue 16 that name a layer or a feature: filing a report on it, the
 moderation queue, every moderation action (answer, resolve with the fixing version), a report's photo and status
-page, and the catalog's layer thumbnail. The planning information sheet's doors name the fixed sheet layers
-(parcels, zones, road reserves, units) and are in tests/portal/test_sheet_authz.py.
+page. The catalog's thumbnail and the sheet PDF are doors of tests/authz_doors.py; the sheet for each sheet layer
+restricted, its verification and re-issue are in tests/portal/test_sheet_authz.py.
 
 Who moderates (layers/permissions.py can_moderate_reports): data administrators, and the layer's editors within
 their grant's area. Anyone else is answered exactly as for a report that does not exist, and nothing changes.
@@ -17,7 +17,7 @@ from django.test import override_settings
 from portal import report_codes
 from portal.report_models import Report, ReportModeration, Status
 from tests import authz_matrix as m
-from tests.authz_doors import Cell, check, seen, send
+from tests.authz_doors import Cell, check, send
 
 LIMITS = {"GISPORTAL_REPORTS_PER_IP": 100_000, "GISPORTAL_REPORTS_PER_DEVICE": 100_000}
 QUEUE = "/phan-anh/quan-ly/"
@@ -187,19 +187,3 @@ def door_report_photo(cell: Cell) -> None:
                 _refused_like_missing(cell, response, path, report.code)
         finally:
             default_storage.delete(report.photo)
-
-
-# ---- the catalog's thumbnails ----------------------------------------------------------------------------
-
-def door_thumbnail(cell: Cell) -> None:
-    """A preview to whoever sees the layer (a missing layer's 404 else); a restricted layer's never in a shared
-    cache (it is drawn from data the public may not see)."""
-    path = f"/tiles/thumbnail/{cell.slug}.png"
-    response = send(cell.client, "GET", path)
-    data = check(cell, response, seen(cell), ghost=("GET", path, None, {}))
-    if cell.sees:
-        assert data.startswith(b"\x89PNG"), f"{cell.name}: {data[:20]!r}"
-        cache = response.get("Cache-Control", "")
-        assert ("public" in cache) == cell.state.public, f"{cell.name}: Cache-Control {cache!r}"
-        if not cell.state.public:
-            assert "Cookie" in response.get("Vary", ""), f"{cell.name}: Vary {response.get('Vary')!r}"
