@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from layers.errors import DomainError, InvalidParameter
@@ -25,6 +26,7 @@ def _status_filter(request: HttpRequest) -> str:
     return status
 
 
+@never_cache  # residents' contact details for some planners, and a list each moderation changes: kept by no cache
 @login_required
 @require_GET
 def queue_page(request: HttpRequest) -> HttpResponse:
