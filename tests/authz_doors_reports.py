@@ -14,7 +14,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import override_settings
 
-from portal import report_codes
+from portal import codes as report_codes
 from portal.report_models import Report, ReportModeration, Status
 from tests import authz_matrix as m
 from tests.authz_doors import Cell, check, send

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from layers.models import Feature
-from portal import report_codes, sheet_codes
+from portal import codes as report_codes, sheet_codes
 from portal.report_models import Report
 from tests.authz_matrix import says_why_in_vi_and_en
 
