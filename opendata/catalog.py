@@ -1,24 +1,17 @@
 """Catalog reads: the layers a user may see, filtered by category, keyword and diacritic-free text."""
-import unicodedata
-
 from django.db.models import F, Func, QuerySet, TextField, Value
 from django.db.models.functions import Concat
 
 from layers import db
 from layers.models import Feature, Layer
 from layers.selectors import layers_visible_to
+from layers.wards import fold  # the one folding of Vietnamese text
 from opendata.fields import layer_fields
 from opendata.files import FORMATS, cached_size
 from opendata.params import CRS84
 from opendata.query import FeatureQuery
 
 PREVIEW_ROWS = 50
-
-
-def fold(text: str) -> str:
-    """Lower case without Vietnamese diacritics ('Thảo Điền' -> 'thao dien'), as unaccent() does."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)).lower()
 
 
 def catalog_layers(user, *, text: str = "", category: str = "", keyword: str = "") -> QuerySet[Layer]:
