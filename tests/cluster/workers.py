@@ -3,12 +3,11 @@ that group's id only (the ingest children it starts go with it), never left behi
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from django.db import connection
 
-from tests.faults.cluster import ROOT, Gunicorn, free_port
+from tests.faults.cluster import Gunicorn
 from tests.faults.helpers import MANAGE, child_env
 from bench.processes import stop_group
 
@@ -48,14 +47,8 @@ class LoggedGunicorn(Gunicorn):
     """A web node like tests.faults.cluster.Gunicorn, its log (the portal's INFO lines) kept in a file."""
 
     def __init__(self, env: dict[str, str], log: Path, workers: int = 1):
-        self.port, self.log = free_port(), log
-        self.base = f"http://127.0.0.1:{self.port}"
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "gunicorn"), "gisportal.wsgi:application", "--config",
-                 str(ROOT / "gisportal" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{self.port}"],
-                env={**env, "GUNICORN_WORKERS": str(workers)}, cwd=ROOT, start_new_session=True,
-                stdout=out, stderr=subprocess.STDOUT)
+        super().__init__(env, workers, log)
+        self.log = log
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")

@@ -99,16 +99,21 @@ def manage(env: dict[str, str], *args: str) -> None:
 
 
 class Gunicorn:
-    """gunicorn with the project's config, in its own process group (stopped by that group's id only)."""
+    """gunicorn with the project's config, in its own process group (stopped by that group's id only), output to
+    `log` when given. Its socket is bound here and handed over (fd://): a port chosen first and bound later could
+    be taken in between, even by the other node, which then answers for both."""
 
-    def __init__(self, env: dict[str, str], workers: int = 2):
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], workers: int = 2, log: Path | None = None):
+        with socket.socket() as listener, (log.open("ab") if log else open(os.devnull, "wb")) as out:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(128)
+            self.port = listener.getsockname()[1]
+            self.process = subprocess.Popen(
+                [str(Path(sys.executable).parent / "gunicorn"), "gisportal.wsgi:application", "--config",
+                 str(ROOT / "gisportal" / "gunicorn.conf.py"), "--bind", f"fd://{listener.fileno()}"],
+                env={**env, "GUNICORN_WORKERS": str(workers)}, cwd=ROOT, start_new_session=True,
+                pass_fds=(listener.fileno(),), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
         self.base = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "gisportal.wsgi:application", "--config",
-             str(ROOT / "gisportal" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{self.port}"],
-            env={**env, "GUNICORN_WORKERS": str(workers)}, cwd=ROOT, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def wait_ready(self, seconds: float = 60) -> None:
         deadline = time.monotonic() + seconds
