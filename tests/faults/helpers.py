@@ -1,10 +1,13 @@
-"""Shared by the fault tests: a layer's fingerprint, subprocess environments, bounded waits."""
+"""Shared by the fault tests: a layer's fingerprint, subprocess environments, bounded waits, a small disk."""
 import os
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 from django.db import connection
 
@@ -39,3 +42,18 @@ def wait_until(check: Callable[[], bool], *, seconds: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"never happened within {seconds} s: {what}")
         time.sleep(0.1)
+
+
+@contextmanager
+def small_file_system(folder: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` (e.g. "64k") mounted on a new `folder`, unmounted afterwards: a disk that really fills.
+    Skips the test where it cannot mount (needs root and mount permission)."""
+    folder.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(folder)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root and mount permission): {result.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)

@@ -4,7 +4,6 @@ no run left running, the layer unchanged.
 The full disk is real: a small tmpfs mounted for the test (root and mount permission needed; the test
 says so when it cannot mount).
 """
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from rasterio.transform import from_origin
 from ingest.jobs import run_job
 from ingest.models import IngestRun
 from tests.factories import make_layer
+from tests.faults.helpers import small_file_system
 from tests.ingest.conftest import parcels_frame, write
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db]
@@ -24,16 +24,8 @@ pytestmark = [pytest.mark.faults, pytest.mark.django_db]
 @pytest.fixture
 def small_disk(tmp_path):
     """A 512 KiB file system of its own, unmounted after the test."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k,mode=0755", "tmpfs", str(mount)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root and mount permission): {result.stderr.strip()}")
-    try:
+    with small_file_system(tmp_path / "disk", "512k") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
 @pytest.fixture

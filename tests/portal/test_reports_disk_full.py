@@ -1,6 +1,5 @@
 """A photo that fills the disk: 507 in both languages, no report row, no partial file left."""
 import io
-import subprocess
 
 import numpy as np
 import pytest
@@ -8,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from portal.report_models import Report
+from tests.faults.helpers import small_file_system
 from tests.portal.conftest import stored_files
 
 pytestmark = pytest.mark.django_db
@@ -16,17 +16,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def small_media(settings, tmp_path):
     """MEDIA_ROOT on a 64 KiB file system of its own, unmounted after the test."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", str(mount)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root and mount permission): {result.stderr.strip()}")
-    settings.MEDIA_ROOT = mount
-    try:
+    with small_file_system(tmp_path / "disk", "64k") as mount:
+        settings.MEDIA_ROOT = mount
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
 def test_a_photo_that_fills_the_disk_stores_nothing(client, inside, small_media):
