@@ -1,8 +1,8 @@
 """Fair use for public endpoints: per-IP rate limits for anonymous callers, higher ones for tokens, CORS.
 
-Counters live in Redis (layers.shared_store: fixed windows, INCRBY and EXPIRE in one MULTI), so the limit
-holds across gunicorn workers and web nodes, where a per-process cache would multiply it, and a public GET
-writes nothing to PostgreSQL. Redis down: the request is admitted (opendata.sharedstate fails open).
+Counters live in Redis (layers.rate_window: a window per caller that opens at its first request), so the
+limit holds across gunicorn workers and web nodes, where a per-process cache would multiply it, and a public
+GET writes nothing to PostgreSQL. Redis down: the request is admitted (opendata.sharedstate fails open).
 Doors that cost more per request (search, click-to-see, history and diff) count in their own bucket with
 lower limits, never above the API's.
 Following a next link the server signed (opendata.continuation) counts features, not requests, in the
@@ -10,7 +10,6 @@ Following a next link the server signed (opendata.continuation) counts features,
 are limited as before.
 """
 import functools
-import time
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -19,7 +18,7 @@ from gisportal import cors
 from gisportal.clientip import client_ip
 from gisportal.env import env_int
 from gisportal.errors import domain_error_response
-from layers import shared_store
+from layers import rate_window
 from layers.errors import DomainError, TooManyRequests
 from opendata import continuation, sharedstate, tokenuse
 from opendata.models import ApiToken, hash_key
@@ -49,6 +48,7 @@ BUCKETS = {
 # 100,000 is 10,000 of GDAL's 10-feature pages a minute, more than one sequential reader asks for.
 FEATURE_BUCKET = "features"
 FEATURE_LIMITS = (100_000, 1_000_000)
+NAMESPACE = "rate"  # the counters' Redis keys: rate:<window seconds>:<bucket|caller>
 
 
 def _setting(name: str, default: int) -> int:
@@ -100,33 +100,13 @@ def _identify(request: HttpRequest) -> tuple[str, bool]:
     return f"ip:{client_ip(request)}", False
 
 
-def counter_key(key: str, window_seconds: int, window: int) -> str:
-    """The Redis key of a caller's count in one window (window length in it: changing the setting starts afresh)."""
-    return shared_store.key("rate", window_seconds, window, key)
-
-
-def hit(key: str, window_seconds: int, cost: int = 1) -> tuple[int, int]:
-    """Counts one request (`cost` units of it): (count in this window, seconds until it ends); 0 if Redis is down."""
-    now = time.time()
-    window = int(now // window_seconds)
-    reset = max(1, int((window + 1) * window_seconds - now + 0.999))
-    name = counter_key(key, window_seconds, window)
-
-    def count(client) -> int:
-        # One MULTI: every node's INCRBY lands on the same key, and the key never outlives its window by much.
-        pipe = client.pipeline(transaction=True)
-        pipe.incrby(name, cost)
-        pipe.expire(name, reset + 1)
-        return int(pipe.execute()[0])
-
-    return sharedstate.run("rate limits", count, 0), reset
+def _hit(name: str, window: int, cost: int = 1) -> rate_window.Counted:
+    return rate_window.hit(NAMESPACE, name, window, cost, logger=sharedstate.log)
 
 
 def count_of(key: str, bucket: str = "api") -> int:
-    """The count of a caller key (as caller_key, prefixed by the bucket but for 'api') in the current window."""
-    window_seconds = limits(bucket)[2]
-    name = counter_key(key, window_seconds, int(time.time() // window_seconds))
-    return int(sharedstate.run("rate limits", lambda client: client.get(name) or 0, 0))
+    """The count of a caller key (as caller_key, prefixed by the bucket but for 'api') in its open window."""
+    return rate_window.peek(NAMESPACE, key, limits(bucket)[2], logger=sharedstate.log)
 
 
 def public_api(view):
@@ -152,7 +132,8 @@ def admit(request: HttpRequest, bucket: str = "api", cost: int = 1) -> tuple[int
     key, raised = caller_key(request)
     anon, token, window = limits(bucket)
     limit = token if raised else anon
-    count, reset = hit(key if bucket == "api" else f"{bucket}|{key}", window, cost)
+    counted = _hit(key if bucket == "api" else f"{bucket}|{key}", window, cost)
+    count, reset = counted.count, counted.resets_in
     if count > limit:
         what_vi, what_en = (("đối tượng đọc theo trang", "features read page by page") if bucket == FEATURE_BUCKET
                             else ("yêu cầu", "requests"))
@@ -176,9 +157,9 @@ def admit_api(request: HttpRequest) -> tuple[int, int]:
 
 
 def _uses(request: HttpRequest, link: str) -> int:
-    """How many times this caller has followed this signed link in the current window (this time included)."""
+    """How many times this caller has followed this signed link in its open window (this time included)."""
     key, _ = caller_key(request)
-    return hit(f"link|{key}|{link}", limits(FEATURE_BUCKET)[2])[0]
+    return _hit(f"link|{key}|{link}", limits(FEATURE_BUCKET)[2]).count
 
 
 def _rate_headers(response: HttpResponse, limit: int, remaining: int) -> HttpResponse:

@@ -4,18 +4,17 @@ Neither key alone is trusted: a device id is whatever the client sends (a cookie
 X-Device-Id header), so a bot can mint a new one per request, and it is then held by its address; an address
 is shared by many residents behind one carrier NAT, so its limit is higher, and each device on it is held
 by its own. Every attempt counts, refused ones too: a flood of bad photos costs decoding time.
-Redis down: attempts are admitted (layers.shared_store fails open), as for every other rate limit.
+Counted in layers.rate_window, as every other rate limit; Redis down: attempts are admitted.
 """
 import hashlib
 import re
 import secrets
-import time
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from gisportal.clientip import client_ip
-from layers import shared_store
+from layers import rate_window
 from layers.errors import TooManyRequests
 
 DEVICE_COOKIE = "gp_device"
@@ -48,22 +47,6 @@ def give_device_cookie(request: HttpRequest, response: HttpResponse) -> HttpResp
     return response
 
 
-def _hit(name: str, window: int) -> tuple[int, int]:
-    """Counts one attempt under `name`: (count in this window, seconds until the window ends)."""
-    now = time.time()
-    index = int(now // window)
-    reset = max(1, int((index + 1) * window - now + 0.999))
-    key = shared_store.key("reports", window, index, name)
-
-    def count(client) -> int:
-        pipe = client.pipeline(transaction=True)
-        pipe.incr(key)
-        pipe.expire(key, reset + 1)
-        return int(pipe.execute()[0])
-
-    return shared_store.attempt("report limits", count, 0), reset
-
-
 def admit_report(request: HttpRequest) -> None:
     """Counts this attempt per address and per device; ReportsLimited (429, Retry-After) past either limit."""
     per_ip, per_device, window = limits()
@@ -72,7 +55,8 @@ def admit_report(request: HttpRequest) -> None:
     if device:  # stored hashed: the counters never hold the id itself
         checks.append((f"device:{hashlib.sha256(device.encode()).hexdigest()[:32]}", per_device))
     for name, limit in checks:
-        count, reset = _hit(name, window)
+        counted = rate_window.hit("reports", name, window)
+        count, reset = counted.count, counted.resets_in
         if count > limit:
             minutes = max(1, round(reset / 60))
             raise ReportsLimited(

@@ -23,7 +23,7 @@ def test_anonymous_callers_get_429_with_retry_after(client, parcels, tight):
     assert codes == [200, 200, 200, 429]
     limited = client.get("/ogc/collections")
     assert limited.status_code == 429
-    assert 0 < int(limited["Retry-After"]) <= 3600
+    assert 3600 - 60 < int(limited["Retry-After"]) <= 3600  # the window opened at the first request
     assert limited.json()["code"] == "rate-limited"
     assert limited["Access-Control-Allow-Origin"] == "*"
     # another IP has its own budget

@@ -129,12 +129,12 @@ def test_a_changed_next_link_is_a_distinct_request(client, low_limits, big, tamp
 
 
 def _counted_keys() -> set[str]:
-    """The caller keys counted in Redis in any window (opendata.fairuse.counter_key: rate:<len>:<window>:<key>)."""
+    """The caller keys counted in Redis in any window (layers.rate_window.redis_key: rate:<seconds>:<key>)."""
     from layers import shared_store
 
     pattern = shared_store.key("rate", "*")
     head = len(shared_store.key("rate", ""))
-    return {name.decode()[head:].split(":", 2)[2] for name in shared_store.client().scan_iter(match=pattern)}
+    return {name.decode()[head:].split(":", 1)[1] for name in shared_store.client().scan_iter(match=pattern)}
 
 
 @needs_gdal

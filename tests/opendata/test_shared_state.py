@@ -1,10 +1,11 @@
 """Rate counters, token use and page cursors in Redis: shared by every node, failing open when Redis is down."""
 import logging
+import time
 
 import pytest
 from django.core.management import call_command
 
-from layers import shared_store
+from layers import rate_window, shared_store
 from opendata import fairuse, seek, tokenuse
 from opendata.models import ApiToken
 from opendata.services import api_token_create
@@ -27,27 +28,37 @@ def redis_down(settings, tmp_path):
     return settings
 
 
-def test_the_count_is_one_key_per_caller_and_window_with_a_time_to_live(client, parcels, tight):
+def test_the_count_is_one_key_per_caller_whose_window_opens_at_its_first_request(client, parcels, tight):
     client.get("/ogc/conformance")
     client.get("/ogc/conformance")
     redis = shared_store.client()
     names = list(redis.scan_iter(match=shared_store.key("rate", "*")))
-    assert len(names) == 1 and int(redis.get(names[0])) == 2
-    assert 0 < redis.ttl(names[0]) <= 3600 + 2  # forgotten soon after its window ends
+    assert names == [rate_window.redis_key("rate", "ip:127.0.0.1", 3600).encode()]
+    assert int(redis.get(names[0])) == 2
+    assert 3600 - 30 < redis.ttl(names[0]) <= 3600  # opened by the first request, not by the clock's hour
     assert fairuse.count_of("ip:127.0.0.1") == 2
+
+
+def test_a_window_ends_with_its_key_and_the_next_count_opens_a_new_one(tight):
+    redis = shared_store.client()
+    first = rate_window.hit("rate", "ip:192.0.2.7", 3600, cost=3)
+    assert (first.count, 3600 - 30 < first.resets_in <= 3600) == (3, True)
+    name = rate_window.redis_key("rate", "ip:192.0.2.7", 3600)
+    redis.pexpire(name, 50)  # the window closes
+    time.sleep(0.2)
+    again = rate_window.hit("rate", "ip:192.0.2.7", 3600)
+    assert again.count == 1 and 3600 - 30 < redis.ttl(name) <= 3600  # a fresh window, never one without an end
 
 
 def test_counts_are_atomic_across_clients(tight):
     # Two clients (two nodes' connection pools) counting the same key never lose an increment.
-    import time
-
     import redis as redis_py
     from django.conf import settings
 
     other = redis_py.Redis.from_url(settings.REDIS_URL)
-    fairuse.hit("ip:192.0.2.1", 3600)
-    other.incrby(fairuse.counter_key("ip:192.0.2.1", 3600, int(time.time() // 3600)), 5)
-    assert fairuse.hit("ip:192.0.2.1", 3600, cost=2)[0] == 8
+    rate_window.hit("rate", "ip:192.0.2.1", 3600)
+    other.incrby(rate_window.redis_key("rate", "ip:192.0.2.1", 3600), 5)
+    assert rate_window.hit("rate", "ip:192.0.2.1", 3600, cost=2).count == 8
 
 
 def test_redis_down_admits_every_request_logs_once_and_never_fails(client, parcels, tight, redis_down, caplog):
